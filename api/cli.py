@@ -1,0 +1,159 @@
+"""The ``callqa`` command line. Exit codes: 0 success, 2 bad usage or input, 1 other failure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import INPUT_ERRORS, CallQAError
+from pipelines.types import LAYOUTS
+
+logger = logging.getLogger("callqa")
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class TqdmHook:
+    """Progress hook drawing one tqdm bar per step on stderr (only on a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.step = ""
+
+    def __call__(
+        self,
+        step: str,
+        artifact: object | None = None,
+        *,
+        total: int | None = None,
+        completed: int | None = None,
+    ) -> None:
+        from tqdm import tqdm
+
+        if step != self.step:
+            self.close()
+            self.step = step
+            self.bar = tqdm(total=total, desc=f"{self.label}: {step}", unit="s", leave=False)
+        if self.bar is not None and completed is not None:
+            self.bar.total = total
+            self.bar.n = completed
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callqa", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    analyze = commands.add_parser("analyze", help="analyze recordings into interaction records")
+    analyze.add_argument("audio", nargs="+", type=Path, help="call recordings")
+    analyze.add_argument("--out", type=Path, help="record file (one input) or directory")
+    analyze.add_argument("--layout", choices=LAYOUTS, help="channel layout (default: from audio)")
+    analyze.add_argument("--model", help="base, tiny.en, a CTranslate2 directory or a hub id")
+    analyze.add_argument("--language", default="auto", help="auto or a language code")
+    analyze.add_argument(
+        "--input-format",
+        help="format of headerless input: mulaw, alaw or pcm_s16le, optionally :RATE",
+    )
+
+    commands.add_parser("models", help="list the models available offline")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "analyze":
+            return _analyze(args)
+        return _models()
+    except INPUT_ERRORS as exc:
+        print(f"callqa: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CallQAError as exc:
+        print(f"callqa: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from pipelines.errors import ConfigError
+    from pipelines.record import record_to_dict
+    from pipelines.registry import analyze_file, build_pipeline
+    from pipelines.settings import get_settings
+
+    inputs: list[Path] = args.audio
+    out: Path | None = args.out
+    if out is not None and len(inputs) > 1 and out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} must be a directory when several inputs are given")
+    if args.language != "auto" and not args.language.isalpha():
+        raise ConfigError(f"--language {args.language!r} is not a language code")
+    settings = get_settings()
+    pipeline = build_pipeline(settings, model=args.model, language=args.language)
+    status = EXIT_OK
+    for path in inputs:
+        hook = TqdmHook(path.name) if sys.stderr.isatty() else None
+        try:
+            record = analyze_file(
+                pipeline,
+                path,
+                settings=settings,
+                layout=args.layout,
+                format_hint=args.input_format,
+                **({"hook": hook} if hook else {}),
+            )
+        except INPUT_ERRORS as exc:
+            print(f"callqa: {path}: {exc}", file=sys.stderr)
+            status = EXIT_BAD_INPUT
+            continue
+        finally:
+            if hook:
+                hook.close()
+        text = json.dumps(record_to_dict(record), ensure_ascii=False, indent=2)
+        _write(text, path, out, several=len(inputs) > 1)
+    return status
+
+
+def _write(text: str, source: Path, out: Path | None, *, several: bool) -> None:
+    if out is None:
+        sys.stdout.write(text + "\n")
+        return
+    target = out / f"{source.stem}.json" if several or out.is_dir() else out
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text + "\n", encoding="utf-8")
+    logger.info("wrote %s", target)
+
+
+def _models() -> int:
+    from models.catalog import model_statuses
+    from pipelines.settings import get_settings
+
+    settings = get_settings()
+    missing = 0
+    for status in model_statuses(settings.models.cache_dir):
+        mark = "ok" if status.available else "MISSING"
+        print(f"{mark:8} {status.stage:12} {status.name:22} {status.source or status.detail}")
+        if status.available and status.detail:
+            print(f"{'':8} {'':12} {'':22} {status.detail}")
+        missing += not status.available
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""faster-whisper behind a small typed interface: samples in, segments with language out."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from models.whisper import WhisperWeights
+from pipelines.errors import ModelUnavailableError
+from pipelines.types import ModelInfo, Samples, Word
+
+logger = logging.getLogger(__name__)
+
+Task = Literal["transcribe", "translate"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodingOptions:
+    """The faster-whisper options callqa decodes with (batch defaults; streaming uses its own)."""
+
+    language: str | None = None
+    task: Task = "transcribe"
+    beam_size: int = 5
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    vad_filter: bool = True
+    vad_min_silence_ms: int = 500
+    word_timestamps: bool = True
+    multilingual: bool = True
+    condition_on_previous_text: bool = False
+    hallucination_silence_threshold: float | None = 2.0
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    no_repeat_ngram_size: int = 0
+
+    def transcribe_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``WhisperModel.transcribe`` (shared with the benchmark baseline)."""
+        kwargs = asdict(self)
+        kwargs["temperature"] = list(self.temperature)
+        kwargs["vad_parameters"] = {"min_silence_duration_ms": kwargs.pop("vad_min_silence_ms")}
+        if self.language is not None:
+            kwargs["multilingual"] = False
+        return kwargs
+
+
+@dataclass(frozen=True, slots=True)
+class RecognizedSegment:
+    """One faster-whisper segment with the language of the window it was decoded in."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    language: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    segments: tuple[RecognizedSegment, ...]
+    language: str
+    language_probability: float
+    duration_after_vad: float
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class SpeechRecognizer:
+    """A loaded whisper model. Load once per process; ``recognize`` is thread-compatible."""
+
+    def __init__(
+        self,
+        weights: WhisperWeights,
+        *,
+        compute_type: str = "int8",
+        cpu_threads: int = 0,
+        allow_hub: bool = False,
+    ) -> None:
+        try:
+            model_class = _language_tracking_model_class()
+        except ImportError as exc:  # pragma: no cover - dependency missing
+            raise ModelUnavailableError("faster-whisper", "pip install faster-whisper") from exc
+        try:
+            self.model = model_class(
+                weights.location,
+                device="cpu",
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                local_files_only=not allow_hub,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelUnavailableError(weights.name, f"cannot load {weights.location}: {exc}") from exc
+        self.weights = weights
+        self.compute_type = compute_type
+        self.info = ModelInfo(
+            stage="transcribe",
+            name=f"whisper-{weights.name}" if weights.kind == "package" else weights.name,
+            version=f"faster-whisper {importlib.metadata.version('faster-whisper')}",
+            sha256=weights.sha256,
+        )
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.model.model.is_multilingual)
+
+    def recognize(
+        self,
+        samples: Samples,
+        options: DecodingOptions,
+        progress: Callable[[float], None] | None = None,
+    ) -> Recognition:
+        """Transcribe 16 kHz mono samples; ``progress`` gets the seconds decoded so far."""
+        kwargs = options.transcribe_kwargs()
+        if not self.multilingual:
+            kwargs["multilingual"] = False
+            kwargs["language"] = "en"
+            kwargs["task"] = "transcribe"
+        segments, info = self.model.transcribe(np.ascontiguousarray(samples), **kwargs)
+        recognized = []
+        for segment in segments:
+            recognized.append(_convert(segment, info.language))
+            if progress is not None:
+                progress(float(segment.end))
+        return Recognition(
+            segments=tuple(recognized),
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration_after_vad=float(info.duration_after_vad),
+            options=kwargs,
+        )
+
+
+def _convert(segment: Any, fallback_language: str) -> RecognizedSegment:
+    words = tuple(
+        Word(start=float(w.start), end=float(w.end), word=w.word, probability=float(w.probability))
+        for w in (segment.words or ())
+    )
+    return RecognizedSegment(
+        start=float(segment.start),
+        end=float(segment.end),
+        text=segment.text,
+        words=words,
+        language=getattr(segment, "language", None) or fallback_language,
+        avg_logprob=float(segment.avg_logprob),
+        no_speech_prob=float(segment.no_speech_prob),
+        compression_ratio=float(segment.compression_ratio),
+    )
+
+
+def _language_tracking_model_class() -> type[Any]:
+    """A ``WhisperModel`` whose segments remember the language of their 30 s window.
+
+    With ``multilingual=True`` faster-whisper detects the language of every window and sets it
+    on the tokenizer while it decodes that window; we copy it onto each segment as it is yielded.
+    """
+    from faster_whisper import WhisperModel
+
+    class LanguageTrackingWhisperModel(WhisperModel):  # type: ignore[misc]
+        def generate_segments(
+            self, features: Any, tokenizer: Any, options: Any, *args: Any, **kwargs: Any
+        ) -> Iterator[Any]:
+            for segment in super().generate_segments(features, tokenizer, options, *args, **kwargs):
+                segment.language = tokenizer.language_code
+                yield segment
+
+    return LanguageTrackingWhisperModel

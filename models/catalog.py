@@ -1,0 +1,20 @@
+"""What ``callqa models`` lists: every model callqa can use, where it comes from, what is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.vad import silero_model_path
+from models.whisper import ModelStatus, whisper_statuses
+from pipelines.errors import ModelUnavailableError
+
+
+def model_statuses(cache_dir: Path | None = None) -> list[ModelStatus]:
+    statuses = whisper_statuses(cache_dir)
+    try:
+        statuses.append(
+            ModelStatus("vad", "silero-vad-v6", True, "package faster-whisper", str(silero_model_path()))
+        )
+    except ModelUnavailableError as exc:
+        statuses.append(ModelStatus("vad", "silero-vad-v6", False, "", exc.remedy))
+    return statuses

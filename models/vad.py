@@ -1,0 +1,48 @@
+"""Silero VAD v6 (the ONNX model that ships inside the faster-whisper wheel)."""
+
+from __future__ import annotations
+
+import importlib.resources
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.errors import ModelUnavailableError
+from pipelines.types import Audio, SpeechRegion
+
+SILERO_RATE = 16000
+
+
+def silero_model_path() -> Path:
+    path = Path(str(importlib.resources.files("faster_whisper").joinpath("assets")))
+    model = path / "silero_vad_v6.onnx"
+    if not model.is_file():
+        raise ModelUnavailableError("silero-vad", "pip install --force-reinstall faster-whisper")
+    return model
+
+
+@dataclass(frozen=True, slots=True)
+class SileroVad:
+    """Speech regions from Silero VAD; expects 16 kHz audio."""
+
+    threshold: float = 0.5
+    min_speech_s: float = 0.25
+    min_silence_s: float = 0.3
+    pad_s: float = 0.1
+
+    def regions(self, audio: Audio) -> tuple[SpeechRegion, ...]:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        if audio.sample_rate != SILERO_RATE:
+            raise ValueError(f"Silero VAD needs {SILERO_RATE} Hz audio, got {audio.sample_rate}")
+        silero_model_path()
+        options = VadOptions(
+            threshold=self.threshold,
+            min_speech_duration_ms=int(self.min_speech_s * 1000),
+            min_silence_duration_ms=int(self.min_silence_s * 1000),
+            speech_pad_ms=int(self.pad_s * 1000),
+        )
+        stamps = get_speech_timestamps(audio.samples, options, sampling_rate=SILERO_RATE)
+        return tuple(
+            SpeechRegion(s["start"] / SILERO_RATE, s["end"] / SILERO_RATE, audio.channel)
+            for s in stamps
+        )

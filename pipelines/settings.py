@@ -1,0 +1,51 @@
+"""Settings from ``CALLQA_*`` environment variables (nested with ``__``) and an optional file.
+
+``CALLQA_CONFIG`` may name a dotenv-style file with the same variables.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipelines.types import Layout
+
+
+class ModelSettings(BaseModel):
+    whisper: str = "base"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(default=0, ge=0)
+    cache_dir: Path | None = None
+    allow_hub: bool = False
+
+
+class AudioSettings(BaseModel):
+    max_duration_s: float = Field(default=4 * 3600.0, gt=0)
+    max_bytes: int = Field(default=2 * 1024**3, gt=0)
+    stereo_layout: Layout = "stereo-agent-left"
+
+
+class Settings(BaseSettings):
+    """Every tunable of callqa; the defaults run offline on a laptop."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CALLQA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Path("~/.local/share/callqa")
+    tenant: str = "default"
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    config_file = os.environ.get("CALLQA_CONFIG")
+    if config_file:
+        return Settings(_env_file=config_file)  # type: ignore[call-arg]
+    return Settings()
