@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import INPUT_ERRORS, CallQAError
-from pipelines.types import LAYOUTS
+from pipelines.types import LAYOUTS, no_progress
 
 logger = logging.getLogger("callqa")
 
@@ -94,9 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from pipelines.errors import ConfigError
+    from pipelines.pipeline import CallPipeline
     from pipelines.record import record_to_dict
-    from pipelines.registry import analyze_file, build_pipeline
+    from pipelines.registry import build_pipeline, decode_limits
     from pipelines.settings import get_settings
+    from voice.decode import load_call_audio
 
     inputs: list[Path] = args.audio
     out: Path | None = args.out
@@ -105,19 +107,17 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.language != "auto" and not args.language.isalpha():
         raise ConfigError(f"--language {args.language!r} is not a language code")
     settings = get_settings()
-    pipeline = build_pipeline(settings, model=args.model, language=args.language)
+    pipeline: CallPipeline | None = None  # loaded with the first good input
     status = EXIT_OK
     for path in inputs:
         hook = TqdmHook(path.name) if sys.stderr.isatty() else None
         try:
-            record = analyze_file(
-                pipeline,
-                path,
-                settings=settings,
-                layout=args.layout,
-                format_hint=args.input_format,
-                **({"hook": hook} if hook else {}),
+            call = load_call_audio(
+                path, format_hint=args.input_format, limits=decode_limits(settings)
             )
+            if pipeline is None:
+                pipeline = build_pipeline(settings, model=args.model, language=args.language)
+            record = pipeline.analyze(call, layout=args.layout, hook=hook or no_progress)
         except INPUT_ERRORS as exc:
             print(f"callqa: {path}: {exc}", file=sys.stderr)
             status = EXIT_BAD_INPUT

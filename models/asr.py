@@ -39,7 +39,7 @@ class DecodingOptions:
     no_repeat_ngram_size: int = 0
 
     def transcribe_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``WhisperModel.transcribe`` (shared with the benchmark baseline)."""
+        """Keyword arguments for ``WhisperModel.transcribe`` (the benchmark baseline too)."""
         kwargs = asdict(self)
         kwargs["temperature"] = list(self.temperature)
         kwargs["vad_parameters"] = {"min_silence_duration_ms": kwargs.pop("vad_min_silence_ms")}
@@ -95,7 +95,9 @@ class SpeechRecognizer:
                 local_files_only=not allow_hub,
             )
         except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelUnavailableError(weights.name, f"cannot load {weights.location}: {exc}") from exc
+            raise ModelUnavailableError(
+                weights.name, f"cannot load {weights.location}: {exc}"
+            ) from exc
         self.weights = weights
         self.compute_type = compute_type
         self.info = ModelInfo(
@@ -134,6 +136,13 @@ class SpeechRecognizer:
             duration_after_vad=float(info.duration_after_vad),
             options=kwargs,
         )
+
+    def detect_language(self, samples: Samples) -> tuple[str, float]:
+        """Most likely language of (up to 30 s of) speech, with its probability."""
+        if not self.multilingual:
+            return "en", 1.0
+        language, probability, _ = self.model.detect_language(np.ascontiguousarray(samples))
+        return str(language), float(probability)
 
 
 def _convert(segment: Any, fallback_language: str) -> RecognizedSegment:

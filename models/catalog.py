@@ -1,4 +1,4 @@
-"""What ``callqa models`` lists: every model callqa can use, where it comes from, what is missing."""
+"""What ``callqa models`` lists: each usable model, where it comes from, and what is missing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ def model_statuses(cache_dir: Path | None = None) -> list[ModelStatus]:
     statuses = whisper_statuses(cache_dir)
     try:
         statuses.append(
-            ModelStatus("vad", "silero-vad-v6", True, "package faster-whisper", str(silero_model_path()))
+            ModelStatus(
+                "vad", "silero-vad-v6", True, "package faster-whisper", str(silero_model_path())
+            )
         )
     except ModelUnavailableError as exc:
         statuses.append(ModelStatus("vad", "silero-vad-v6", False, "", exc.remedy))

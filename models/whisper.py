@@ -121,7 +121,8 @@ def _package_file(module: str, distribution: str, *parts: str) -> Path:
     path = Path(str(root.joinpath(*parts)))
     if not path.is_file():
         raise ModelUnavailableError(
-            distribution, f"{'/'.join(parts)} is missing: pip install --force-reinstall {distribution}"
+            distribution,
+            f"{'/'.join(parts)} is missing: pip install --force-reinstall {distribution}",
         )
     return path
 

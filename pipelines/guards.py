@@ -31,8 +31,9 @@ _STOCK_PHRASES = (
     "sous-titres",
     "subtítulos",
 )
-_MUSIC = re.compile(r"^[\s♪♫♬♩🎵🎶*#~.\-]*$|^\s*[\[(](music|musique|música|musik|applause)[\])]\s*$",
-                    re.IGNORECASE)
+_MUSIC = re.compile(
+    r"^[\s♪♫♬♩🎵🎶*#~.\-]*$|^\s*[\[(](music|musique|música|musik|applause)[\])]\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,9 @@ class GuardOptions:
     min_avg_logprob_when_no_speech: float = -1.0
     min_avg_logprob_for_stock_phrase: float = -0.4
     max_repeats: int = 2
+    max_edge_word_gap_s: float = 1.5
     min_speech_overlap: float = 0.2
+    min_word_probability: float = 0.1
 
 
 def is_blank(text: str) -> bool:
@@ -70,10 +73,31 @@ def collapse_repetitions(segment: RecognizedSegment, max_repeats: int) -> Recogn
     if words:
         kept = tuple(w for w, k in zip(words, keep, strict=True) if k)
         text = "".join(w.word for w in kept)
-        return replace(segment, words=kept, text=text,
-                       end=kept[-1].end if kept else segment.end)
+        return replace(segment, words=kept, text=text, end=kept[-1].end if kept else segment.end)
     pieces = segment.text.split()
     return replace(segment, text=" " + " ".join(p for p, k in zip(pieces, keep, strict=True) if k))
+
+
+def snap_stray_edge_words(segment: RecognizedSegment, max_gap_s: float) -> RecognizedSegment:
+    """Move a first or last word that alignment placed far from its neighbour next to it.
+
+    Word alignment over VAD-joined audio can put a segment's first word into the noise or
+    music before the speech; the word is real, its time is not.
+    """
+    words = list(segment.words)
+    if len(words) < 2:
+        return segment
+    first, second = words[0], words[1]
+    if second.start - first.end > max_gap_s:
+        length = min(first.end - first.start, 0.5)
+        words[0] = replace(first, start=second.start - length, end=second.start)
+    last, before = words[-1], words[-2]
+    if last.start - before.end > max_gap_s:
+        length = min(last.end - last.start, 0.5)
+        words[-1] = replace(last, start=before.end, end=before.end + length)
+    if words == list(segment.words):
+        return segment
+    return replace(segment, words=tuple(words), start=words[0].start, end=words[-1].end)
 
 
 def _fold(word: str) -> str:
@@ -119,15 +143,20 @@ def reject_reason(
     speech: tuple[SpeechRegion, ...] | None = None,
 ) -> str | None:
     """Why a segment should be dropped, or None to keep it."""
-    if is_blank(segment.text):
-        return "blank"
     if is_music_marker(segment.text):
         return "music"
+    if is_blank(segment.text):
+        return "blank"
     if (
         segment.no_speech_prob > options.max_no_speech_prob
         and segment.avg_logprob < options.min_avg_logprob_when_no_speech
     ):
         return "no-speech"
+    if segment.words and (
+        sum(w.probability for w in segment.words) / len(segment.words)
+        < options.min_word_probability
+    ):
+        return "improbable"
     if is_stock_phrase(segment.text) and (
         segment.avg_logprob < options.min_avg_logprob_for_stock_phrase
         or overlap_with_speech(segment.start, segment.end, speech) < 0.5
@@ -148,7 +177,9 @@ def guard_segments(
     dropped: dict[str, int] = {}
     previous, run = "", 0
     for segment in segments:
-        repaired = collapse_repetitions(segment, options.max_repeats)
+        repaired = snap_stray_edge_words(
+            collapse_repetitions(segment, options.max_repeats), options.max_edge_word_gap_s
+        )
         reason = reject_reason(repaired, options, speech)
         folded = _fold(repaired.text)
         if reason is None:

@@ -101,7 +101,10 @@ class CallPipeline:
     """Runs the stages it is given, in order, and assembles the record."""
 
     def __init__(
-        self, transcriber: Transcriber, *, tenant: str = "default",
+        self,
+        transcriber: Transcriber,
+        *,
+        tenant: str = "default",
         stereo_default: Layout = "stereo-agent-left",
     ) -> None:
         self.transcriber = transcriber

@@ -183,7 +183,5 @@ def talk_metrics(segments: Sequence[Segment], duration_s: float) -> dict[str, An
     return {
         "duration_s": round(duration_s, 3),
         "talk_s": {k: round(v, 3) for k, v in talk.items()},
-        "speaking_rate_wpm": {
-            k: round(60.0 * words[k] / v, 1) for k, v in talk.items() if v > 0
-        },
+        "speaking_rate_wpm": {k: round(60.0 * words[k] / v, 1) for k, v in talk.items() if v > 0},
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
 from pipelines.guards import GuardOptions, guard_segments
+from pipelines.language import LanguageRepairOptions, repair_language_switches
 from pipelines.types import (
     Audio,
     CallAudio,
@@ -41,6 +43,7 @@ class Transcriber(Protocol):
 class TranscribeOptions:
     decoding: DecodingOptions = field(default_factory=DecodingOptions)
     guards: GuardOptions = field(default_factory=GuardOptions)
+    language_repair: LanguageRepairOptions = field(default_factory=LanguageRepairOptions)
     guard_with_vad: bool = True
 
 
@@ -59,31 +62,22 @@ class WhisperTranscriber:
         total = round(sum(channel.duration for channel in call.channels))
         done = 0.0
         recognized: list[tuple[int, RecognizedSegment]] = []
-        dropped: Counter[str] = Counter()
+        stats: Counter[str] = Counter()
         used_options: dict[str, object] = {}
         for channel in call.channels:
             hook("transcribe", total=total, completed=round(done))
             if float(np.max(np.abs(channel.samples), initial=0.0)) < SILENT_CHANNEL_PEAK:
                 logger.info("channel %d is silent; nothing to transcribe", channel.channel)
-                done += channel.duration
-                continue
-            offset = done
-            recognition = self.recognizer.recognize(
-                channel.samples,
-                self.options.decoding,
-                lambda seconds, offset=offset: hook(
-                    "transcribe", total=total, completed=round(offset + seconds)
-                ),
-            )
-            used_options = recognition.options
-            speech = self._speech_regions(channel)
-            kept, drops = guard_segments(recognition.segments, self.options.guards, speech)
-            dropped.update(drops)
-            recognized.extend((channel.channel, segment) for segment in kept)
+            else:
+                kept, used_options = self._transcribe_channel(
+                    channel, _offset_progress(hook, total, done), stats
+                )
+                recognized.extend((channel.channel, segment) for segment in kept)
             done += channel.duration
         hook("transcribe", total=total, completed=total)
-        if dropped:
-            logger.info("hallucination guards dropped segments: %s", dict(dropped))
+        redecoded = stats.pop("language-switch", 0)
+        if stats:
+            logger.info("hallucination guards dropped segments: %s", dict(stats))
         segments = join_channels(recognized)
         return Transcript(
             segments=segments,
@@ -91,12 +85,36 @@ class WhisperTranscriber:
             model=self.model,
             options={
                 "decoding": used_options,
-                "guards": {"dropped": dict(dropped), "vad": self.options.guard_with_vad},
+                "guards": {"dropped": dict(stats), "vad": self.options.guard_with_vad},
+                "language_switches_redecoded": redecoded,
             },
         )
 
+    def _transcribe_channel(
+        self, channel: Audio, progress: Callable[[float], None], stats: Counter[str]
+    ) -> tuple[tuple[RecognizedSegment, ...], dict[str, object]]:
+        recognition = self.recognizer.recognize(channel.samples, self.options.decoding, progress)
+        segments, switched = repair_language_switches(
+            recognition.segments,
+            channel,
+            self.recognizer,
+            self.options.decoding,
+            self.options.language_repair,
+        )
+        kept, drops = guard_segments(segments, self.options.guards, self._speech_regions(channel))
+        stats.update(drops)
+        stats["language-switch"] += switched
+        return kept, recognition.options
+
     def _speech_regions(self, channel: Audio) -> tuple[SpeechRegion, ...] | None:
         return webrtc_speech_regions(channel) if self.options.guard_with_vad else None
+
+
+def _offset_progress(hook: ProgressHook, total: int, offset: float) -> Callable[[float], None]:
+    def progress(seconds: float) -> None:
+        hook("transcribe", total=total, completed=round(offset + seconds))
+
+    return progress
 
 
 def segment_confidence(segment: RecognizedSegment) -> float:
@@ -126,7 +144,7 @@ def join_channels(recognized: list[tuple[int, RecognizedSegment]]) -> tuple[Segm
 
 def languages_by_speech_time(segments: tuple[Segment, ...]) -> tuple[str, ...]:
     """Languages detected, most spoken first."""
-    spoken: Counter[str] = Counter()
+    spoken: dict[str, float] = {}
     for segment in segments:
-        spoken[segment.language] += segment.end - segment.start
-    return tuple(language for language, _ in spoken.most_common())
+        spoken[segment.language] = spoken.get(segment.language, 0.0) + segment.end - segment.start
+    return tuple(sorted(spoken, key=lambda language: -spoken[language]))

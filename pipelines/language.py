@@ -1,0 +1,109 @@
+"""Language switches inside a whisper window.
+
+faster-whisper detects the language once per 30 s window of speech, so a caller who switches
+language mid-window is decoded in the wrong language: the text comes out transliterated or
+translated, with low word probabilities. This pass re-identifies the language of such
+low-confidence segments from their own audio and re-decodes them when it differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
+from pipelines.types import Audio, Word
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageRepairOptions:
+    enabled: bool = True
+    max_word_probability: float = 0.6
+    min_duration_s: float = 1.0
+    min_language_probability: float = 0.4
+    checks_per_30s: float = 2.0
+    pad_s: float = 0.3
+
+
+def mean_word_probability(segment: RecognizedSegment) -> float:
+    if not segment.words:
+        return float(np.exp(segment.avg_logprob))
+    return float(np.mean([w.probability for w in segment.words]))
+
+
+def repair_language_switches(
+    segments: tuple[RecognizedSegment, ...],
+    channel: Audio,
+    recognizer: SpeechRecognizer,
+    decoding: DecodingOptions,
+    options: LanguageRepairOptions,
+) -> tuple[tuple[RecognizedSegment, ...], int]:
+    """Re-decode low-confidence segments whose own audio is in another language.
+
+    Returns the segments and how many were re-decoded. Checks are capped per 30 s of audio,
+    lowest confidence first, so the cost stays bounded on noisy calls.
+    """
+    if not options.enabled or not recognizer.multilingual or decoding.language is not None:
+        return segments, 0
+    candidates = sorted(
+        (
+            (mean_word_probability(s), i)
+            for i, s in enumerate(segments)
+            if s.end - s.start >= options.min_duration_s
+            and mean_word_probability(s) < options.max_word_probability
+        )
+    )
+    budget = int(options.checks_per_30s * max(1.0, channel.duration / 30.0))
+    result = list(segments)
+    repaired = 0
+    for confidence, index in candidates[:budget]:
+        segment = segments[index]
+        first = max(0, int((segment.start - options.pad_s) * channel.sample_rate))
+        last = min(len(channel.samples), int((segment.end + options.pad_s) * channel.sample_rate))
+        audio = channel.samples[first:last]
+        language, probability = recognizer.detect_language(audio)
+        if language == segment.language or probability < options.min_language_probability:
+            continue
+        span = replace(
+            decoding, language=language, vad_filter=False, hallucination_silence_threshold=None
+        )
+        redecoded = recognizer.recognize(audio, span).segments
+        if not redecoded:
+            continue
+        offset = first / channel.sample_rate
+        joined = _join(redecoded, offset, language)
+        if mean_word_probability(joined) <= confidence:
+            continue
+        logger.info(
+            "segment at %.1f s re-decoded as %s (p=%.2f) instead of %s",
+            segment.start,
+            language,
+            probability,
+            segment.language,
+        )
+        result[index] = joined
+        repaired += 1
+    return tuple(result), repaired
+
+
+def _join(parts: tuple[RecognizedSegment, ...], offset: float, language: str) -> RecognizedSegment:
+    """One segment from the re-decoded pieces, on the call's timeline."""
+    words = tuple(
+        Word(w.start + offset, w.end + offset, w.word, w.probability)
+        for part in parts
+        for w in part.words
+    )
+    return RecognizedSegment(
+        start=words[0].start if words else parts[0].start + offset,
+        end=words[-1].end if words else parts[-1].end + offset,
+        text="".join(p.text for p in parts),
+        words=words,
+        language=language,
+        avg_logprob=float(np.mean([p.avg_logprob for p in parts])),
+        no_speech_prob=float(min(p.no_speech_prob for p in parts)),
+        compression_ratio=float(np.mean([p.compression_ratio for p in parts])),
+    )
