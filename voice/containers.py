@@ -134,7 +134,7 @@ def parse_wav(data: bytes) -> Header:
         raise AudioDecodeError("corrupt wav: data chunk comes before the fmt chunk")
     tag, channels, rate, align, bits = fmt
     if channels == 0 or align == 0:
-        raise AudioDecodeError(f"invalid wav header: {channels} channels, block align {align}")
+        raise AudioDecodeError(f"invalid wav header: channels={channels}, block align={align}")
     if tag in _WAV_BITS:
         if bits not in _WAV_BITS[tag]:
             raise AudioDecodeError(f"unsupported wav: {bits}-bit {WAV_TAGS[tag]}")
@@ -181,19 +181,19 @@ def parse_flac(data: bytes) -> Header:
     return info
 
 
-def parse_ogg(data: bytes) -> Header:
+def parse_ogg(data: bytes, name: str = "ogg") -> Header:
     """Walk every Ogg page header; read the Vorbis/Opus id header and the last granule."""
     n, offset, serial, granule = len(data), 0, None, -1
     first_body = b""
     while offset < n:
         if data[offset : offset + 4] != b"OggS":
-            raise AudioDecodeError(f"corrupt ogg: garbage instead of a page at byte {offset}")
+            raise AudioDecodeError(f"corrupt {name}: garbage instead of a page at byte {offset}")
         if offset + 27 > n or offset + 27 + data[offset + 26] > n:
-            raise AudioDecodeError("truncated ogg: the last page header is cut off")
+            raise AudioDecodeError(f"truncated {name}: the last page header is cut off")
         segments = data[offset + 27 : offset + 27 + data[offset + 26]]
         body, end = offset + 27 + len(segments), offset + 27 + len(segments) + sum(segments)
         if end > n:
-            raise AudioDecodeError(f"truncated ogg: last page is {end - n} bytes short")
+            raise AudioDecodeError(f"truncated {name}: last page is {end - n} bytes short")
         page_granule, page_serial = struct.unpack_from("<qI", data, offset + 6)
         if serial is None:
             serial, first_body = page_serial, data[body:end]
@@ -247,7 +247,7 @@ def parse_header(fmt: str, data: bytes) -> Header:
         if fmt == "flac":
             return parse_flac(data)
         if fmt in ("ogg", "opus"):
-            return parse_ogg(data)
+            return parse_ogg(data, fmt)
         if fmt == "m4a":
             return parse_mp4(data)
         if fmt == "mp3":

@@ -47,7 +47,8 @@ def webrtc_speech_regions(
         raise ValueError(f"frame_ms must be 10, 20 or 30, got {frame_ms}")
     samples, rate = audio.samples, audio.sample_rate
     if rate not in _VAD_RATES:
-        samples, rate = soxr.resample(samples, rate, 16000, quality="HQ"), 16000
+        samples = soxr.resample(np.ascontiguousarray(samples), rate, 16000, quality="HQ")
+        rate = 16000
     flags = _frame_flags(samples, rate, aggressiveness, frame_ms)
     frame_s = frame_ms / 1000
     spans = [(start * frame_s, end * frame_s) for start, end in _runs(flags)]

@@ -221,3 +221,12 @@ def test_leading_silence_in_raw_mulaw_is_not_taken_for_mp3() -> None:
     payload = bytes([0xFF, 0xFB, 0x90, 0x64]) + encode_mulaw(samples[:, 0])  # an MPEG frame sync
     call = load_call_audio(payload, format_hint="mulaw")
     assert call.source.format == "mulaw"
+
+
+def test_wav_with_codecs_beyond_pcm() -> None:
+    samples, rate = read_clip(TELEPHONY_EN)
+    gsm = load_call_audio(write_sf(samples, rate, "WAV", "GSM610"))  # libsndfile decodes GSM 6.10
+    mp3_in_wav = load_call_audio(encode_pyav(samples, rate, "libmp3lame", "wav", rate))  # PyAV
+    for call in (gsm, mp3_in_wav):
+        assert call.source.format == "wav" and call.source.sample_rate == 8000
+        _assert_close_to(call, samples, rate, min_corr=0.9)
