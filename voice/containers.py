@@ -7,6 +7,7 @@ sees them, and so that over-long files are refused before they are decoded.
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ _NON_AUDIO = (
     (b"\x1f\x8b", "gzip data"),
     (b"\x7fELF", "an executable"),
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,32 @@ def describe_non_audio(data: bytes) -> str | None:
         return None
     printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in text)
     return "text" if printable >= 0.98 * len(text) else None
+
+
+_UNKNOWN_LENGTHS = (0, 0xFFFFFFFF)
+
+
+def fill_unknown_wav_length(data: bytes) -> bytes:
+    """Set the sizes that streaming recorders leave unknown (0 or 0xFFFFFFFF) to what is there.
+
+    Only the RIFF size and a data chunk that runs to the end of the file are patched.
+    """
+    offset = 12
+    while offset + 8 <= len(data):
+        cid, size = struct.unpack_from("<4sI", data, offset)
+        if cid == b"data":
+            available = len(data) - offset - 8
+            if size not in _UNKNOWN_LENGTHS or available == 0:
+                return data
+            logger.info("wav with unknown data length: using the %d bytes present", available)
+            patched = bytearray(data)
+            struct.pack_into("<I", patched, 4, len(data) - 8)
+            struct.pack_into("<I", patched, offset + 4, available)
+            return bytes(patched)
+        if size in _UNKNOWN_LENGTHS and cid != b"data":
+            return data
+        offset += 8 + size + (size & 1)
+    return data
 
 
 def parse_wav(data: bytes) -> Header:

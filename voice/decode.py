@@ -19,7 +19,13 @@ import soxr
 from pipelines.errors import AudioDecodeError
 from pipelines.types import Audio, AudioSource, CallAudio
 from voice.backends import Frames, decode_pyav, decode_soundfile
-from voice.containers import Header, describe_non_audio, parse_header, sniff
+from voice.containers import (
+    Header,
+    describe_non_audio,
+    fill_unknown_wav_length,
+    parse_header,
+    sniff,
+)
 from voice.g711 import decode_alaw, decode_mulaw
 from voice.limits import (
     DEFAULT_LIMITS,
@@ -66,10 +72,13 @@ def load_call_audio(
     data, suffix = _read(source, limits)
     if not data:
         raise AudioDecodeError("empty file: 0 bytes")
+    sha256 = hashlib.sha256(data).hexdigest()
     raw = _raw_format(format_hint, suffix)
     fmt = sniff(data)
     if fmt == "mp3" and raw is not None and not data.startswith(b"ID3"):
         fmt = None  # a bare MPEG frame sync is weak evidence next to a declared raw format
+    if fmt == "wav":
+        data = fill_unknown_wav_length(data)
     if fmt is not None:
         header = parse_header(fmt, data)
         check_header(header, limits)
@@ -84,7 +93,7 @@ def load_call_audio(
         frames = _decode_raw(data, fmt, rate, limits)
     _check_samples(frames, rate, fmt)
     source_facts = AudioSource(
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         format=fmt,
         sample_rate=rate,
         channels=frames.shape[1],
