@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 
 import jiwer
 
@@ -15,7 +16,9 @@ def normalize_text(text: str, language: str = "en") -> str:
     """Case-fold, drop punctuation, unify quotes and Chinese script, squeeze spaces."""
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
     if language in ("zh", "yue"):
-        import zhconv
+        with warnings.catch_warnings():  # zhconv still imports pkg_resources
+            warnings.simplefilter("ignore", UserWarning)
+            import zhconv
 
         text = zhconv.convert(text, "zh-cn")
     text = re.sub(r"(?<=\w)'(?=\w)", "\u0000", text)

@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 
 from pipelines.errors import ConfigError
-from pipelines.record import Diarization, InteractionRecord, Provenance, talk_metrics, utc_now
+from pipelines.record import InteractionRecord, Provenance, talk_metrics, utc_now
 from pipelines.transcribe import Transcriber
 from pipelines.types import (
     Audio,
     CallAudio,
+    Diarization,
     Layout,
     Participant,
     ProgressHook,

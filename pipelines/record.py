@@ -11,22 +11,16 @@ from typing import Any
 
 from pipelines.types import (
     AudioSource,
+    Diarization,
     Layout,
     ModelInfo,
     Participant,
     Segment,
-    SpeakerTurn,
     Word,
 )
 
 SCHEMA = "callqa.record/v1"
 INTEGRITY_FIELD = "integrity"
-
-
-@dataclass(frozen=True, slots=True)
-class Diarization:
-    method: str
-    turns: tuple[SpeakerTurn, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,20 +102,6 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
-class SpeakerTurn:
-    start: float
-    end: float
-    speaker: str
-
-
-@dataclass(frozen=True, slots=True)
-class Participant:
-    speaker: str
-    role: Role
-    channel: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class ModelInfo:
     """Which model a stage ran: enough to say exactly how a record was produced."""
 
@@ -123,6 +109,34 @@ class ModelInfo:
     name: str
     version: str
     sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diarization:
+    """Who spoke when: speaker turns (overlapping turns mean overtalk) and how they were found."""
+
+    method: str
+    turns: tuple[SpeakerTurn, ...]
+    models: tuple[ModelInfo, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return tuple(sorted({t.speaker for t in self.turns}))
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    speaker: str
+    role: Role
+    channel: int | None
 
 
 @dataclass(frozen=True, slots=True)
