@@ -10,8 +10,19 @@ from typing import Any
 
 import numpy as np
 
+from models.vad import SileroVad
+from pipelines.diarize import Diarizer
 from pipelines.errors import ConfigError
 from pipelines.record import InteractionRecord, Provenance, talk_metrics, utc_now
+from pipelines.roles import RoleOptions, identify_roles
+from pipelines.speakers import assign_speakers
+from pipelines.stereo import (
+    CrosstalkOptions,
+    channel_diarization,
+    drop_echoed_segments,
+    overtalk_seconds,
+    suppress_crosstalk,
+)
 from pipelines.transcribe import Transcriber
 from pipelines.types import (
     Audio,
@@ -22,9 +33,9 @@ from pipelines.types import (
     ProgressHook,
     Role,
     Segment,
-    SpeakerTurn,
     no_progress,
 )
+from voice.vad import SpeechDetector
 
 logger = logging.getLogger(__name__)
 
@@ -81,36 +92,52 @@ def channel_speaker(channel: int) -> str:
     return f"SPEAKER_{channel:02d}"
 
 
-def assign_channel_speakers(
-    segments: tuple[Segment, ...], layout: Layout
-) -> tuple[tuple[Segment, ...], tuple[Participant, ...], Diarization | None]:
-    """For stereo calls each channel is one party: speaker and role follow the channel."""
-    roles = channel_roles(layout)
-    if not roles:
-        return segments, (), None
-    labelled = tuple(
-        replace(s, speaker=channel_speaker(s.channel), role=roles[s.channel]) for s in segments
+@dataclass(frozen=True, slots=True)
+class Speakers:
+    """What the speaker stages add to a transcript."""
+
+    segments: tuple[Segment, ...]
+    participants: tuple[Participant, ...]
+    diarization: Diarization | None
+    options: dict[str, Any]
+
+
+def with_roles(
+    segments: tuple[Segment, ...], participants: tuple[Participant, ...]
+) -> tuple[Segment, ...]:
+    role = {p.speaker: p.role for p in participants}
+    return tuple(
+        replace(s, role=role.get(s.speaker, "unknown") if s.speaker else "unknown")
+        for s in segments
     )
-    participants = tuple(
-        Participant(channel_speaker(ch), role, ch) for ch, role in sorted(roles.items())
-    )
-    turns = tuple(SpeakerTurn(s.start, s.end, s.speaker or "") for s in labelled)
-    return labelled, participants, Diarization(method="channel", turns=turns)
 
 
 class CallPipeline:
-    """Runs the stages it is given, in order, and assembles the record."""
+    """Runs the stages it is given, in order, and assembles the record.
+
+    Stereo calls: cross-talk suppressed, each channel transcribed, one party per channel.
+    Mono calls: transcribed, diarized (when a diarizer is given), words assigned to speakers,
+    roles identified from what each speaker says.
+    """
 
     def __init__(
         self,
         transcriber: Transcriber,
         *,
+        diarizer: Diarizer | None = None,
         tenant: str = "default",
         stereo_default: Layout = "stereo-agent-left",
+        crosstalk: CrosstalkOptions | None = None,
+        roles: RoleOptions | None = None,
+        speech_detector: SpeechDetector | None = None,
     ) -> None:
         self.transcriber = transcriber
+        self.diarizer = diarizer
         self.tenant = tenant
         self.stereo_default = stereo_default
+        self.crosstalk = crosstalk or CrosstalkOptions()
+        self.roles = roles or RoleOptions()
+        self.speech_detector: SpeechDetector = speech_detector or SileroVad()
 
     def analyze(
         self,
@@ -122,10 +149,19 @@ class CallPipeline:
         extra_options: dict[str, Any] | None = None,
     ) -> InteractionRecord:
         prepared = prepare_layout(call, layout, self.stereo_default)
-        transcript = self.transcriber.transcribe(prepared.call, hook=hook)
-        segments, participants, diarization = assign_channel_speakers(
-            transcript.segments, prepared.layout
-        )
+        if prepared.layout == "mono":
+            transcript = self.transcriber.transcribe(prepared.call, hook=hook)
+            speakers = self._mono_speakers(prepared.call, transcript.segments, hook)
+        else:
+            cleaned, muted = suppress_crosstalk(prepared.call, self.crosstalk)
+            transcript = self.transcriber.transcribe(cleaned, hook=hook)
+            speakers = self._stereo_speakers(cleaned, transcript.segments, prepared.layout)
+            speakers.options["crosstalk_muted_s"] = muted
+        diarization = speakers.diarization
+        metrics = talk_metrics(speakers.segments, call.duration)
+        if diarization is not None:
+            metrics["overtalk_s"] = overtalk_seconds(diarization.turns)
+        models = (transcript.model, *(diarization.models if diarization else ()))
         return InteractionRecord(
             id=call_id or uuid.uuid4().hex,
             created_at=utc_now(),
@@ -133,18 +169,51 @@ class CallPipeline:
             audio=call.source,
             layout=prepared.layout,
             languages=transcript.languages,
-            participants=participants,
-            segments=segments,
+            participants=speakers.participants,
+            segments=speakers.segments,
             diarization=diarization,
-            metrics=talk_metrics(segments, call.duration),
+            metrics=metrics,
             provenance=Provenance(
                 pipeline_version=pipeline_version(),
-                models=(transcript.model,),
+                models=models,
                 options={
                     "transcribe": dict(transcript.options),
+                    "speakers": speakers.options,
                     "layout": prepared.layout,
                     "sample_rate": prepared.call.sample_rate,
                     **(extra_options or {}),
                 },
             ),
+        )
+
+    def _stereo_speakers(
+        self, call: CallAudio, segments: tuple[Segment, ...], layout: Layout
+    ) -> Speakers:
+        roles = channel_roles(layout)
+        kept, echoes = drop_echoed_segments(segments, call, self.crosstalk)
+        labelled = tuple(
+            replace(s, id=i, speaker=channel_speaker(s.channel), role=roles[s.channel])
+            for i, s in enumerate(kept)
+        )
+        participants = tuple(
+            Participant(channel_speaker(ch), role, ch) for ch, role in sorted(roles.items())
+        )
+        regions = {c.channel: self.speech_detector.regions(c) for c in call.channels}
+        diarization = channel_diarization(regions, {ch: channel_speaker(ch) for ch in roles})
+        return Speakers(labelled, participants, diarization, {"echo_segments_dropped": echoes})
+
+    def _mono_speakers(
+        self, call: CallAudio, segments: tuple[Segment, ...], hook: ProgressHook
+    ) -> Speakers:
+        if self.diarizer is None:
+            return Speakers(segments, (), None, {"diarizer": None})
+        hook("diarize")
+        diarization = self.diarizer.diarize(call.channels[0], hook=hook)
+        labelled = assign_speakers(segments, diarization.turns)
+        participants = identify_roles(labelled, self.roles)
+        return Speakers(
+            with_roles(labelled, participants),
+            participants,
+            diarization,
+            {"diarizer": self.diarizer.name, "roles": "text-cues"},
         )

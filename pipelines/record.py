@@ -114,7 +114,7 @@ def record_to_dict(record: InteractionRecord) -> dict[str, Any]:
         "layout": record.layout,
         "languages": list(record.languages),
         "participants": [
-            {"speaker": p.speaker, "role": p.role, "channel": p.channel}
+            {"speaker": p.speaker, "role": p.role, "channel": p.channel, "confidence": p.confidence}
             for p in record.participants
         ],
         "segments": [_segment(s) for s in record.segments],

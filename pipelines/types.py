@@ -137,6 +137,7 @@ class Participant:
     speaker: str
     role: Role
     channel: int | None
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
