@@ -1,6 +1,10 @@
 # callqa: `make run` analyzes the sample call, `make test` runs ruff, mypy and pytest.
 # Both create .venv and install everything first (torch pins: see README, "Install").
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip warns once per package about this machine's empty local index folders: not our news
+PIP_QUIET := 2>&1 | { grep -v "is neither a file nor a directory" || true; }
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,10 +19,10 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip $(PIP_QUIET)
 	# CPU-usable torch stack verified with pyannote.audio 4.0.7 (see README)
-	$(BIN)/pip install --quiet torch==2.14.1 torchaudio==2.11.0 torchcodec==0.17.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet torch==2.14.1 torchaudio==2.11.0 torchcodec==0.17.0 $(PIP_QUIET)
+	$(BIN)/pip install --quiet -e '.[dev]' $(PIP_QUIET)
 	touch $(STAMP)
 
 run: install
