@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import INPUT_ERRORS, CallQAError
-from pipelines.types import LAYOUTS, no_progress
+from pipelines.types import LAYOUTS, Diarization, no_progress
 
 logger = logging.getLogger("callqa")
 
@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="analyze recordings into interaction records")
     analyze.add_argument("audio", nargs="+", type=Path, help="call recordings")
     analyze.add_argument("--out", type=Path, help="record file (one input) or directory")
+    analyze.add_argument(
+        "--rttm", type=Path, help="also write the diarization as RTTM (file, or directory)"
+    )
     analyze.add_argument("--layout", choices=LAYOUTS, help="channel layout (default: from audio)")
     analyze.add_argument("--model", help="base, tiny.en, a CTranslate2 directory or a hub id")
     analyze.add_argument("--language", default="auto", help="auto or a language code")
@@ -102,8 +105,11 @@ def _analyze(args: argparse.Namespace) -> int:
 
     inputs: list[Path] = args.audio
     out: Path | None = args.out
-    if out is not None and len(inputs) > 1 and out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} must be a directory when several inputs are given")
+    for option, target in (("--out", out), ("--rttm", args.rttm)):
+        if target is not None and len(inputs) > 1 and target.exists() and not target.is_dir():
+            raise ConfigError(
+                f"{option} {target} must be a directory when several inputs are given"
+            )
     if args.language != "auto" and not args.language.isalpha():
         raise ConfigError(f"--language {args.language!r} is not a language code")
     settings = get_settings()
@@ -127,6 +133,8 @@ def _analyze(args: argparse.Namespace) -> int:
                 hook.close()
         text = json.dumps(record_to_dict(record), ensure_ascii=False, indent=2)
         _write(text, path, out, several=len(inputs) > 1)
+        if args.rttm is not None and record.diarization is not None:
+            _write_rttm(record.diarization, path, args.rttm, several=len(inputs) > 1)
     return status
 
 
@@ -138,6 +146,15 @@ def _write(text: str, source: Path, out: Path | None, *, several: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text + "\n", encoding="utf-8")
     logger.info("wrote %s", target)
+
+
+def _write_rttm(diarization: Diarization, source: Path, rttm: Path, *, several: bool) -> None:
+    from pipelines.rttm import write_rttm
+
+    target = rttm / f"{source.stem}.rttm" if several or rttm.is_dir() else rttm
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8") as handle:
+        write_rttm(diarization, source.stem, handle)
 
 
 def _models() -> int:

@@ -168,3 +168,19 @@ def test_over_long_input_is_refused_by_setting(tmp_path: Path, data_dir: Path) -
 def test_bad_usage_exits_2() -> None:
     result = run_cli("analyze", "samples/call.wav", "--layout", "sideways")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_rttm_is_written_beside_the_record(tmp_path: Path) -> None:
+    from pipelines.rttm import read_rttm
+
+    rttm = tmp_path / "call.rttm"
+    status = main(
+        ["analyze", str(ROOT / "samples" / "call.wav"), "--out", str(tmp_path / "call.json"),
+         "--rttm", str(rttm)]
+    )
+    assert status == 0
+    annotation = read_rttm(rttm)["call"]
+    record = json.loads((tmp_path / "call.json").read_text())
+    assert sorted(annotation.labels()) == ["SPEAKER_00", "SPEAKER_01"]
+    assert len(list(annotation.itertracks())) == len(record["diarization"]["turns"])
+    assert record["diarization"]["method"] == "channel"
