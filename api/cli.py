@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pipelines.errors import INPUT_ERRORS, CallQAError
 from pipelines.types import LAYOUTS, Diarization, no_progress
@@ -21,8 +21,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 class TqdmHook:
     """Progress hook drawing one tqdm bar per step on stderr (only on a terminal)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, file: TextIO | None = None) -> None:
         self.label = label
+        self.file = file
         self.bar: Any = None
         self.step = ""
 
@@ -39,7 +40,9 @@ class TqdmHook:
         if step != self.step:
             self.close()
             self.step = step
-            self.bar = tqdm(total=total, desc=f"{self.label}: {step}", unit="s", leave=False)
+            self.bar = tqdm(
+                total=total, desc=f"{self.label}: {step}", unit="s", leave=False, file=self.file
+            )
         if self.bar is not None and completed is not None:
             self.bar.total = total
             self.bar.n = completed

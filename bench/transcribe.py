@@ -54,7 +54,7 @@ def child(mode: str, model: str, paths: list[str]) -> None:
         for clip in clips:
             run_bare(whisper, clip)
     else:
-        pipeline = build_pipeline(get_settings(), model=model)
+        pipeline = our_pipeline(model)
         for clip in clips:
             run_ours(pipeline, clip)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -92,9 +92,11 @@ def main() -> None:
         child(args.child, args.model, args.paths)
         return
 
+    from pipelines.evaluation import error_rate
+
     clips = manifest()
     whisper = bare_model(args.model)
-    pipeline = build_pipeline(get_settings(), model=args.model)
+    pipeline = our_pipeline(args.model)
     for clip in clips:  # warm-up: first calls pay one-off costs
         run_bare(whisper, clip), run_ours(pipeline, clip)
 

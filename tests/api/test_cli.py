@@ -175,8 +175,14 @@ def test_rttm_is_written_beside_the_record(tmp_path: Path) -> None:
 
     rttm = tmp_path / "call.rttm"
     status = main(
-        ["analyze", str(ROOT / "samples" / "call.wav"), "--out", str(tmp_path / "call.json"),
-         "--rttm", str(rttm)]
+        [
+            "analyze",
+            str(ROOT / "samples" / "call.wav"),
+            "--out",
+            str(tmp_path / "call.json"),
+            "--rttm",
+            str(rttm),
+        ]
     )
     assert status == 0
     annotation = read_rttm(rttm)["call"]
@@ -184,3 +190,20 @@ def test_rttm_is_written_beside_the_record(tmp_path: Path) -> None:
     assert sorted(annotation.labels()) == ["SPEAKER_00", "SPEAKER_01"]
     assert len(list(annotation.itertracks())) == len(record["diarization"]["turns"])
     assert record["diarization"]["method"] == "channel"
+
+
+def test_progress_bar_follows_the_stages(base_pipeline: object, data_dir: Path) -> None:
+    import io
+
+    from api.cli import TqdmHook
+    from pipelines.pipeline import CallPipeline
+    from pipelines.registry import analyze_file
+    from pipelines.settings import Settings
+
+    assert isinstance(base_pipeline, CallPipeline)
+    stream = io.StringIO()
+    hook = TqdmHook("jfk", file=stream)
+    analyze_file(base_pipeline, data_dir / "en" / "jfk.wav", settings=Settings(), hook=hook)
+    hook.close()
+    shown = stream.getvalue()
+    assert "jfk: decode" in shown and "jfk: transcribe" in shown and "11/11" in shown
