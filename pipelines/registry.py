@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models.asr import DecodingOptions, SpeechRecognizer
 from models.whisper import resolve_whisper
+from pipelines.diarize import Diarizer
 from pipelines.pipeline import CallPipeline
 from pipelines.record import InteractionRecord
 from pipelines.settings import Settings
@@ -34,9 +35,16 @@ def build_recognizer(settings: Settings, model: str | None = None) -> SpeechReco
 
 
 def build_pipeline(
-    settings: Settings, *, model: str | None = None, language: str | None = None
+    settings: Settings,
+    *,
+    model: str | None = None,
+    language: str | None = None,
+    diarize: bool = True,
 ) -> CallPipeline:
-    """A batch pipeline with the configured models, loaded now."""
+    """A batch pipeline with the configured models, loaded now.
+
+    ``diarize=False`` leaves mono calls without speakers (benchmarks of transcription alone).
+    """
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
     decoding = DecodingOptions()
     if language not in (None, "auto"):
@@ -45,8 +53,16 @@ def build_pipeline(
         build_recognizer(settings, model), TranscribeOptions(decoding=decoding)
     )
     return CallPipeline(
-        transcriber, tenant=settings.tenant, stereo_default=settings.audio.stereo_layout
+        transcriber,
+        diarizer=build_diarizer(settings) if diarize else None,
+        tenant=settings.tenant,
+        stereo_default=settings.audio.stereo_layout,
     )
+
+
+def build_diarizer(settings: Settings) -> Diarizer | None:
+    """The mono-call diarizer: none until the offline diarizer lands."""
+    return None
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:
