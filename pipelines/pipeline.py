@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from models.vad import SileroVad
+from models.vad import SileroVad, silero_info
 from pipelines.diarize import Diarizer
 from pipelines.errors import ConfigError
 from pipelines.record import InteractionRecord, Provenance, talk_metrics, utc_now
@@ -199,7 +199,10 @@ class CallPipeline:
             Participant(channel_speaker(ch), role, ch) for ch, role in sorted(roles.items())
         )
         regions = {c.channel: self.speech_detector.regions(c) for c in call.channels}
-        diarization = channel_diarization(regions, {ch: channel_speaker(ch) for ch in roles})
+        diarization = replace(
+            channel_diarization(regions, {ch: channel_speaker(ch) for ch in roles}),
+            models=(silero_info(),) if isinstance(self.speech_detector, SileroVad) else (),
+        )
         return Speakers(labelled, participants, diarization, {"echo_segments_dropped": echoes})
 
     def _mono_speakers(
