@@ -108,6 +108,10 @@ class SpeechRecognizer:
         )
 
     @property
+    def supported_languages(self) -> tuple[str, ...]:
+        return tuple(self.model.supported_languages)
+
+    @property
     def multilingual(self) -> bool:
         return bool(self.model.model.is_multilingual)
 

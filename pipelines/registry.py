@@ -10,6 +10,7 @@ from pathlib import Path
 from models.asr import DecodingOptions, SpeechRecognizer
 from models.whisper import resolve_whisper
 from pipelines.diarize import Diarizer
+from pipelines.errors import ConfigError
 from pipelines.pipeline import CallPipeline
 from pipelines.record import InteractionRecord
 from pipelines.settings import Settings
@@ -47,11 +48,15 @@ def build_pipeline(
     """
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
     decoding = DecodingOptions()
+    recognizer = build_recognizer(settings, model)
     if language not in (None, "auto"):
+        if language not in recognizer.supported_languages:
+            raise ConfigError(
+                f"language {language!r} is not one model {recognizer.weights.name} knows "
+                f"({', '.join(recognizer.supported_languages)})"
+            )
         decoding = replace(decoding, language=language)
-    transcriber = WhisperTranscriber(
-        build_recognizer(settings, model), TranscribeOptions(decoding=decoding)
-    )
+    transcriber = WhisperTranscriber(recognizer, TranscribeOptions(decoding=decoding))
     return CallPipeline(
         transcriber,
         diarizer=build_diarizer(settings) if diarize else None,

@@ -165,6 +165,19 @@ def test_over_long_input_is_refused_by_setting(tmp_path: Path, data_dir: Path) -
     assert len(result.stderr.strip().splitlines()) == 1 and "long" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("model", "language", "words"),
+    [("base", "zz", "'zz' is not one model base knows"), ("tiny.en", "es", "(en)")],
+)
+def test_language_the_model_does_not_know(
+    model: str, language: str, words: str, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["analyze", str(data_dir / "en" / "jfk.wav"), "--model", model, "--language", language]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+
+
 def test_bad_usage_exits_2() -> None:
     result = run_cli("analyze", "samples/call.wav", "--layout", "sideways")
     assert result.returncode == 2 and "Traceback" not in result.stderr
