@@ -21,6 +21,7 @@ class ModelSettings(BaseModel):
     cpu_threads: int = Field(default=0, ge=0)
     cache_dir: Path | None = None
     allow_hub: bool = False
+    pyannote_dir: Path | None = None
 
 
 class AudioSettings(BaseModel):
