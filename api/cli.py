@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from pipelines.errors import INPUT_ERRORS, CallQAError
 from pipelines.types import LAYOUTS, Diarization, no_progress
 
@@ -93,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except CallQAError as exc:
         print(f"callqa: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        print(f"callqa: invalid setting {where}: {first['msg']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"callqa: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

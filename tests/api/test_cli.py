@@ -178,6 +178,25 @@ def test_language_the_model_does_not_know(
     assert words in err and len(err.strip().splitlines()) == 1
 
 
+def test_invalid_setting_and_unwritable_output(tmp_path: Path, data_dir: Path) -> None:
+    bad = run_cli(
+        "analyze", str(data_dir / "en" / "jfk.wav"), env={"CALLQA_AUDIO__MAX_DURATION_S": "-3"}
+    )
+    assert bad.returncode == 2 and "invalid setting audio.max_duration_s" in bad.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = run_cli(
+        "analyze",
+        str(data_dir / "en" / "jfk.wav"),
+        "--model",
+        "tiny.en",
+        "--out",
+        str(blocker / "x.json"),
+    )
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
 def test_bad_usage_exits_2() -> None:
     result = run_cli("analyze", "samples/call.wav", "--layout", "sideways")
     assert result.returncode == 2 and "Traceback" not in result.stderr
