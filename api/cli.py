@@ -176,7 +176,9 @@ def _models() -> int:
 
     settings = get_settings()
     missing = 0
-    for status in model_statuses(settings.models.cache_dir):
+    for status in model_statuses(
+        settings.models.cache_dir, pyannote_dir=settings.models.pyannote_dir
+    ):
         mark = "ok" if status.available else "MISSING"
         print(f"{mark:8} {status.stage:12} {status.name:22} {status.source or status.detail}")
         if status.available and status.detail:
