@@ -141,6 +141,58 @@ class Participant:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a compliance verdict comes from: a moment of the call and what matched."""
+
+    segment_id: int | None
+    start: float
+    end: float
+    text: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceCheck:
+    """The verdict of one policy rule on one call."""
+
+    rule_id: str
+    kind: str
+    passed: bool
+    severity: str
+    weight: float
+    evidence: tuple[Evidence, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceResult:
+    """A policy applied to a call: score 0-100, pass/fail and every check."""
+
+    policy_id: str
+    policy_version: str
+    policy_sha256: str
+    score: float
+    passed: bool
+    checks: tuple[ComplianceCheck, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PiiEntity:
+    """Personal data found (and removed) in a segment; the original text is never kept.
+
+    ``start``/``end`` are times in the call; ``char_start``/``char_end`` index the redacted
+    segment text where the placeholder (``[CARD]``, ...) stands.
+    """
+
+    type: str
+    segment_id: int
+    start: float
+    end: float
+    char_start: int = 0
+    char_end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
     """Output of the transcription stage."""
 
