@@ -13,16 +13,17 @@ import numpy as np
 from models.vad import SileroVad, silero_info
 from pipelines.diarize import Diarizer
 from pipelines.errors import ConfigError
-from pipelines.record import InteractionRecord, Provenance, talk_metrics, utc_now
+from pipelines.metrics import call_metrics
+from pipelines.record import InteractionRecord, Provenance, utc_now
 from pipelines.roles import RoleOptions, identify_roles
 from pipelines.speakers import assign_speakers
 from pipelines.stereo import (
     CrosstalkOptions,
     channel_diarization,
     drop_echoed_segments,
-    overtalk_seconds,
     suppress_crosstalk,
 )
+from pipelines.topics import topic_scores
 from pipelines.transcribe import Transcriber
 from pipelines.types import (
     Audio,
@@ -158,9 +159,12 @@ class CallPipeline:
             speakers = self._stereo_speakers(cleaned, transcript.segments, prepared.layout)
             speakers.options["crosstalk_muted_s"] = muted
         diarization = speakers.diarization
-        metrics = talk_metrics(speakers.segments, call.duration)
-        if diarization is not None:
-            metrics["overtalk_s"] = overtalk_seconds(diarization.turns)
+        metrics = call_metrics(
+            speakers.segments,
+            diarization.turns if diarization else (),
+            speakers.participants,
+            call.duration,
+        )
         models = (transcript.model, *(diarization.models if diarization else ()))
         return InteractionRecord(
             id=call_id or uuid.uuid4().hex,
@@ -173,6 +177,7 @@ class CallPipeline:
             segments=speakers.segments,
             diarization=diarization,
             metrics=metrics,
+            topics=topic_scores(speakers.segments),
             provenance=Provenance(
                 pipeline_version=pipeline_version(),
                 models=models,

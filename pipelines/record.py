@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -164,18 +164,3 @@ def content_sha256(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(
         canonical_json({k: v for k, v in body.items() if k != INTEGRITY_FIELD})
     ).hexdigest()
-
-
-def talk_metrics(segments: Sequence[Segment], duration_s: float) -> dict[str, Any]:
-    """Metrics the transcript alone supports: duration, talk time and words per minute."""
-    talk: dict[str, float] = {}
-    words: dict[str, int] = {}
-    for segment in segments:
-        key = segment.speaker or "unknown"
-        talk[key] = talk.get(key, 0.0) + (segment.end - segment.start)
-        words[key] = words.get(key, 0) + (len(segment.words) or len(segment.text.split()))
-    return {
-        "duration_s": round(duration_s, 3),
-        "talk_s": {k: round(v, 3) for k, v in talk.items()},
-        "speaking_rate_wpm": {k: round(60.0 * words[k] / v, 1) for k, v in talk.items() if v > 0},
-    }

@@ -34,9 +34,8 @@ def rttm_lines(d: Diarization, uri: str) -> Iterable[str]:
     for turn in sorted(d.turns, key=lambda t: (t.start, t.speaker)):
         duration = turn.end - turn.start
         if duration > 0:
-            yield (
-                f"SPEAKER {uri} 1 {turn.start:.3f} {duration:.3f} <NA> <NA> {turn.speaker} <NA> <NA>"
-            )
+            fields = f"{turn.start:.3f} {duration:.3f} <NA> <NA> {turn.speaker} <NA> <NA>"
+            yield f"SPEAKER {uri} 1 {fields}"
 
 
 def write_rttm(d: Diarization, uri: str, file: TextIO) -> None:

@@ -131,17 +131,3 @@ def channel_diarization(
         key=lambda t: (t.start, t.speaker),
     )
     return Diarization(method="channel", turns=tuple(turns))
-
-
-def overtalk_seconds(turns: tuple[SpeakerTurn, ...]) -> float:
-    """Total time during which two or more speakers talk at once."""
-    events = sorted(
-        [(t.start, 1) for t in turns] + [(t.end, -1) for t in turns], key=lambda e: (e[0], e[1])
-    )
-    active, last, total = 0, 0.0, 0.0
-    for time, step in events:
-        if active >= 2:
-            total += time - last
-        active += step
-        last = time
-    return round(total, 3)

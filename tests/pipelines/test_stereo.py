@@ -15,9 +15,10 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from scipy.signal import lfilter
 
 from models.vad import SileroVad
+from pipelines.metrics import overtalk
 from pipelines.pipeline import CallPipeline
 from pipelines.record import InteractionRecord
-from pipelines.stereo import CrosstalkOptions, leakage_mask, overtalk_seconds
+from pipelines.stereo import CrosstalkOptions, leakage_mask
 from pipelines.types import Audio, AudioSource, CallAudio, SpeakerTurn
 
 RATE = 16000
@@ -94,7 +95,7 @@ def test_leakage_mask_marks_only_quiet_copies() -> None:
 
 def test_overtalk_seconds_counts_simultaneous_speech() -> None:
     turns = (SpeakerTurn(0, 5, "A"), SpeakerTurn(4, 8, "B"), SpeakerTurn(7.5, 9, "A"))
-    assert overtalk_seconds(turns) == pytest.approx(1.5)
+    assert overtalk(turns) == pytest.approx(1.5)
 
 
 @pytest.mark.parametrize("leak_db", [None, -30.0, -20.0])
@@ -110,7 +111,7 @@ def test_two_channel_call_with_leakage(
     assert "americans" not in agent and "cotton" not in agent
     reference_speakers = [(a, b, "SPEAKER_0" + s[-1]) for a, b, s in reference]
     assert der(record, reference_speakers, collar=0.25) <= 0.05
-    true_overtalk = overtalk_seconds(tuple(SpeakerTurn(*t) for t in reference_speakers))
+    true_overtalk = overtalk(tuple(SpeakerTurn(*t) for t in reference_speakers))
     assert true_overtalk > 1.0
     assert record.metrics["overtalk_s"] == pytest.approx(true_overtalk, abs=0.6)
 
