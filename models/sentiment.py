@@ -1,0 +1,37 @@
+"""Text sentiment from VADER's bundled lexicon (English; other languages via translation)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import ModelUnavailableError
+from pipelines.types import ModelInfo
+
+
+class TextSentiment:
+    """VADER compound polarity in [-1, 1] of a piece of English text."""
+
+    @cached_property
+    def _analyzer(self) -> Any:
+        try:
+            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+        except ImportError as exc:
+            raise ModelUnavailableError("vader", "pip install vaderSentiment==3.3.2") from exc
+        return SentimentIntensityAnalyzer()
+
+    def polarity(self, text: str) -> float:
+        return float(self._analyzer.polarity_scores(text)["compound"])
+
+    @cached_property
+    def info(self) -> ModelInfo:
+        lexicon = Path(
+            str(importlib.resources.files("vaderSentiment").joinpath("vader_lexicon.txt"))
+        )
+        digest = hashlib.sha256(lexicon.read_bytes()).hexdigest() if lexicon.is_file() else ""
+        version = importlib.metadata.version("vaderSentiment")
+        return ModelInfo("emotion", "vader-lexicon", f"vaderSentiment {version}", digest)
