@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +45,7 @@ class TranscribeOptions:
     guards: GuardOptions = field(default_factory=GuardOptions)
     language_repair: LanguageRepairOptions = field(default_factory=LanguageRepairOptions)
     guard_with_vad: bool = True
+    max_pause_s: float = 1.2  # a longer pause between words starts a new segment
 
 
 class WhisperTranscriber:
@@ -102,6 +103,7 @@ class WhisperTranscriber:
             self.options.language_repair,
         )
         kept, drops = guard_segments(segments, self.options.guards, self._speech_regions(channel))
+        kept = tuple(part for s in kept for part in split_at_pauses(s, self.options.max_pause_s))
         stats.update(drops)
         stats["language-switch"] += switched
         return kept, recognition.options
@@ -115,6 +117,31 @@ def _offset_progress(hook: ProgressHook, total: int, offset: float) -> Callable[
         hook("transcribe", total=total, completed=round(offset + seconds))
 
     return progress
+
+
+def split_at_pauses(segment: RecognizedSegment, max_pause_s: float) -> list[RecognizedSegment]:
+    """Split a segment where its words pause longer than ``max_pause_s``.
+
+    Whisper decodes VAD-joined speech, so one segment can hold a party's lines from either
+    side of the other party's turn; per-turn analysis needs them apart.
+    """
+    words = segment.words
+    cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end > max_pause_s]
+    if not cuts:
+        return [segment]
+    parts = []
+    for first, last in zip([0, *cuts], [*cuts, len(words)], strict=True):
+        piece = words[first:last]
+        parts.append(
+            replace(
+                segment,
+                start=piece[0].start if first else segment.start,
+                end=piece[-1].end if last < len(words) else segment.end,
+                text="".join(w.word for w in piece),
+                words=piece,
+            )
+        )
+    return parts
 
 
 def segment_confidence(segment: RecognizedSegment) -> float:

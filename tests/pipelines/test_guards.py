@@ -201,3 +201,19 @@ def test_stray_first_word_is_moved_next_to_the_speech() -> None:
     fixed = snap_stray_edge_words(stray, max_gap_s=1.5)
     assert fixed.start == pytest.approx(30.0) and fixed.words[0].end == pytest.approx(30.5)
     assert fixed.end == pytest.approx(31.2)
+
+
+def test_long_pause_splits_a_segment() -> None:
+    from pipelines.transcribe import split_at_pauses
+
+    words = (
+        Word(18.4, 18.8, " Yeah,", 0.9),
+        Word(18.9, 19.2, " hi.", 0.9),
+        Word(26.0, 26.4, " Calm", 0.9),
+        Word(26.4, 26.8, " down.", 0.9),
+    )
+    segment = RecognizedSegment(18.4, 26.8, " Yeah, hi. Calm down.", words, "en", -0.2, 0.01, 1.2)
+    parts = split_at_pauses(segment, 1.2)
+    assert [p.text for p in parts] == [" Yeah, hi.", " Calm down."]
+    assert (parts[0].start, parts[0].end, parts[1].start) == (18.4, 19.2, 26.0)
+    assert split_at_pauses(parts[0], 1.2) == [parts[0]]
