@@ -1,0 +1,341 @@
+"""PII redaction stage: placeholders in transcripts, words and translations, timed entities.
+
+Detection (``pii_detect``) runs once over the whole call, so a card number read across two
+segments of the same speaker, or a security code answered to the agent's question, is found.
+Each segment gets its own placeholder (``[CARD]``, ``[CVV]``, ``[PHONE]``, ``[EMAIL]``,
+``[NATIONAL_ID]``, ``[DOB]``, ``[ADDRESS]``) and ``PiiEntity`` timed from the word timestamps
+(interpolated by character position where the digits have no timing of their own). The original
+values are never logged, returned or kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from pipelines.pii_detect import PII_TYPES, DetectOptions, Detector
+from pipelines.pii_text import (
+    PLACEHOLDERS,
+    Place,
+    Span,
+    align_words,
+    local_span,
+    new_position,
+    replace_spans,
+    scrub,
+    secrets_of,
+    time_at,
+)
+from pipelines.types import PiiEntity, Segment, Word
+
+__all__ = [
+    "PII_TYPES",
+    "PLACEHOLDERS",
+    "POLICY",
+    "DetectOptions",
+    "PatternPiiRedactor",
+    "PiiLogFilter",
+    "PiiOptions",
+    "PiiRedaction",
+    "PiiRedactor",
+    "default_redactor",
+    "redact_text",
+]
+
+logger = logging.getLogger(__name__)
+
+POLICY = "pattern-v1"
+HARD_BREAK = "\n"
+
+AudioSpan = tuple[float, float, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PiiOptions:
+    """Options of the pattern redactor.
+
+    ``join_gap_s``: consecutive segments of one speaker closer than this are read as one text
+    (numbers continue across them). ``max_extend_s``: an entity's time reaches into the
+    untranscribed gap next to it (where the transcriber dropped digits) up to this long.
+    ``interpolation_margin_s`` widens times interpolated without word timestamps.
+    """
+
+    detect: DetectOptions = field(default_factory=DetectOptions)
+    join_gap_s: float = 2.0
+    max_extend_s: float = 10.0
+    interpolation_margin_s: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class PiiRedaction:
+    """Redacted segments and where, in the call, personal data was removed."""
+
+    segments: tuple[Segment, ...]
+    entities: tuple[PiiEntity, ...]
+    policy: str
+
+    def audio_spans(self, *, all_channels: bool = True) -> tuple[AudioSpan, ...]:
+        """``(start, end, channel)`` for ``redact_audio``; ``None`` channel = every channel."""
+        channel = {s.id: s.channel for s in self.segments}
+        return tuple(
+            (e.start, e.end, None if all_channels else channel.get(e.segment_id))
+            for e in self.entities
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The record's ``pii`` field."""
+        return {
+            "entities": [
+                {
+                    "type": e.type,
+                    "segment_id": e.segment_id,
+                    "start": round(e.start, 3),
+                    "end": round(e.end, 3),
+                }
+                for e in self.entities
+            ],
+            "policy": self.policy,
+        }
+
+
+class PiiRedactor(Protocol):
+    """The PII stage: removes personal data from segments and free text."""
+
+    @property
+    def policy(self) -> str: ...
+
+    def redact(self, segments: Sequence[Segment]) -> PiiRedaction: ...
+
+    def redact_text(self, text: str) -> tuple[str, tuple[str, ...]]: ...
+
+
+class PatternPiiRedactor:
+    """Pattern and context rules (presidio's recognizers plus spoken forms); no NLP model."""
+
+    def __init__(self, options: PiiOptions | None = None) -> None:
+        self.options = options or PiiOptions()
+        self._detector = Detector(self.options.detect)
+
+    @property
+    def policy(self) -> str:
+        return POLICY
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The options it runs with, for the record's provenance."""
+        o = self.options
+        return {
+            "policy": POLICY,
+            "types": sorted(o.detect.types),
+            "phone_regions": list(o.detect.phone_regions),
+            "join_gap_s": o.join_gap_s,
+            "max_extend_s": o.max_extend_s,
+        }
+
+    def redact_text(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """Free text (search queries, log lines) with placeholders, and the types removed."""
+        found = self._detector.find(text)
+        new_text, _ = replace_spans(text, [Span(f.type, f.start, f.end) for f in found])
+        return new_text, tuple(f.type for f in found)
+
+    def redact(self, segments: Sequence[Segment]) -> PiiRedaction:
+        """Redact a call's segments; entities come in time order."""
+        order = sorted(range(len(segments)), key=lambda i: (segments[i].start, i))
+        parts: list[str] = []
+        offsets: dict[int, int] = {}
+        length = 0
+        for n, i in enumerate(order):
+            if n:
+                sep = self._separator(segments[order[n - 1]], segments[i])
+                parts.append(sep)
+                length += len(sep)
+            offsets[i] = length
+            parts.append(segments[i].text)
+            length += len(segments[i].text)
+        found = self._detector.find("".join(parts))
+        local: dict[int, list[Span]] = {}
+        for f in found:
+            for i in order:
+                span = local_span(f, segments[i].text, offsets[i])
+                if span is not None:
+                    local.setdefault(i, []).append(span)
+        timeline = sorted(
+            (w.start, w.end) for s in segments for w in (s.words or (Word(s.start, s.end, "", 0),))
+        )
+        out: list[Segment] = []
+        entities: list[PiiEntity] = []
+        for i, segment in enumerate(segments):
+            new, ents = self._segment(segment, local.get(i, []), timeline)
+            out.append(new)
+            entities.extend(ents)
+        entities.sort(key=lambda e: (e.start, e.segment_id, e.char_start))
+        if entities:
+            logger.info(
+                "redacted %d PII entities (%s)",
+                len(entities),
+                ", ".join(sorted({e.type for e in entities})),
+            )
+        return PiiRedaction(tuple(out), tuple(entities), POLICY)
+
+    def _separator(self, a: Segment, b: Segment) -> str:
+        same = a.channel == b.channel and a.speaker == b.speaker
+        return " " if same and b.start - a.end <= self.options.join_gap_s else HARD_BREAK
+
+    def _segment(
+        self, seg: Segment, spans: list[Span], timeline: Sequence[tuple[float, float]] = ()
+    ) -> tuple[Segment, list[PiiEntity]]:
+        spans = sorted(spans, key=lambda s: s.start)
+        translation = seg.translation
+        secrets = secrets_of(seg.text, spans)
+        if translation is not None:
+            text, _ = self.redact_text(translation.text)
+            text = scrub(text, secrets)
+            if text != translation.text:
+                translation = replace(translation, text=text)
+        new_text, placed = replace_spans(seg.text, spans)
+        aligned = align_words(seg.words, seg.text)
+        entities = [
+            PiiEntity(s.type, seg.id, *self._times(seg, aligned, s, timeline), p.start, p.end)
+            for s, p in zip(spans, placed, strict=True)
+        ]
+        words = self._words(seg, aligned, spans, placed, new_text, secrets)
+        if new_text == seg.text and words == seg.words and translation is seg.translation:
+            return seg, entities
+        return replace(seg, text=new_text, words=words, translation=translation), entities
+
+    def _times(
+        self,
+        seg: Segment,
+        aligned: list[Place | None],
+        span: Span,
+        timeline: Sequence[tuple[float, float]],
+    ) -> tuple[float, float]:
+        """The entity's time: from its words, reaching into the silent gaps on either side.
+
+        Transcribers drop repeated digits ("4,111,111" for a 16-digit card) and leave the gap
+        untimed: the span reaches back to the previous word and on to the next word of the
+        call (any channel), at most ``max_extend_s`` each way.
+        """
+        hits = [k for k, a in enumerate(aligned) if a and a.overlaps(span)]
+        words = seg.words
+        if not hits:
+            n = max(len(seg.text), 1)
+            dur = seg.end - seg.start
+            margin = self.options.interpolation_margin_s
+            start = seg.start + dur * span.start / n - margin
+            end = seg.start + dur * span.end / n + margin
+            return max(seg.start, start), min(seg.end, max(end, start))
+        first, last = hits[0], hits[-1]
+        fa, la = aligned[first], aligned[last]
+        assert fa is not None and la is not None
+        start = time_at(words[first], fa, span.start)
+        end = time_at(words[last], la, span.end)
+        limit = self.options.max_extend_s
+        if span.start <= fa.core_start:
+            before = max((e for _, e in timeline if e <= start), default=0.0)
+            start = max(min(start, before), start - limit, 0.0)
+        if span.end >= la.core_end:
+            after = min((s for s, _ in timeline if s >= end), default=end + limit)
+            end = min(max(end, after), end + limit)
+        return start, max(end, start)
+
+    def _words(
+        self,
+        seg: Segment,
+        aligned: list[Place | None],
+        spans: list[Span],
+        placed: list[Span],
+        new_text: str,
+        secrets: list[tuple[str, str]],
+    ) -> tuple[Word, ...]:
+        groups: list[list[int]] = []  # [first word, last word, old start, old end]
+        for s in spans:
+            hits = [k for k, a in enumerate(aligned) if a and a.overlaps(s)]
+            if not hits:
+                continue
+            first_a, last_a = aligned[hits[0]], aligned[hits[-1]]
+            assert first_a is not None and last_a is not None
+            group = [hits[0], hits[-1], min(first_a.start, s.start), max(last_a.end, s.end)]
+            if groups and group[0] <= groups[-1][1]:
+                prev = groups[-1]
+                groups[-1] = [prev[0], max(prev[1], group[1]), prev[2], max(prev[3], group[3])]
+            else:
+                groups.append(group)
+        by_first = {g[0]: g for g in groups}
+        words: list[Word] = []
+        k = 0
+        while k < len(seg.words):
+            word = seg.words[k]
+            if k in by_first:
+                first, last, old_start, old_end = by_first[k]
+                lead = word.word[: len(word.word) - len(word.word.lstrip())]
+                text = new_text[
+                    new_position(old_start, spans, placed) : new_position(old_end, spans, placed)
+                ]
+                members = seg.words[first : last + 1]
+                words.append(
+                    Word(
+                        start=word.start,
+                        end=max(w.end for w in members),
+                        word=lead + text,
+                        probability=min(w.probability for w in members),
+                    )
+                )
+                k = last + 1
+                continue
+            if aligned[k] is None:
+                text, _ = self.redact_text(word.word)
+                word = replace(word, word=scrub(text, secrets))
+            words.append(word)
+            k += 1
+        return tuple(words)
+
+
+@functools.cache
+def default_redactor() -> PatternPiiRedactor:
+    """One process-wide redactor with default options (built on first use)."""
+    return PatternPiiRedactor()
+
+
+def redact_text(text: str) -> tuple[str, tuple[str, ...]]:
+    """``text`` with personal data replaced by placeholders, and the types removed."""
+    return default_redactor().redact_text(text)
+
+
+class PiiLogFilter(logging.Filter):
+    """A logging filter that redacts personal data from messages, arguments and tracebacks.
+
+    Attach it to handlers (or loggers) in the entry points. The first message with something
+    to redact loads the recognizers (a few seconds) unless a redactor is given.
+    """
+
+    def __init__(self, redactor: PiiRedactor | None = None, name: str = "") -> None:
+        super().__init__(name)
+        self._redactor = redactor
+        self._busy = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(self._busy, "on", False):
+            return True
+        self._busy.on = True
+        try:
+            redactor = self._redactor or default_redactor()
+            message = record.getMessage()
+            redacted, _ = redactor.redact_text(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redactor.redact_text(record.exc_text)[0]
+            if record.stack_info:
+                record.stack_info = redactor.redact_text(record.stack_info)[0]
+        except Exception:  # never let logging fail; drop what could not be checked
+            record.msg, record.args = "<log message withheld: PII check failed>", None
+        finally:
+            self._busy.on = False
+        return True

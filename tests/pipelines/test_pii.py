@@ -1,0 +1,396 @@
+"""PII redaction: written and spoken forms, timing, words, translations, logs, and a real call."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipelines.pii import (
+    PatternPiiRedactor,
+    PiiLogFilter,
+    PiiRedaction,
+    PiiRedactor,
+    default_redactor,
+    redact_text,
+)
+from pipelines.types import Segment, Translation, Word
+
+CARD = "4111 1111 1111 1111"
+
+
+@pytest.fixture(scope="module")
+def redactor() -> PatternPiiRedactor:
+    return default_redactor()
+
+
+def words_of(text: str, start: float, end: float) -> tuple[Word, ...]:
+    """Whisper-like words (leading blank) spread evenly over ``[start, end]``."""
+    parts = text.split()
+    step = (end - start) / len(parts)
+    return tuple(
+        Word(start + i * step, start + (i + 1) * step, " " + p, 0.9) for i, p in enumerate(parts)
+    )
+
+
+def seg(
+    id: int,
+    text: str,
+    start: float = 0.0,
+    end: float = 5.0,
+    *,
+    speaker: str | None = "SPEAKER_00",
+    channel: int = 0,
+    words: tuple[Word, ...] | None = None,
+    translation: Translation | None = None,
+) -> Segment:
+    return Segment(
+        id=id,
+        start=start,
+        end=end,
+        text=text,
+        words=words_of(text, start, end) if words is None else words,
+        language="en",
+        confidence=0.9,
+        channel=channel,
+        speaker=speaker,
+        translation=translation,
+    )
+
+
+def assert_clean(result: object, *secrets: str) -> None:
+    """No secret appears anywhere in the result, with or without its separators."""
+    dump = repr(result).lower()
+    for secret in secrets:
+        assert secret.lower() not in dump, secret
+        squeezed = re.sub(r"[\s\-.,]", "", secret.lower())
+        assert squeezed not in re.sub(r"[\s\-.,]", "", dump), secret
+
+
+REDACTED = [
+    # cards: written, dashed, spoken digit by digit, "double"/"triple", "oh" for zero
+    ("my card is 4111 1111 1111 1111 thanks", "my card is [CARD] thanks", "4111111111111111"),
+    ("card 4111-1111-1111-1111 ok", "card [CARD] ok", "4111111111111111"),
+    ("it is 5555555555554444.", "it is [CARD].", "5555555555554444"),
+    (
+        "four one one one one one one one one one one one one one one one",
+        "[CARD]",
+        "one one one one one one",
+    ),
+    (
+        "it's four triple one, double one double one, double one double one, one one one one",
+        "it's [CARD]",
+        "triple one",
+    ),
+    (
+        "the number is three seven eight two, eight two two four six three, one oh oh oh five",
+        "the number is [CARD]",
+        "eight two two four",
+    ),
+    # card security codes, always redacted after a security-code phrase
+    ("and the security code is 737", "and the security code is [CVV]", "737"),
+    ("my CVV is 1234.", "my CVV is [CVV].", "1234"),
+    (
+        "the three digits on the back are seven three seven",
+        "the three digits on the back are [CVV]",
+        "seven three seven",
+    ),
+    # phone numbers
+    ("call me on 020 7946 0958", "call me on [PHONE]", "2079460958"),
+    ("you can reach me at (415) 555-2671", "you can reach me at [PHONE]", "5552671"),
+    ("my number is +44 20 7946 0958 okay", "my number is [PHONE] okay", "2079460958"),
+    (
+        "my mobile is oh seven seven oh oh nine oh oh one two three",
+        "my mobile is [PHONE]",
+        "nine oh oh",
+    ),
+    # e-mail addresses, written and spoken
+    ("email john.smith@gmail.com please", "email [EMAIL] please", "john.smith"),
+    ("it's john dot smith at gmail dot com", "it's [EMAIL]", "smith"),
+    ("it is j o h n dot smith at gmail.com", "it is [EMAIL]", "smith"),
+    # national ID numbers
+    (
+        "my social security number is 219-09-9999",
+        "my social security number is [NATIONAL_ID]",
+        "219",
+    ),
+    (
+        "social security two one nine oh nine nine nine nine nine",
+        "social security [NATIONAL_ID]",
+        "nine nine nine",
+    ),
+    ("national insurance AB 12 34 56 C", "national insurance [NATIONAL_ID]", "AB 12"),
+    (
+        "my national insurance is A B one two three four five six C",
+        "my national insurance is [NATIONAL_ID]",
+        "three four five",
+    ),
+    ("IBAN GB82 WEST 1234 5698 7654 32", "IBAN [NATIONAL_ID]", "WEST"),
+    # dates of birth
+    ("my date of birth is 12/03/1985", "my date of birth is [DOB]", "1985"),
+    (
+        "I was born on the third of March nineteen eighty-five, and I",
+        "I was born on the [DOB], and I",
+        "nineteen",
+    ),
+    ("DOB oh three oh five eighty five", "DOB [DOB]", "eighty five"),
+    # street addresses, postcodes and ZIP codes said as part of an address
+    (
+        "I live at 221B Baker Street, London NW1 6XE",
+        "I live at [ADDRESS], London [ADDRESS]",
+        "Baker",
+    ),
+    ("it's twenty two acacia avenue", "it's [ADDRESS]", "acacia"),
+    ("my zip code is nine oh two one oh", "my zip code is [ADDRESS]", "90210"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "secret"), REDACTED)
+def test_redacts_written_and_spoken_forms(
+    redactor: PatternPiiRedactor, text: str, expected: str, secret: str
+) -> None:
+    result = redactor.redact([seg(0, text)])
+    assert result.segments[0].text == expected
+    assert {e.type for e in result.entities} == set(re.findall(r"\[([A-Z_]+)\]", expected))
+    assert_clean(result, secret)
+
+
+KEPT = [
+    "my order number is 4111 1111 1111 1112",  # fails the Luhn check
+    "order 123456",
+    "it cost 49 dollars at 3 pm",
+    "that's $1,250.50 in total for 12 items",
+    "the meeting is at 10:30 on 12/03/2024",
+    "we have 3 cards and 2 accounts",
+    "I paid 20 on the way home",
+    "I'm at home, one moment please",
+    "reference 8 4 7 2",
+    "Oh, that's fine",
+]
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_keeps_ordinary_numbers(redactor: PatternPiiRedactor, text: str) -> None:
+    result = redactor.redact([seg(0, text)])
+    assert result.segments[0].text == text
+    assert result.entities == ()
+
+
+def test_card_read_across_two_segments_of_one_speaker(redactor: PatternPiiRedactor) -> None:
+    segments = [seg(0, "reference 4111 1111", 0.0, 2.0), seg(1, "1111 1111", 2.2, 3.5)]
+    result = redactor.redact(segments)
+    assert [s.text for s in result.segments] == ["reference [CARD]", "[CARD]"]
+    assert [(e.type, e.segment_id) for e in result.entities] == [("CARD", 0), ("CARD", 1)]
+    assert_clean(result, "1111")
+
+    other_speaker = [segments[0], seg(1, "1111 1111", 2.2, 3.5, speaker="SPEAKER_01")]
+    assert [s.text for s in redactor.redact(other_speaker).segments] == [
+        "reference 4111 1111",
+        "1111 1111",
+    ]
+
+
+def test_security_code_answered_by_the_other_speaker(redactor: PatternPiiRedactor) -> None:
+    segments = [
+        seg(0, "Can you read me the three digits on the back?", 0.0, 3.0, speaker="agent"),
+        seg(1, "Yes, it's seven three seven.", 3.5, 5.0, speaker="customer", channel=1),
+    ]
+    result = redactor.redact(segments)
+    assert result.segments[1].text == "Yes, it's [CVV]."
+    # nothing is said after the code: its span reaches on as far as max_extend_s allows
+    end = 5.0 + redactor.options.max_extend_s
+    assert result.audio_spans(all_channels=False) == ((result.entities[0].start, end, 1),)
+    assert result.audio_spans()[0][2] is None
+    assert_clean(result, "seven three seven")
+
+
+def test_date_of_birth_answered_by_the_other_speaker(redactor: PatternPiiRedactor) -> None:
+    segments = [
+        seg(0, "Thanks. And your date of birth?", 0.0, 2.0, speaker="agent"),
+        seg(1, "Yes, it's the twelfth of May, nineteen eighty.", 2.5, 5.0, speaker="customer"),
+    ]
+    result = redactor.redact(segments)
+    assert result.segments[1].text == "Yes, it's the [DOB]."
+    assert_clean(result, "twelfth", "nineteen eighty")
+
+
+def test_entity_times_from_word_timestamps(redactor: PatternPiiRedactor) -> None:
+    words = (
+        Word(0.0, 0.3, " my", 0.9),
+        Word(0.3, 0.6, " card", 0.9),
+        Word(0.6, 0.8, " is", 0.9),
+        Word(1.0, 1.5, " 4111", 0.9),
+        Word(1.5, 2.0, " 1111", 0.8),
+        Word(2.0, 2.5, " 1111", 0.7),
+        Word(2.5, 3.0, " 1111.", 0.9),
+        Word(3.0, 3.4, " Thanks.", 0.9),
+    )
+    text = "".join(w.word for w in words).strip()
+    result = redactor.redact([seg(3, text, 0.0, 3.4, words=words)])
+    out = result.segments[0]
+    assert out.text == "my card is [CARD]. Thanks."
+    (entity,) = result.entities
+    # the silence before the digits (0.8-1.0 s) may hold a digit the transcriber dropped
+    assert (entity.type, entity.segment_id, entity.start, entity.end) == ("CARD", 3, 0.8, 3.0)
+    assert out.text[entity.char_start : entity.char_end] == "[CARD]"
+    assert [w.word for w in out.words] == [" my", " card", " is", " [CARD].", " Thanks."]
+    merged = out.words[3]
+    assert (merged.start, merged.end, merged.probability) == (1.0, 3.0, 0.7)
+    assert "".join(w.word for w in out.words).strip() == out.text
+
+
+def test_entity_times_interpolated_inside_one_word(redactor: PatternPiiRedactor) -> None:
+    words = (
+        Word(0.0, 0.5, " number", 0.9),
+        Word(0.5, 2.6, " is:4111111111111111,", 0.9),
+        Word(2.6, 3.0, " right?", 0.9),
+    )
+    text = "".join(w.word for w in words).strip()
+    result = redactor.redact([seg(0, text, 0.0, 3.0, words=words)])
+    (entity,) = result.entities
+    assert result.segments[0].text == "number is:[CARD], right?"
+    # "is:" are the first 3 of the word's 19 letters and digits (the comma takes no time)
+    assert entity.start == pytest.approx(0.5 + 2.1 * 3 / 19)
+    assert entity.end == pytest.approx(2.6)
+    assert [w.word for w in result.segments[0].words] == [" number", " is:[CARD],", " right?"]
+
+
+def test_entity_times_interpolated_without_words(redactor: PatternPiiRedactor) -> None:
+    text = "card 4111 1111 1111 1111 ok"
+    result = redactor.redact([seg(0, text, 10.0, 12.7, words=())])
+    (entity,) = result.entities
+    margin = redactor.options.interpolation_margin_s
+    assert entity.start == pytest.approx(10.0 + 2.7 * 5 / len(text) - margin)
+    assert entity.end == pytest.approx(10.0 + 2.7 * 24 / len(text) + margin)
+    assert result.segments[0].words == ()
+
+
+def test_translation_and_unaligned_words_redacted(redactor: PatternPiiRedactor) -> None:
+    segments = [
+        seg(0, "my card is 4111 1111", 0.0, 2.0),
+        seg(
+            1,
+            "1111 1111 and my email is john dot smith at gmail dot com",
+            2.1,
+            6.0,
+            translation=Translation("es", "1111 1111 y mi correo es john punto smith arroba gmail"),
+        ),
+        seg(
+            2,
+            "thanks",
+            6.5,
+            7.0,
+            words=(Word(6.5, 7.0, " call 0207 946 0958", 0.5),),
+            translation=Translation("fr", "appelez-moi au 020 7946 0958, merci"),
+        ),
+    ]
+    result = redactor.redact(segments)
+    assert result.segments[1].text == "[CARD] and my email is [EMAIL]"
+    assert result.segments[1].translation == Translation(
+        "es", "[CARD] y mi correo es [EMAIL] punto [EMAIL] arroba [EMAIL]"
+    )
+    assert result.segments[2].text == "thanks"
+    assert result.segments[2].words[0].word == " call [PHONE]"
+    assert result.segments[2].translation == Translation("fr", "appelez-moi au [PHONE], merci")
+    assert_clean(result, "1111", "smith", "gmail", "7946")
+
+
+def test_untouched_segments_are_returned_as_they_are(redactor: PatternPiiRedactor) -> None:
+    segment = seg(0, "good morning, how can I help you today?")
+    result = redactor.redact([segment])
+    assert result.segments[0] is segment
+    assert result == PiiRedaction((segment,), (), "pattern-v1")
+
+
+def test_record_field_and_protocol(redactor: PatternPiiRedactor) -> None:
+    stage: PiiRedactor = redactor
+    result = stage.redact([seg(0, "the security code is 737", 0.0, 2.0)])
+    (entity,) = result.to_json()["entities"]
+    assert entity["type"] == "CVV" and entity["segment_id"] == 0
+    assert result.to_json()["policy"] == stage.policy == "pattern-v1"
+    assert redactor.settings["types"] == sorted(
+        ["CARD", "CVV", "PHONE", "EMAIL", "NATIONAL_ID", "DOB", "ADDRESS"]
+    )
+
+
+def test_redact_text_for_free_text() -> None:
+    assert redact_text("find calls from john.smith@gmail.com about 4111-1111-1111-1111") == (
+        "find calls from [EMAIL] about [CARD]",
+        ("EMAIL", "CARD"),
+    )
+    assert redact_text("calls about refunds in March") == ("calls about refunds in March", ())
+
+
+def test_log_filter_redacts_messages_args_and_tracebacks(redactor: PatternPiiRedactor) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PiiLogFilter(redactor))
+    log = logging.getLogger("tests.pii")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        log.info("customer said %s", "my card is 4111 1111 1111 1111")
+        log.info("mail john dot smith at gmail dot com, call %d", 2079460958)
+        log.info("job %s done in %.1f s", "abc", 1.5)
+        try:
+            raise ValueError("bad address: john.smith@gmail.com")
+        except ValueError:
+            log.exception("failed for %s", "020 7946 0958")
+    finally:
+        log.removeHandler(handler)
+    out = stream.getvalue()
+    assert "customer said my card is [CARD]" in out
+    assert "mail [EMAIL], call [PHONE]" in out
+    assert "job abc done in 1.5 s" in out
+    assert "ValueError: bad address: [EMAIL]" in out
+    assert_clean(out, "4111", "smith", "7946")
+
+
+@pytest.mark.slow
+def test_real_call_redacted_end_to_end(tmp_path: Path) -> None:
+    """espeak-ng reads a card and its code; neither survives in the redacted audio."""
+    from pipelines.registry import analyze_file, build_pipeline
+    from pipelines.settings import Settings
+    from voice.decode import load_call_audio
+    from voice.redact import encode_wav, redact_audio
+
+    espeak = shutil.which("espeak-ng")
+    assert espeak is not None, "espeak-ng is required: apt-get install espeak-ng"
+    spoken = tmp_path / "card.wav"
+    subprocess.run(
+        [
+            espeak,
+            "-w",
+            str(spoken),
+            "my card number is 4111 1111 1111 1111 and the security code is 737",
+        ],
+        check=True,
+    )
+    settings = Settings()
+    pipeline = build_pipeline(settings, diarize=False)
+    record = analyze_file(pipeline, spoken, settings=settings)
+    heard = " ".join(s.text for s in record.segments)
+    assert "card" in heard.lower() and "737" in heard
+
+    result = default_redactor().redact(record.segments)
+    assert {"CARD", "CVV"} <= {e.type for e in result.entities}
+    text = " ".join(s.text for s in result.segments)
+    assert "[CARD]" in text and "[CVV]" in text
+    words = "".join(w.word for s in result.segments for w in s.words)
+    assert not re.search(r"\d", text + words)
+
+    redacted = redact_audio(load_call_audio(spoken), result.audio_spans())
+    again = tmp_path / "redacted.wav"
+    again.write_bytes(encode_wav(redacted))
+    retranscribed = analyze_file(pipeline, again, settings=settings)
+    heard_again = " ".join(s.text for s in retranscribed.segments).lower()
+    assert "card" in heard_again  # the rest of the call is still there
+    digits = re.sub(r"\D", "", heard_again)
+    assert "1111" not in digits and "4111" not in digits and "737" not in digits, heard_again
+    assert not re.search(r"\b(one|four|seven|three)\b", heard_again), heard_again
