@@ -1,0 +1,482 @@
+"""Script compliance: a policy's rules checked against a call's role-labelled segments.
+
+A line may be said anywhere, so phrases are compared with *windows*: each segment, each
+sentence and pair of adjacent sentences in it, and two adjacent segments of the same role (at
+most ``join_gap_s`` apart: a line split across segments). A phrase's score on a window is
+``max(fuzzy, semantic)``:
+
+* fuzzy: rapidfuzz on casefolded, punctuation-stripped text; the phrase aligned inside the
+  window (``partial_ratio``, snapped to whole words) or, when the window is shorter than the
+  phrase, the plain ``ratio``. Unrelated English already scores about 0.5 at the character
+  level, so the similarity r is rescaled to ``(r - fuzzy_floor) / (1 - fuzzy_floor)``. It
+  forgives ASR errors ("thank you for coling north wind").
+* semantic: cosine similarity of MiniLM sentence embeddings; it forgives paraphrase.
+
+A phrase matches when its score reaches the line's threshold and the window holds one of the
+line's keywords, if it has any. All windows of a call are embedded in one batch; policy lines
+are embedded once and cached by the embedder. Only segments of a line's role count; when every
+segment's role is "unknown" all segments count and each check says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+
+from pipelines.policy import (
+    Closing,
+    Conditional,
+    ForbiddenPhrase,
+    Line,
+    Order,
+    Policy,
+    RequiredLine,
+    Rule,
+)
+from pipelines.types import ComplianceCheck, ComplianceResult, Evidence, ModelInfo, Role, Segment
+
+logger = logging.getLogger(__name__)
+
+Embeddings = npt.NDArray[np.float32]
+Verdict = tuple[bool, tuple[Evidence, ...], str]
+_PUNCT = re.compile(r"[^\w\s]+")
+_SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
+_CONTRACTIONS = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\bcan't\b", "cannot"),
+        (r"\bwon't\b", "will not"),
+        (r"\blet's\b", "let us"),
+        (r"n't\b", " not"),
+        (r"'re\b", " are"),
+        (r"'m\b", " am"),
+        (r"'ll\b", " will"),
+        (r"'ve\b", " have"),
+        (r"'d\b", " would"),
+        (r"\b(that|it|what|there|here|he|she|who)'s\b", r"\1 is"),
+    )
+)
+
+
+class TextEncoder(Protocol):
+    """Sentence embeddings (``models.text_embedding.SentenceEmbedder``)."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def encode(self, texts: Sequence[str], *, cache: bool = False) -> Embeddings: ...
+
+
+class ComplianceChecker(Protocol):
+    """Applies a policy to a call's segments."""
+
+    @property
+    def models(self) -> tuple[ModelInfo, ...]: ...
+
+    def check(self, segments: Sequence[Segment], policy: Policy) -> ComplianceResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MatchOptions:
+    fuzzy_floor: float = 0.5  # rapidfuzz similarity of unrelated text: rescaled to 0
+    join_gap_s: float = 2.0  # join two same-role segments at most this far apart
+    keyword_ratio: float = 0.85  # fuzzy containment a keyword (5+ characters) needs
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A stretch of one role's speech; ``parts`` are its pieces per segment (score 0)."""
+
+    text: str
+    start: float
+    end: float
+    role: Role
+    parts: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A line's best phrase on a window; ``matched`` when above threshold with a keyword."""
+
+    window: Window
+    score: float
+    phrase: str
+    matched: bool
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        score = round(self.score, 3)
+        return tuple(
+            replace(p, start=round(p.start, 3), end=round(p.end, 3), score=score)
+            for p in self.window.parts
+        )
+
+
+def normalize(text: str) -> str:
+    """Casefolded words without punctuation, contractions spelled out ("that's" -> "that is")."""
+    text = text.casefold().replace("’", "'")
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return " ".join(_PUNCT.sub(" ", text.replace("'", "")).split())
+
+
+def fuzzy_similarity(phrase: str, text: str, floor: float = 0.5) -> float:
+    """How well ``phrase`` appears in ``text`` despite misspellings, 0-1 (normalised inputs)."""
+    if not phrase or not text:
+        return 0.0
+    if len(text) <= len(phrase):
+        raw = fuzz.ratio(phrase, text)
+    else:
+        aligned = fuzz.partial_ratio_alignment(phrase, text)
+        assert aligned is not None
+        a, b = aligned.dest_start, aligned.dest_end
+        while a < b and text[a] == " ":
+            a += 1
+        while b > a and text[b - 1] == " ":
+            b -= 1
+        a = text.rfind(" ", 0, a) + 1  # snap the alignment to whole words
+        b = len(text) if (space := text.find(" ", b)) < 0 else space
+        raw = min(aligned.score, fuzz.ratio(phrase, text[a:b]))
+    return max(0.0, (raw / 100 - floor) / (1 - floor))
+
+
+def _has_keyword(text: str, keywords: Sequence[str], ratio: float) -> bool:
+    if not keywords:
+        return True
+    squashed = normalize(text).replace(" ", "")
+    for keyword in keywords:
+        key = normalize(keyword).replace(" ", "")
+        if key in squashed or (len(key) >= 5 and fuzz.partial_ratio(key, squashed) >= ratio * 100):
+            return True
+    return False
+
+
+def _sentences(seg: Segment) -> list[Evidence]:
+    """The sentences of a segment with times interpolated by character position."""
+    text = seg.text
+    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+    scale = (seg.end - seg.start) / max(len(text), 1)
+    return [
+        Evidence(seg.id, seg.start + a * scale, seg.start + b * scale, text[a:b].strip(), 0.0)
+        for a, b in spans
+    ]
+
+
+def _window(parts: Sequence[Evidence], role: Role) -> Window:
+    text = " ".join(p.text for p in parts)
+    return Window(text, parts[0].start, parts[-1].end, role, tuple(parts))
+
+
+def candidate_windows(segments: Iterable[Segment], join_gap_s: float = 2.0) -> tuple[Window, ...]:
+    """Every window a phrase is compared with, in time order of their segments."""
+    segs = sorted((s for s in segments if s.text.strip()), key=lambda s: (s.start, s.end))
+    out: list[Window] = []
+    sentences: list[list[Evidence]] = []
+    previous: dict[Role, int] = {}
+    for k, seg in enumerate(segs):
+        whole = Evidence(seg.id, seg.start, seg.end, seg.text.strip(), 0.0)
+        sents = _sentences(seg) or [whole]
+        sentences.append(sents)
+        if len(sents) <= 2:  # longer segments are covered by their sentence pairs
+            out.append(_window([whole], seg.role))
+        if len(sents) > 1:
+            out += [_window([s], seg.role) for s in sents]
+        if len(sents) > 2:
+            out += [_window(pair, seg.role) for pair in pairwise(sents)]
+        j = previous.get(seg.role)
+        if j is not None and seg.start - segs[j].end <= join_gap_s:
+            out.append(_window([sentences[j][-1], sents[0]], seg.role))
+        previous[seg.role] = k
+    return tuple(out)
+
+
+def similarity_matrix(
+    texts: Sequence[str],
+    phrases: Sequence[str],
+    embedder: TextEncoder | None,
+    floor: float = 0.5,
+    eligible: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Scores ``(len(texts), len(phrases))``: max(fuzzy, cosine); -1 where not ``eligible``."""
+    shape = (len(texts), len(phrases))
+    if not texts or not phrases:
+        return np.full(shape, -1.0)
+    if embedder is not None:
+        phrase_vectors = embedder.encode(phrases, cache=True)
+        scores = (embedder.encode(texts) @ phrase_vectors.T).astype(np.float64)
+    else:
+        scores = np.zeros(shape)
+    norm_texts = [normalize(t) for t in texts]
+    norm_phrases = [normalize(p) for p in phrases]
+    upper = cdist(norm_texts, norm_phrases, scorer=fuzz.partial_ratio) / 100
+    upper = np.maximum(0.0, (upper - floor) / (1 - floor))  # fuzzy <= this bound
+    mask = eligible if eligible is not None else np.ones(shape, dtype=bool)
+    for i, j in zip(*np.nonzero(mask & (upper > scores)), strict=True):
+        fuzzy = fuzzy_similarity(norm_phrases[j], norm_texts[i], floor)
+        scores[i, j] = max(scores[i, j], fuzzy)
+    return np.where(mask, np.clip(scores, -1.0, 1.0), -1.0)
+
+
+@dataclass
+class _Call:
+    """One call's windows and scores, with the rule anchors found so far."""
+
+    policy: Policy
+    windows: tuple[Window, ...]
+    scores: npt.NDArray[np.float64]
+    columns: dict[str, int]
+    any_role: bool
+    options: MatchOptions
+    call_end: float
+    anchors: dict[str, Hit | None] = field(default_factory=dict)
+
+    def candidates(self, line: Line) -> list[Hit]:
+        cols = [self.columns[p] for p in line.phrases]
+        out = []
+        for i, window in enumerate(self.windows):
+            if self.any_role or window.role == line.role:
+                best = int(np.argmax(self.scores[i, cols]))
+                score = float(self.scores[i, cols[best]])
+                ok = score >= line.threshold and _has_keyword(
+                    window.text, line.keywords, self.options.keyword_ratio
+                )
+                out.append(Hit(window, score, line.phrases[best], ok))
+        return out
+
+    def anchor(self, rule_id: str) -> Hit | None:
+        """The first on-time match of a required_line or closing rule, else its first match."""
+        if rule_id not in self.anchors:
+            rule = self.policy.rule(rule_id)
+            assert isinstance(rule, RequiredLine | Closing)
+            hits = _matched(self.candidates(rule.line))
+            timely = [h for h in hits if _on_time(rule, h, self.call_end)]
+            self.anchors[rule_id] = _first(timely or hits)
+        return self.anchors[rule_id]
+
+
+def _matched(hits: Iterable[Hit]) -> list[Hit]:
+    """Matching hits, without windows that merely contain a tighter matching window."""
+    found = [h for h in hits if h.matched]
+    return [h for h in found if not any(_inside(g.window, h.window) for g in found)]
+
+
+def _inside(inner: Window, outer: Window, eps: float = 1e-6) -> bool:
+    shorter = inner.end - inner.start < outer.end - outer.start - eps
+    return shorter and inner.start >= outer.start - eps and inner.end <= outer.end + eps
+
+
+def _when(hit: Hit) -> tuple[float, float]:
+    return hit.window.start, hit.window.end
+
+
+def _first(hits: Sequence[Hit]) -> Hit | None:
+    return min(hits, key=_when, default=None)
+
+
+def _best(hits: Sequence[Hit]) -> Hit | None:
+    return max(hits, key=lambda h: h.score, default=None)
+
+
+def _on_time(rule: RequiredLine | Closing, hit: Hit, call_end: float) -> bool:
+    if isinstance(rule, Closing):  # the second half of a short call: a greeting is no closing
+        return hit.window.end >= max(call_end - rule.last_s, call_end / 2)
+    if rule.within_s is not None:
+        return hit.window.start <= rule.within_s
+    return rule.before_s is None or hit.window.end <= rule.before_s
+
+
+def _said(hit: Hit | None) -> str:
+    if hit is None:
+        return "nothing said by that role"
+    return f"{hit.score:.2f} at {hit.window.start:.1f} s: {hit.window.text!r} ~ {hit.phrase!r}"
+
+
+def _miss(line: Line, best: Hit | None) -> str:
+    if best is not None and best.score >= line.threshold:
+        return f"no match: closest lacks keyword {' / '.join(line.keywords)} ({_said(best)})"
+    return f"no match >= {line.threshold:.2f} (closest {_said(best)})"
+
+
+def _evidence(*hits: Hit | None) -> tuple[Evidence, ...]:
+    return tuple(e for h in hits if h is not None for e in h.evidence)
+
+
+def _fail(detail: str, *hits: Hit | None) -> Verdict:
+    return False, _evidence(*hits), detail
+
+
+def _pass(detail: str, *hits: Hit | None) -> Verdict:
+    return True, _evidence(*hits), detail
+
+
+def _required(rule: RequiredLine | Closing, call: _Call) -> Verdict:
+    candidates = call.candidates(rule.line)
+    hits = _matched(candidates)
+    timely = [h for h in hits if _on_time(rule, h, call.call_end)]
+    if not hits:
+        best = _best(candidates)
+        return _fail(_miss(rule.line, best), best)
+    if isinstance(rule, Closing) and not timely:
+        last = max(hits, key=lambda h: h.window.end)
+        limit = f"in the last {rule.last_s:g} s (call ends at {call.call_end:.1f} s)"
+        return _fail(f"said too early: {_said(last)}; required {limit}", last)
+    if not timely and isinstance(rule, RequiredLine):
+        late = _first(hits)
+        limit = f"within {rule.within_s:g} s" if rule.within_s else f"before {rule.before_s:g} s"
+        return _fail(f"said too late: {_said(late)}; required {limit}", late)
+    note = ""
+    if isinstance(rule, RequiredLine) and rule.after_rule is not None:
+        other = call.anchor(rule.after_rule)
+        if other is None:
+            return _fail(f"{rule.after_rule} never matched", _first(timely))
+        timely = [h for h in timely if h.window.start >= other.window.start]
+        if not timely:
+            detail = f"not said after {rule.after_rule} ({other.window.start:.1f} s)"
+            return _fail(detail, _first(hits), other)
+    hit = _first(timely) if isinstance(rule, RequiredLine) else max(timely, key=_when)
+    assert hit is not None
+    if isinstance(rule, RequiredLine) and rule.before_rule is not None:
+        other = call.anchor(rule.before_rule)
+        if other is None:
+            note = f"; {rule.before_rule} never matched: the order holds vacuously"
+        elif hit.window.start > other.window.start:
+            after = f"after {rule.before_rule} at {other.window.start:.1f} s"
+            return _fail(f"first said at {hit.window.start:.1f} s, {after}", hit, other)
+    return _pass(f"said: {_said(hit)}{note}", hit)
+
+
+def _forbidden(rule: ForbiddenPhrase, call: _Call) -> Verdict:
+    candidates = call.candidates(rule.line)
+    kept: list[Hit] = []  # the tightest matching windows that do not overlap in time
+    for hit in sorted(
+        _matched(candidates), key=lambda h: (h.window.end - h.window.start, -h.score)
+    ):
+        w = hit.window
+        if all(min(w.end, k.window.end) - max(w.start, k.window.start) <= 1e-6 for k in kept):
+            kept.append(hit)
+    if not kept:
+        return _pass(f"not said (closest {_said(_best(candidates))})")
+    kept.sort(key=lambda h: h.window.start)
+    return _fail(f"said {len(kept)} time(s); first {_said(kept[0])}", *kept)
+
+
+def _conditional(rule: Conditional, call: _Call) -> Verdict:
+    trigger = _first(_matched(call.candidates(rule.trigger)))
+    if trigger is None:
+        return _pass("trigger never happened: passes vacuously")
+    low = trigger.window.start - rule.within_s_before
+    high = trigger.window.end + rule.within_s_after
+    candidates = [h for h in call.candidates(rule.response) if low <= h.window.start <= high]
+    response = _first(_matched(candidates))
+    if response is not None:
+        return _pass(f"trigger {_said(trigger)}; answered {_said(response)}", trigger, response)
+    best = _best(candidates)
+    detail = f"trigger {_said(trigger)}; no response within {rule.within_s_after:g} s: "
+    return _fail(detail + _miss(rule.response, best), trigger, best)
+
+
+def _order(rule: Order, call: _Call) -> Verdict:
+    found = [(rid, hit) for rid in rule.sequence if (hit := call.anchor(rid)) is not None]
+    missing = [rid for rid in rule.sequence if call.anchor(rid) is None]
+    note = f"; never matched (skipped): {', '.join(missing)}" if missing else ""
+    for (a, hit_a), (b, hit_b) in pairwise(found):
+        if hit_b.window.start < hit_a.window.start:
+            detail = (
+                f"{b} ({hit_b.window.start:.1f} s) came before {a} ({hit_a.window.start:.1f} s)"
+            )
+            return _fail(detail + note, hit_a, hit_b)
+    timeline = ", ".join(f"{rid} {hit.window.start:.1f} s" for rid, hit in found)
+    return _pass(f"in order: {timeline or 'none'}{note}", *(h for _, h in found))
+
+
+_EVALUATORS: dict[type, Callable[[Any, _Call], Verdict]] = {
+    RequiredLine: _required,
+    ForbiddenPhrase: _forbidden,
+    Conditional: _conditional,
+    Order: _order,
+    Closing: _required,
+}
+
+
+def evaluate(rule: Rule, call: _Call) -> ComplianceCheck:
+    """One rule's verdict on a prepared call."""
+    passed, evidence, detail = _EVALUATORS[type(rule)](rule, call)
+    if call.any_role and not isinstance(rule, Order):
+        detail += " (every role is unknown: all segments considered)"
+    return ComplianceCheck(rule.id, rule.kind, passed, rule.severity, rule.weight, evidence, detail)
+
+
+def scorecard(checks: Sequence[ComplianceCheck], pass_score: float) -> tuple[float, bool]:
+    """Score 0-100 (passed / total weight); pass: score >= pass_score and no critical failure."""
+    total = sum(c.weight for c in checks)
+    score = 100.0 * sum(c.weight for c in checks if c.passed) / total if total > 0 else 100.0
+    critical = any(c.severity == "critical" and not c.passed for c in checks)
+    return round(score, 2), score >= pass_score - 1e-9 and not critical
+
+
+class ScriptComplianceChecker:
+    """Checks calls against policies; without an embedder it matches by spelling only."""
+
+    def __init__(self, embedder: TextEncoder | None, options: MatchOptions | None = None) -> None:
+        self.embedder = embedder
+        self.options = options if options is not None else MatchOptions()
+
+    @property
+    def models(self) -> tuple[ModelInfo, ...]:
+        return (self.embedder.info,) if self.embedder is not None else ()
+
+    def check(self, segments: Sequence[Segment], policy: Policy) -> ComplianceResult:
+        began = time.perf_counter()
+        windows = candidate_windows(segments, self.options.join_gap_s)
+        any_role = bool(segments) and all(s.role == "unknown" for s in segments)
+        if any_role:
+            logger.warning("no segment has a role: compliance considers every segment")
+        phrases = list(dict.fromkeys(p for line in policy.lines for p in line.phrases))
+        texts = list(dict.fromkeys(w.text for w in windows))
+        heard = {(w.text, "unknown" if any_role else w.role) for w in windows}
+        roles = {p: {ln.role for ln in policy.lines if p in ln.phrases} for p in phrases}
+        eligible = np.array(
+            [[any_role or any((t, r) in heard for r in roles[p]) for p in phrases] for t in texts],
+            dtype=bool,
+        ).reshape(len(texts), len(phrases))
+        scores = similarity_matrix(
+            texts, phrases, self.embedder, self.options.fuzzy_floor, eligible
+        )
+        row = {t: i for i, t in enumerate(texts)}
+        call = _Call(
+            policy=policy,
+            windows=windows,
+            scores=scores[[row[w.text] for w in windows]].reshape(len(windows), len(phrases)),
+            columns={p: j for j, p in enumerate(phrases)},
+            any_role=any_role,
+            options=self.options,
+            call_end=max((s.end for s in segments), default=0.0),
+        )
+        checks = tuple(evaluate(rule, call) for rule in policy.rules)
+        score, passed = scorecard(checks, policy.pass_score)
+        logger.debug(
+            "policy %s: %d windows x %d phrases checked in %.3f s; score %.1f",
+            policy.id, len(windows), len(phrases), time.perf_counter() - began, score,
+        )  # fmt: skip
+        return ComplianceResult(policy.id, policy.version, policy.sha256, score, passed, checks)
+
+
+def compliance_to_dict(result: ComplianceResult) -> dict[str, Any]:
+    """The record's ``compliance`` object."""
+    return {
+        "policy": {"id": result.policy_id, "version": result.policy_version,
+                   "sha256": result.policy_sha256},
+        "score": result.score,
+        "passed": result.passed,
+        "checks": [asdict(check) for check in result.checks],
+    }  # fmt: skip
