@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--rttm", type=Path, help="also write the diarization as RTTM (file, or directory)"
     )
+    analyze.add_argument("--policy", type=Path, help="compliance policy (YAML or JSON)")
     analyze.add_argument("--layout", choices=LAYOUTS, help="channel layout (default: from audio)")
     analyze.add_argument("--model", help="base, tiny.en, a CTranslate2 directory or a hub id")
     analyze.add_argument("--language", default="auto", help="auto or a language code")
@@ -86,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from pipelines.pii import PiiLogFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(PiiLogFilter())  # personal data never reaches a log
     try:
         if args.command == "analyze":
             return _analyze(args)
@@ -111,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from pipelines.errors import ConfigError
     from pipelines.pipeline import CallPipeline
+    from pipelines.policy import load_policy
     from pipelines.record import record_to_dict
     from pipelines.registry import build_pipeline, decode_limits
     from pipelines.settings import get_settings
@@ -126,6 +132,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.language != "auto" and not args.language.isalpha():
         raise ConfigError(f"--language {args.language!r} is not a language code")
     settings = get_settings()
+    policy = load_policy(args.policy) if args.policy is not None else None
     pipeline: CallPipeline | None = None  # loaded with the first good input
     status = EXIT_OK
     for path in inputs:
@@ -135,7 +142,9 @@ def _analyze(args: argparse.Namespace) -> int:
                 path, format_hint=args.input_format, limits=decode_limits(settings)
             )
             if pipeline is None:
-                pipeline = build_pipeline(settings, model=args.model, language=args.language)
+                pipeline = build_pipeline(
+                    settings, model=args.model, language=args.language, policy=policy
+                )
             record = pipeline.analyze(call, layout=args.layout, hook=hook or no_progress)
         except INPUT_ERRORS as exc:
             print(f"callqa: {path}: {exc}", file=sys.stderr)

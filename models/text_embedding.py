@@ -115,6 +115,9 @@ class SentenceEmbedder:
             if self.threads > 0:
                 torch.set_num_threads(self.threads)
             logger.info("loading %s from %s", MODEL_NAME, self.path)
+            import transformers
+
+            transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             self._model = SentenceTransformer(
                 str(self.path), device=self.device, local_files_only=True
             )

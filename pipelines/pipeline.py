@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from models.vad import SileroVad, silero_info
+from pipelines.analytics import AnalyticsStages, run_analytics
 from pipelines.diarize import Diarizer
 from pipelines.errors import ConfigError
 from pipelines.metrics import call_metrics
@@ -23,7 +24,6 @@ from pipelines.stereo import (
     drop_echoed_segments,
     suppress_crosstalk,
 )
-from pipelines.topics import topic_scores
 from pipelines.transcribe import Transcriber
 from pipelines.types import (
     Audio,
@@ -94,6 +94,14 @@ def channel_speaker(channel: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class AnalyzedCall:
+    """A record and the redacted audio whose hash it carries."""
+
+    record: InteractionRecord
+    redacted_audio: CallAudio
+
+
+@dataclass(frozen=True, slots=True)
 class Speakers:
     """What the speaker stages add to a transcript."""
 
@@ -131,6 +139,7 @@ class CallPipeline:
         crosstalk: CrosstalkOptions | None = None,
         roles: RoleOptions | None = None,
         speech_detector: SpeechDetector | None = None,
+        analytics: AnalyticsStages | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.diarizer = diarizer
@@ -139,6 +148,7 @@ class CallPipeline:
         self.crosstalk = crosstalk or CrosstalkOptions()
         self.roles = roles or RoleOptions()
         self.speech_detector: SpeechDetector = speech_detector or SileroVad()
+        self.analytics = analytics or AnalyticsStages()
 
     def analyze(
         self,
@@ -149,6 +159,21 @@ class CallPipeline:
         hook: ProgressHook = no_progress,
         extra_options: dict[str, Any] | None = None,
     ) -> InteractionRecord:
+        """The interaction record of a call (see `analyze_call` for its redacted audio too)."""
+        return self.analyze_call(
+            call, layout=layout, call_id=call_id, hook=hook, extra_options=extra_options
+        ).record
+
+    def analyze_call(
+        self,
+        call: CallAudio,
+        *,
+        layout: Layout | None = None,
+        call_id: str | None = None,
+        hook: ProgressHook = no_progress,
+        extra_options: dict[str, Any] | None = None,
+    ) -> AnalyzedCall:
+        """The record and the redacted audio it describes."""
         prepared = prepare_layout(call, layout, self.stereo_default)
         if prepared.layout == "mono":
             transcript = self.transcriber.transcribe(prepared.call, hook=hook)
@@ -159,14 +184,22 @@ class CallPipeline:
             speakers = self._stereo_speakers(cleaned, transcript.segments, prepared.layout)
             speakers.options["crosstalk_muted_s"] = muted
         diarization = speakers.diarization
+        hook("analytics")
+        analytics = run_analytics(speakers.segments, call, self.analytics)
         metrics = call_metrics(
-            speakers.segments,
+            analytics.segments,
             diarization.turns if diarization else (),
             speakers.participants,
             call.duration,
         )
-        models = (transcript.model, *(diarization.models if diarization else ()))
-        return InteractionRecord(
+        if analytics.escalation is not None:
+            metrics["escalation"] = dict(analytics.escalation)
+        models = (
+            transcript.model,
+            *(diarization.models if diarization else ()),
+            *analytics.models,
+        )
+        record = InteractionRecord(
             id=call_id or uuid.uuid4().hex,
             created_at=utc_now(),
             tenant=self.tenant,
@@ -174,22 +207,27 @@ class CallPipeline:
             layout=prepared.layout,
             languages=transcript.languages,
             participants=speakers.participants,
-            segments=speakers.segments,
+            segments=analytics.segments,
             diarization=diarization,
             metrics=metrics,
-            topics=topic_scores(speakers.segments),
+            topics=analytics.topics,
+            pii=analytics.pii,
+            compliance=analytics.compliance,
+            redacted_audio_sha256=analytics.redacted_audio_sha256,
             provenance=Provenance(
                 pipeline_version=pipeline_version(),
                 models=models,
                 options={
                     "transcribe": dict(transcript.options),
                     "speakers": speakers.options,
+                    "analytics": dict(analytics.options),
                     "layout": prepared.layout,
                     "sample_rate": prepared.call.sample_rate,
                     **(extra_options or {}),
                 },
             ),
         )
+        return AnalyzedCall(record, analytics.redacted_audio)
 
     def _stereo_speakers(
         self, call: CallAudio, segments: tuple[Segment, ...], layout: Layout

@@ -9,9 +9,12 @@ from pathlib import Path
 
 from models.asr import DecodingOptions, SpeechRecognizer
 from models.whisper import resolve_whisper
+from pipelines.analytics import AnalyticsStages
 from pipelines.diarize import Diarizer
+from pipelines.emotion import EmotionOptions
 from pipelines.errors import ConfigError
 from pipelines.pipeline import CallPipeline
+from pipelines.policy import Policy
 from pipelines.record import InteractionRecord
 from pipelines.settings import Settings
 from pipelines.transcribe import TranscribeOptions, WhisperTranscriber
@@ -41,10 +44,13 @@ def build_pipeline(
     model: str | None = None,
     language: str | None = None,
     diarize: bool = True,
+    analytics: bool = True,
+    policy: Policy | None = None,
 ) -> CallPipeline:
     """A batch pipeline with the configured models, loaded now.
 
-    ``diarize=False`` leaves mono calls without speakers (benchmarks of transcription alone).
+    ``diarize=False`` leaves mono calls without speakers and ``analytics=False`` skips
+    redaction, emotion and compliance (benchmarks of transcription alone).
     """
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
     decoding = DecodingOptions()
@@ -60,8 +66,25 @@ def build_pipeline(
     return CallPipeline(
         transcriber,
         diarizer=build_diarizer(settings) if diarize else None,
+        analytics=build_analytics(settings, policy) if analytics else AnalyticsStages(),
         tenant=settings.tenant,
         stereo_default=settings.audio.stereo_layout,
+    )
+
+
+def build_analytics(settings: Settings, policy: Policy | None = None) -> AnalyticsStages:
+    """PII redaction always; emotion from voice and words; compliance when a policy is given."""
+    from models.sentiment import TextSentiment
+    from models.text_embedding import SentenceEmbedder
+    from pipelines.compliance import ScriptComplianceChecker
+    from pipelines.pii import default_redactor
+
+    return AnalyticsStages(
+        redactor=default_redactor(),
+        text_sentiment=TextSentiment(),
+        emotion=EmotionOptions(score_agents=settings.emotion.score_agents),
+        compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1)) if policy else None,
+        policy=policy,
     )
 
 

@@ -30,6 +30,12 @@ class AudioSettings(BaseModel):
     stereo_layout: Layout = "stereo-agent-left"
 
 
+class EmotionSettings(BaseModel):
+    """Agents' emotions are only scored when a tenant opts in (EU AI Act Art. 5(1)(f))."""
+
+    score_agents: bool = False
+
+
 class Settings(BaseSettings):
     """Every tunable of callqa; the defaults run offline on a laptop."""
 
@@ -41,6 +47,7 @@ class Settings(BaseSettings):
     tenant: str = "default"
     models: ModelSettings = Field(default_factory=ModelSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
+    emotion: EmotionSettings = Field(default_factory=EmotionSettings)
 
 
 @lru_cache(maxsize=1)

@@ -56,7 +56,7 @@ def test_analyze_sample_call_prints_a_record() -> None:
     starts = [s["start"] for s in record["segments"]]
     assert starts == sorted(starts)
     assert record["integrity"]["content_sha256"] == content_sha256(record)
-    assert {m["stage"] for m in record["provenance"]["models"]} == {"transcribe", "vad"}
+    assert {m["stage"] for m in record["provenance"]["models"]} == {"transcribe", "vad", "emotion"}
     assert record["provenance"]["models"][0]["sha256"]
     assert "Traceback" not in result.stderr
 
