@@ -123,6 +123,9 @@ def score_emotions(
             else (segment.text if segment.language == "en" else None)
         )
         polarity = text.polarity(english) if text is not None and english else None
+        if prediction is None and polarity is None:
+            out.append(segment)  # nothing to go on: no emotion rather than a made-up neutral
+            continue
         out.append(replace(segment, emotion=fuse(prediction, polarity, options)))
     return tuple(out)
 
