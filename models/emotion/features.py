@@ -1,0 +1,261 @@
+"""Utterance-level acoustic features for speech emotion (librosa + numpy, 16 kHz mono).
+
+Frame-level descriptors are summarised over the *active* frames of a turn (frames within
+``ACTIVE_RANGE_DB`` of the loudest one), so leading/trailing silence and pauses in a long turn do
+not dilute them; a silent input falls back to all frames. Every feature is finite: a turn with no
+voiced frame gets zeros for the pitch and voice-quality groups.
+
+Groups (see ``FEATURE_NAMES``): pitch (pYIN, semitones re 55 Hz: mean/std/percentiles/range/
+slope, voiced fraction, voicing probability); energy (RMS dB statistics relative to the turn's
+peak: no absolute level, so the vector hardly depends on the recording gain); spectral shape
+(centroid, bandwidth, roll-off, flatness, contrast, slope, alpha ratio, Hammarberg index,
+zero-crossing rate); MFCC 1-13 and their deltas (mean/std); voice-quality proxies (frame-level
+jitter and shimmer, autocorrelation HNR); rhythm proxies (energy-peak rate as a syllable-rate
+proxy, voiced-run rate, active fraction).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import librosa
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+FEATURE_VERSION = "emo-feat-v1"
+SAMPLE_RATE = 16000
+N_FFT = 512
+HOP = 160
+PITCH_FRAME = 1024
+PITCH_HOP = 320
+FMIN = 60.0
+FMAX = 600.0
+ACTIVE_RANGE_DB = 35.0
+MIN_SAMPLES = PITCH_FRAME * 2
+N_MFCC = 13
+N_CONTRAST = 6
+
+Vector = npt.NDArray[np.float64]
+
+
+def _stats_names(prefix: str, stats: tuple[str, ...]) -> list[str]:
+    return [f"{prefix}_{s}" for s in stats]
+
+
+def _feature_names() -> tuple[str, ...]:
+    names: list[str] = []
+    names += _stats_names("f0", ("mean", "std", "p10", "p50", "p90", "range", "slope", "dabs"))
+    names += ["voiced_frac", "voiced_prob"]
+    names += _stats_names("rms", ("std", "p10", "p50", "range", "slope", "dabs"))
+    for band in ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "slope"):
+        names += _stats_names(band, ("mean", "std"))
+    names += ["alpha_ratio", "hammarberg"]
+    for i in range(N_CONTRAST + 1):
+        names += _stats_names(f"contrast{i}", ("mean", "std"))
+    for i in range(1, N_MFCC + 1):
+        names += _stats_names(f"mfcc{i}", ("mean", "std"))
+    for i in range(1, N_MFCC + 1):
+        names += _stats_names(f"dmfcc{i}", ("mean", "std"))
+    names += ["jitter", "shimmer", "hnr_mean", "hnr_std"]
+    names += ["peak_rate", "voiced_run_rate", "active_frac"]
+    return tuple(names)
+
+
+FEATURE_NAMES: tuple[str, ...] = _feature_names()
+_F0_MEAN = FEATURE_NAMES.index("f0_mean")
+
+
+def has_voice(features: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Which feature rows saw voiced speech (at least three pitch frames, 60 ms)."""
+    voiced: npt.NDArray[np.bool_] = np.atleast_2d(features)[:, _F0_MEAN] > 0.0
+    return voiced
+
+
+def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> Vector:
+    """One feature vector (``len(FEATURE_NAMES)``) for a turn of any length at 16 kHz."""
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"emotion features expect {SAMPLE_RATE} Hz audio, got {sample_rate}")
+    y = np.asarray(samples, dtype=np.float32).reshape(-1)
+    y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    duration = max(len(y), 1) / SAMPLE_RATE
+    if len(y) < MIN_SAMPLES:
+        pad = MIN_SAMPLES - len(y)
+        y = np.pad(y, (pad // 2, pad - pad // 2))
+    y = y - float(np.mean(y))
+
+    spec = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
+    rms = librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP)[0]
+    rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
+    active = rms_db > max(float(rms_db.max()) - ACTIVE_RANGE_DB, -70.0)
+    if active.sum() < 2:
+        active = np.ones_like(active)
+
+    pitch, quality, voiced_runs = _pitch_and_quality(y)
+    peak_rate, active_frac = _rhythm(rms_db, active, duration)
+    features = np.concatenate(
+        [
+            pitch,
+            _energy(rms_db, active),
+            _spectral(y, spec, active),
+            quality,
+            [peak_rate, voiced_runs / duration, active_frac],
+        ]
+    )
+    if features.shape != (len(FEATURE_NAMES),):
+        raise AssertionError(f"feature vector has {features.shape}, expected {len(FEATURE_NAMES)}")
+    return np.nan_to_num(features.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _slope(values: Vector, times: Vector) -> float:
+    if len(values) < 2 or float(np.ptp(times)) == 0.0:
+        return 0.0
+    return float(np.polyfit(times, values, 1)[0])
+
+
+def _pitch_and_quality(y: npt.NDArray[np.float32]) -> tuple[Vector, Vector, float]:
+    """Pitch statistics, voice-quality proxies and the number of voiced runs."""
+    f0, voiced, prob = librosa.pyin(
+        y,
+        fmin=FMIN,
+        fmax=FMAX,
+        sr=SAMPLE_RATE,
+        frame_length=PITCH_FRAME,
+        hop_length=PITCH_HOP,
+    )
+    voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
+    voiced_frac = float(voiced.mean()) if len(voiced) else 0.0
+    voiced_prob = float(np.nanmean(prob)) if len(prob) else 0.0
+    if voiced.sum() < 3:
+        return np.concatenate([np.zeros(8), [voiced_frac, voiced_prob]]), np.zeros(4), 0.0
+
+    semis = 12.0 * np.log2(f0[voiced] / 55.0)
+    times = np.flatnonzero(voiced) * PITCH_HOP / SAMPLE_RATE
+    p10, p50, p90 = np.percentile(semis, [10, 50, 90])
+    pairs = voiced[1:] & voiced[:-1]
+    f0_all = np.where(voiced, f0, np.nan)
+    dsemis = np.abs(np.diff(12.0 * np.log2(f0_all / 55.0)))[pairs]
+    pitch = np.array(
+        [
+            semis.mean(),
+            semis.std(),
+            p10,
+            p50,
+            p90,
+            p90 - p10,
+            _slope(semis, times),
+            float(dsemis.mean()) if len(dsemis) else 0.0,
+            voiced_frac,
+            voiced_prob,
+        ]
+    )
+    runs = int(np.sum(np.diff(np.concatenate([[0], voiced.astype(np.int8)])) == 1))
+    return pitch, _voice_quality(y, f0, voiced, pairs), float(runs)
+
+
+def _voice_quality(
+    y: npt.NDArray[np.float32],
+    f0: Vector,
+    voiced: npt.NDArray[np.bool_],
+    pairs: npt.NDArray[np.bool_],
+) -> Vector:
+    """Frame-level jitter/shimmer approximations and an autocorrelation HNR (dB)."""
+    padded = np.pad(y, PITCH_FRAME // 2)
+    frames = librosa.util.frame(padded, frame_length=PITCH_FRAME, hop_length=PITCH_HOP)
+    n = min(frames.shape[1], len(f0))
+    idx = np.flatnonzero(voiced[:n])
+    period = 1.0 / f0
+    peak = np.max(np.abs(frames[:, :n]), axis=0)
+    jitter = shimmer = 0.0
+    if pairs.any():
+        jitter = float(np.mean(np.abs(np.diff(period))[pairs]) / np.mean(period[voiced]))
+        shim_pairs = pairs[: n - 1]
+        if shim_pairs.any():
+            shimmer = float(
+                np.mean(np.abs(np.diff(peak))[shim_pairs]) / max(peak[idx].mean(), 1e-9)
+            )
+    hnrs = []
+    for i in idx:
+        x = frames[:, i].astype(np.float64)
+        lag = round(float(SAMPLE_RATE / f0[i]))
+        if lag >= len(x) // 2:
+            continue
+        a, b = x[:-lag], x[lag:]
+        denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
+        r = float(np.clip(np.dot(a, b) / denom, 1e-4, 0.9999)) if denom > 0 else 1e-4
+        hnrs.append(10.0 * np.log10(r / (1.0 - r)))
+    hnr = np.array(hnrs) if hnrs else np.zeros(1)
+    return np.array([jitter, shimmer, hnr.mean(), hnr.std()])
+
+
+def _energy(rms_db: Vector, active: npt.NDArray[np.bool_]) -> Vector:
+    act = rms_db[active]
+    times = np.flatnonzero(active) * HOP / SAMPLE_RATE
+    peak = float(np.percentile(act, 99))
+    p10, p50, p90 = np.percentile(act, [10, 50, 90])
+    return np.array(
+        [
+            act.std(),
+            p10 - peak,
+            p50 - peak,
+            p90 - p10,
+            _slope(act, times),
+            float(np.mean(np.abs(np.diff(rms_db)))) if len(rms_db) > 1 else 0.0,
+        ]
+    )
+
+
+def _mean_std(values: Vector) -> list[float]:
+    return [float(values.mean()), float(values.std())]
+
+
+def _spectral(y: npt.NDArray[np.float32], spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
+    sr = SAMPLE_RATE
+    mag = np.sqrt(spec)
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
+    out: list[float] = []
+    centroid = librosa.feature.spectral_centroid(S=mag, sr=sr)[0]
+    bandwidth = librosa.feature.spectral_bandwidth(S=mag, sr=sr)[0]
+    rolloff = librosa.feature.spectral_rolloff(S=mag, sr=sr)[0]
+    flatness = np.log(np.maximum(librosa.feature.spectral_flatness(S=mag)[0], 1e-10))
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]
+    log_spec = 10.0 * np.log10(np.maximum(spec, 1e-12))
+    band = (freqs > 50) & (freqs < 5000)
+    slope = np.polyfit(freqs[band] / 1000.0, log_spec[band], 1)[0]
+    for values in (centroid / 1000, bandwidth / 1000, rolloff / 1000, flatness, zcr, slope):
+        out += _mean_std(values[active])
+    ltas = spec[:, active].mean(axis=1)
+    low = ltas[(freqs >= 50) & (freqs < 1000)].sum()
+    high = ltas[(freqs >= 1000) & (freqs < 5000)].sum()
+    out.append(10.0 * np.log10(max(high, 1e-12) / max(low, 1e-12)))
+    peak_low = ltas[(freqs >= 50) & (freqs < 2000)].max()
+    peak_high = ltas[(freqs >= 2000) & (freqs < 5000)].max()
+    out.append(10.0 * np.log10(max(peak_low, 1e-12) / max(peak_high, 1e-12)))
+    contrast = librosa.feature.spectral_contrast(S=mag, sr=sr, fmin=100.0, n_bands=N_CONTRAST)
+    for row in contrast:
+        out += _mean_std(row[active])
+    mel = librosa.feature.melspectrogram(S=spec, sr=sr, n_mels=40)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=N_MFCC + 1)[1:]
+    width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
+    delta = (
+        librosa.feature.delta(mfcc, width=width, mode="nearest")
+        if width >= 3
+        else np.zeros_like(mfcc)
+    )
+    for row in mfcc:
+        out += _mean_std(row[active])
+    for row in delta:
+        out += _mean_std(row[active])
+    return np.array(out)
+
+
+def _rhythm(rms_db: Vector, active: npt.NDArray[np.bool_], duration: float) -> tuple[float, float]:
+    """Energy peaks per second (a syllable-rate proxy) and the active fraction of the turn."""
+    smooth = np.convolve(rms_db, np.ones(5) / 5, mode="same")
+    threshold = float(np.percentile(smooth[active], 30))
+    peaks = librosa.util.peak_pick(
+        smooth, pre_max=5, post_max=5, pre_avg=10, post_avg=10, delta=2.0, wait=8
+    )
+    count = int(np.sum(smooth[peaks] > threshold)) if len(peaks) else 0
+    return count / duration, float(active.mean())

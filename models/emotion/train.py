@@ -1,0 +1,293 @@
+"""Train the speech emotion model on EmoDB's train split: ``python -m models.emotion.train``.
+
+Speakers 15 and 16 are the held-out test split and are never read here. Every choice (the
+regularisation of each head, the minimum number of turns for speaker normalisation) is made by
+leave-one-speaker-out cross-validation over the eight training speakers. The result is written as
+JSON into the package (``models/emotion/weights/emotion-emodb-v1.json``): scaler and softmax
+weights as plain arrays, the feature list and version, the classes, a SHA-256 over the training
+files (sorted names + bytes) and the cross-validation scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import importlib.metadata
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import librosa
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.preprocessing import StandardScaler
+
+from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, SAMPLE_RATE, extract_features
+from models.emotion.model import (
+    MODEL_NAME,
+    MODEL_VERSION,
+    WEIGHTS_FILE,
+    WEIGHTS_FORMAT,
+    LinearHead,
+    speaker_normalize,
+)
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "emodb"
+DEFAULT_OUT = Path(__file__).resolve().parent / "weights" / WEIGHTS_FILE
+TEST_SPEAKERS = frozenset({"15", "16"})
+EMOTION_CODES = {
+    "W": "anger",
+    "L": "boredom",
+    "E": "disgust",
+    "A": "fear",
+    "F": "happiness",
+    "T": "sadness",
+    "N": "neutral",
+}
+C_GRID = (0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 1.0)
+TURN_GRID = (3, 5, 8, 10, 15, 20)
+SUBSET_REPEATS = 5
+FLOOR_FRACTION = 0.25
+NEVER = 10**6  # min_turns when speaker normalisation never beats the utterance head
+
+Matrix = npt.NDArray[np.float64]
+Labels = npt.NDArray[np.str_]
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    file: str
+    speaker: str
+    emotion: str
+
+
+def parse_name(file: str) -> Utterance:
+    """Speaker and emotion from an EmoDB file name such as ``03a01Wa.wav``."""
+    stem = Path(file).name
+    if len(stem) < 7 or not stem[:2].isdigit() or stem[5] not in EMOTION_CODES:
+        raise ValueError(f"not an EmoDB file name: {file!r}")
+    return Utterance(stem, stem[:2], EMOTION_CODES[stem[5]])
+
+
+def read_labels(data_dir: Path) -> list[Utterance]:
+    """``labels.tsv`` rows, checked against what the file names encode."""
+    out = []
+    with (data_dir / "labels.tsv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            utt = parse_name(row["file"])
+            if (row["speaker"], row["emotion"]) != (utt.speaker, utt.emotion):
+                raise ValueError(f"labels.tsv disagrees with the file name: {row}")
+            out.append(utt)
+    return out
+
+
+def split_train_test(files: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(train, test) file names; the test split is every file of speakers 15 and 16."""
+    train: list[str] = []
+    test: list[str] = []
+    for file in sorted(files):
+        (test if parse_name(file).speaker in TEST_SPEAKERS else train).append(file)
+    return train, test
+
+
+def data_sha256(data_dir: Path, files: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(files):
+        digest.update(file.encode())
+        digest.update((data_dir / file).read_bytes())
+    return digest.hexdigest()
+
+
+def load_features(data_dir: Path, files: Sequence[str]) -> Matrix:
+    rows = []
+    for index, file in enumerate(files, 1):
+        samples, rate = sf.read(data_dir / file, dtype="float32", always_2d=True)
+        mono = samples.mean(axis=1)
+        if rate != SAMPLE_RATE:
+            mono = librosa.resample(mono, orig_sr=rate, target_sr=SAMPLE_RATE)
+        rows.append(extract_features(mono))
+        if index % 50 == 0 or index == len(files):
+            logger.info("features: %d/%d files", index, len(files))
+    return np.stack(rows)
+
+
+def std_floor(x: Matrix, speakers: Labels) -> Matrix:
+    """Per-feature floor for speaker z-scoring: a fraction of the median within-speaker std."""
+    stds = np.stack([x[speakers == s].std(axis=0) for s in np.unique(speakers)])
+    floor: Matrix = np.maximum(FLOOR_FRACTION * np.median(stds, axis=0), 1e-6)
+    return floor
+
+
+def normalize_by_speaker(x: Matrix, speakers: Labels, floor: Matrix) -> Matrix:
+    out = np.empty_like(x)
+    for s in np.unique(speakers):
+        rows = speakers == s
+        out[rows] = speaker_normalize(x[rows], floor)
+    return out
+
+
+def fit_head(x: Matrix, y: Labels, classes: Sequence[str], c: float) -> LinearHead:
+    scaler = StandardScaler().fit(x)
+    clf = LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(x), y)
+    if tuple(clf.classes_) != tuple(classes):
+        raise ValueError(f"training classes {clf.classes_} != {classes}")
+    return LinearHead(
+        mean=np.asarray(scaler.mean_, dtype=np.float64),
+        scale=np.asarray(scaler.scale_, dtype=np.float64),
+        coef=np.asarray(clf.coef_, dtype=np.float64),
+        intercept=np.asarray(clf.intercept_, dtype=np.float64),
+    )
+
+
+def predict(head: LinearHead, x: Matrix, classes: Sequence[str]) -> Labels:
+    labels: Labels = np.asarray(classes)[head.probabilities(x).argmax(axis=1)]
+    return labels
+
+
+def scores(y: Labels, pred: Labels) -> dict[str, float]:
+    return {
+        "accuracy": round(float(accuracy_score(y, pred)), 4),
+        "anger_f1": round(float(f1_score(y == "anger", pred == "anger")), 4),
+    }
+
+
+def cross_validate(
+    x: Matrix, y: Labels, speakers: Labels, classes: Sequence[str], c: float, by_speaker: bool
+) -> dict[str, float]:
+    """Leave-one-speaker-out scores of one head; held-out speakers normalised on their own."""
+    pred = np.empty(len(y), dtype=object)
+    for held in np.unique(speakers):
+        test = speakers == held
+        xs = x
+        if by_speaker:
+            floor = std_floor(x[~test], speakers[~test])
+            xs = normalize_by_speaker(x, speakers, floor)
+        head = fit_head(xs[~test], y[~test], classes, c)
+        pred[test] = predict(head, xs[test], classes)
+    return scores(y, pred.astype(str))
+
+
+def turns_curve(
+    x: Matrix, y: Labels, speakers: Labels, classes: Sequence[str], c: float
+) -> dict[int, float]:
+    """CV accuracy of the speaker head when a held-out speaker's baseline comes from k turns."""
+    rng = np.random.default_rng(0)
+    correct = {k: 0.0 for k in TURN_GRID}
+    for held in np.unique(speakers):
+        test = speakers == held
+        floor = std_floor(x[~test], speakers[~test])
+        head = fit_head(
+            normalize_by_speaker(x[~test], speakers[~test], floor), y[~test], classes, c
+        )
+        xt = x[test]
+        for k in TURN_GRID:
+            for _ in range(SUBSET_REPEATS):
+                pick = xt[rng.choice(len(xt), size=min(k, len(xt)), replace=False)]
+                z = (xt - pick.mean(axis=0)) / np.maximum(pick.std(axis=0), floor)
+                hits = predict(head, z, classes) == y[test]
+                correct[k] += float(hits.sum()) / SUBSET_REPEATS
+    return {k: round(v / len(y), 4) for k, v in correct.items()}
+
+
+def select(
+    x: Matrix, y: Labels, speakers: Labels, classes: Sequence[str], by_speaker: bool
+) -> dict[str, Any]:
+    grid = {c: cross_validate(x, y, speakers, classes, c, by_speaker) for c in C_GRID}
+    for c, result in grid.items():
+        logger.info("CV %s C=%g: %s", "speaker" if by_speaker else "utterance", c, result)
+    best = max(C_GRID, key=lambda c: (grid[c]["accuracy"], grid[c]["anger_f1"], -c))
+    return {"C": best, **grid[best], "grid": {str(c): r for c, r in grid.items()}}
+
+
+def train(data_dir: Path, out: Path) -> dict[str, Any]:
+    """Extract features, choose and fit both heads, write the weights JSON; returns its content."""
+    labels = {u.file: u for u in read_labels(data_dir)}
+    train_files, held_out = split_train_test(labels)
+    logger.info("train: %d files; held out (never read): %d", len(train_files), len(held_out))
+    x = load_features(data_dir, train_files)
+    y = np.array([labels[f].emotion for f in train_files])
+    speakers = np.array([labels[f].speaker for f in train_files])
+    classes = sorted(set(y.tolist()))
+
+    utt_cv = select(x, y, speakers, classes, by_speaker=False)
+    spk_cv = select(x, y, speakers, classes, by_speaker=True)
+    curve = turns_curve(x, y, speakers, classes, float(spk_cv["C"]))
+    logger.info("speaker-baseline accuracy by turns: %s", curve)
+    # fewest turns from which the speaker head stays at least as good as the utterance head
+    enough = [
+        k
+        for i, k in enumerate(TURN_GRID)
+        if all(curve[j] >= utt_cv["accuracy"] for j in TURN_GRID[i:])
+    ]
+    min_turns = enough[0] if enough else NEVER
+
+    floor = std_floor(x, speakers)
+    content: dict[str, Any] = {
+        "format": WEIGHTS_FORMAT,
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "feature_version": FEATURE_VERSION,
+        "features": list(FEATURE_NAMES),
+        "classes": classes,
+        "sample_rate": SAMPLE_RATE,
+        "train": {
+            "data": "EmoDB (Burkhardt et al. 2005), audEERING CC0 republication, 16 kHz",
+            "files": len(train_files),
+            "speakers": sorted(set(speakers.tolist())),
+            "sha256": data_sha256(data_dir, train_files),
+            "versions": {
+                "numpy": np.__version__,
+                "librosa": importlib.metadata.version("librosa"),
+                "scikit-learn": importlib.metadata.version("scikit-learn"),
+            },
+        },
+        "cv": {
+            "scheme": "leave-one-speaker-out over the training speakers",
+            "utterance": utt_cv,
+            "speaker": spk_cv,
+            "speaker_turns_accuracy": {str(k): v for k, v in curve.items()},
+        },
+        "speaker_normalization": {"min_turns": min_turns, "std_floor": floor.tolist()},
+        "heads": {
+            "utterance": fit_head(x, y, classes, float(utt_cv["C"])).to_json(),
+            "speaker": fit_head(
+                normalize_by_speaker(x, speakers, floor), y, classes, float(spk_cv["C"])
+            ).to_json(),
+        },
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
+    logger.info("wrote %s (%d bytes)", out, out.stat().st_size)
+    return content
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="EmoDB directory")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="weights JSON to write")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    content = train(args.data, args.out)
+    cv = content["cv"]
+    logger.info(
+        "CV utterance head: %s; speaker head: %s; min turns %d",
+        {k: cv["utterance"][k] for k in ("C", "accuracy", "anger_f1")},
+        {k: cv["speaker"][k] for k in ("C", "accuracy", "anger_f1")},
+        content["speaker_normalization"]["min_turns"],
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
