@@ -39,7 +39,9 @@ class AcousticEmotionModel(Protocol):
     @property
     def info(self) -> ModelInfo: ...
 
-    def predict(self, samples: Samples) -> AcousticPrediction: ...
+    def predict_turns(self, turns: Sequence[Samples]) -> Sequence[AcousticPrediction]:
+        """Emotions of several turns of one speaker (normalised to that speaker if it can)."""
+        ...
 
 
 class TextPolarity(Protocol):
@@ -58,6 +60,7 @@ class EmotionOptions:
     escalation_drop: float = 0.35
     escalation_level: float = -0.25
     window_turns: int = 2
+    anger_onset_confidence: float = 0.8  # a takeover alert needs strong evidence
 
 
 def fuse(
@@ -81,9 +84,9 @@ def fuse(
     valence = options.text_weight * polarity + (1 - options.text_weight) * acoustic.valence
     label = acoustic.label
     anger = float(acoustic.probabilities.get("anger", 0.0))
-    if anger >= options.anger_probability and valence < 0:
-        label = "anger"
-    elif label in NEGATIVE and polarity >= 0.5:
+    if anger >= options.anger_probability and valence < 0 and polarity <= 0.05:
+        label = "anger"  # an angry-sounding voice saying friendly words is not anger
+    elif label in NEGATIVE and (polarity >= 0.5 or (label == "anger" and polarity > 0.05)):
         label = "neutral"  # the words are plainly positive: the voice alone misleads
     elif label not in NEGATIVE and valence <= -0.4:
         label = "anger" if acoustic.arousal > 0.3 else "sadness"
@@ -107,22 +110,37 @@ def score_emotions(
     text: TextPolarity | None,
     options: EmotionOptions,
 ) -> tuple[Segment, ...]:
-    """Segments with ``emotion`` set on the customer's turns (and agents' if allowed)."""
+    """Segments with ``emotion`` set on the customer's turns (and agents' if allowed).
+
+    The voice model sees all turns of one speaker together, so it can judge each turn against
+    that speaker's own manner of speaking.
+    """
+    scored = [
+        s for s in segments if s.role == "customer" or (options.score_agents and s.role == "agent")
+    ]
+    voice: dict[int, AcousticPrediction] = {}
+    if acoustic is not None:
+        for speaker in sorted({s.speaker or "" for s in scored}):
+            turns = [
+                s
+                for s in scored
+                if (s.speaker or "") == speaker and s.end - s.start >= options.min_turn_s
+            ]
+            predictions = acoustic.predict_turns([_turn_samples(call, s) for s in turns])
+            voice.update(zip((s.id for s in turns), predictions, strict=True))
+    wanted = {s.id for s in scored}
     out = []
     for segment in segments:
-        scored = segment.role == "customer" or (options.score_agents and segment.role == "agent")
-        if not scored:
+        if segment.id not in wanted:
             out.append(segment)
             continue
-        prediction = None
-        if acoustic is not None and segment.end - segment.start >= options.min_turn_s:
-            prediction = acoustic.predict(_turn_samples(call, segment))
         english = (
             segment.translation.text
             if segment.translation
             else (segment.text if segment.language == "en" else None)
         )
         polarity = text.polarity(english) if text is not None and english else None
+        prediction = voice.get(segment.id)
         if prediction is None and polarity is None:
             out.append(segment)  # nothing to go on: no emotion rather than a made-up neutral
             continue
@@ -131,30 +149,37 @@ def score_emotions(
 
 
 def escalation(segments: Sequence[Segment], options: EmotionOptions) -> dict[str, Any]:
-    """Does the customer's negativity rise over the call, and when did it cross the line?"""
+    """Does the customer's negativity rise over the call, and when did it cross the line?
+
+    Two signs, whichever comes first: the smoothed valence falls by ``escalation_drop`` to
+    below ``escalation_level``; or a customer who did not start angry is angry in two
+    consecutive turns, each with confidence at least ``anger_onset_confidence``.
+    """
     scored = [s for s in segments if s.role == "customer" and s.emotion is not None]
+    result: dict[str, Any] = {"detected": False, "at_s": None, "turns": len(scored)}
     if len(scored) < 2:
-        return {"detected": False, "at_s": None, "turns": len(scored)}
-    valence = np.array([s.emotion.valence for s in scored if s.emotion is not None])
-    window = max(1, options.window_turns)
+        return result
+    emotions = [s.emotion for s in scored if s.emotion is not None]
+    valence = np.array([e.valence for e in emotions])
+    window = max(1, min(options.window_turns, len(valence)))
     smooth = np.convolve(valence, np.ones(window) / window, mode="valid")
-    start = float(smooth[0])
+    result.update(from_valence=round(float(smooth[0]), 3), to_valence=round(float(smooth[-1]), 3))
+    found: list[tuple[int, str]] = []
     for index in range(1, len(smooth)):
         value = float(smooth[index])
-        if value <= options.escalation_level and start - value >= options.escalation_drop:
-            at = scored[index + window - 1]
-            return {
-                "detected": True,
-                "at_s": at.start,
-                "segment_id": at.id,
-                "from_valence": round(start, 3),
-                "to_valence": round(value, 3),
-                "turns": len(scored),
-            }
-    return {
-        "detected": False,
-        "at_s": None,
-        "turns": len(scored),
-        "from_valence": round(start, 3),
-        "to_valence": round(float(smooth[-1]), 3),
-    }
+        if value <= options.escalation_level and smooth[0] - value >= options.escalation_drop:
+            found.append((index + window - 1, "valence"))
+            break
+    angry = [
+        e.label == "anger" and e.confidence >= options.anger_onset_confidence for e in emotions
+    ]
+    for index in range(1, len(angry) - 1):
+        if angry[index] and angry[index + 1] and not any(angry[:index]):
+            found.append((index, "anger"))
+            break
+    if found:
+        index, reason = min(found)
+        result.update(
+            detected=True, at_s=scored[index].start, segment_id=scored[index].id, reason=reason
+        )
+    return result

@@ -74,6 +74,7 @@ def build_pipeline(
 
 def build_analytics(settings: Settings, policy: Policy | None = None) -> AnalyticsStages:
     """PII redaction always; emotion from voice and words; compliance when a policy is given."""
+    from models.emotion.model import SpeechEmotionModel
     from models.sentiment import TextSentiment
     from models.text_embedding import SentenceEmbedder
     from pipelines.compliance import ScriptComplianceChecker
@@ -82,6 +83,7 @@ def build_analytics(settings: Settings, policy: Policy | None = None) -> Analyti
     return AnalyticsStages(
         redactor=default_redactor(),
         text_sentiment=TextSentiment(),
+        acoustic_emotion=SpeechEmotionModel(),
         emotion=EmotionOptions(score_agents=settings.emotion.score_agents),
         compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1)) if policy else None,
         policy=policy,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,9 +39,9 @@ class FixedVoice:
         self.prediction = prediction
         self.calls = 0
 
-    def predict(self, samples: Samples) -> Prediction:
-        self.calls += 1
-        return self.prediction
+    def predict_turns(self, turns: Sequence[Samples]) -> list[Prediction]:
+        self.calls += len(turns)
+        return [self.prediction for _ in turns]
 
 
 def seg(i: int, text: str, role: Role, start: float) -> Segment:
@@ -58,6 +58,12 @@ def test_angry_voice_and_angry_words_are_anger() -> None:
     polarity = TextSentiment().polarity("This is ridiculous, I am furious!")
     emotion = fuse(voice, polarity, EmotionOptions())
     assert emotion.label == "anger" and emotion.valence < -0.5 and emotion.source == "acoustic+text"
+
+
+def test_friendly_words_in_an_aroused_voice_are_not_anger() -> None:
+    voice = Prediction("anger", -0.6, 0.8, probabilities={"anger": 0.8})
+    emotion = fuse(voice, TextSentiment().polarity("No, that's all. Thank you."), EmotionOptions())
+    assert emotion.label != "anger"
 
 
 def test_cheerful_words_overrule_a_negative_voice_guess() -> None:
@@ -106,7 +112,19 @@ def test_calm_call_has_no_escalation() -> None:
     assert not escalation(segments, EmotionOptions())["detected"]
 
 
-def replace_emotion(segment: Segment, valence: float) -> Segment:
+def replace_emotion(segment: Segment, valence: float, label: str = "neutral") -> Segment:
     from dataclasses import replace
 
-    return replace(segment, emotion=Emotion("neutral", valence, 0.0, 0.5, "text"))
+    return replace(segment, emotion=Emotion(label, valence, 0.0, 0.9, "text"))
+
+
+def test_anger_onset_is_an_escalation() -> None:
+    labels = ["neutral", "boredom", "anger", "anger", "anger"]
+    segments = tuple(
+        replace_emotion(seg(i, "...", "customer", 4.0 * i), -0.2, label)
+        for i, label in enumerate(labels)
+    )
+    found = escalation(segments, EmotionOptions())
+    assert found["detected"] and found["at_s"] == 8.0 and found["reason"] == "anger"
+    always_angry = tuple(replace_emotion(s, -0.6, "anger") for s in segments)
+    assert not escalation(always_angry, EmotionOptions())["detected"]

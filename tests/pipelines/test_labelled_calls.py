@@ -55,6 +55,8 @@ def test_topic_pii_and_roles(name: str, records: dict[str, InteractionRecord]) -
     assert pii is not None
     assert sorted({e["type"] for e in pii["entities"]}) == EXPECTED[name]["pii"]
     assert {p.role for p in record.participants} == {"agent", "customer"}
+    assert record.metrics["escalation"]["detected"] is EXPECTED[name]["escalation"]
+    assert all(s.emotion is None for s in record.segments if s.role == "agent")
     label = json.loads((CALLS / f"{name}.json").read_text())
     agent_lines = [t for t in label["turns"] if t["role"] == "agent"]
     first_agent = min(s.start for s in record.segments if s.role == "agent")
