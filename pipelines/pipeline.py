@@ -175,17 +175,21 @@ class CallPipeline:
     ) -> AnalyzedCall:
         """The record and the redacted audio it describes."""
         prepared = prepare_layout(call, layout, self.stereo_default)
+        hook("transcribe", total=None, completed=None)
         if prepared.layout == "mono":
             transcript = self.transcriber.transcribe(prepared.call, hook=hook)
+            hook("speakers")
             speakers = self._mono_speakers(prepared.call, transcript.segments, hook)
         else:
             cleaned, muted = suppress_crosstalk(prepared.call, self.crosstalk)
             transcript = self.transcriber.transcribe(cleaned, hook=hook)
+            hook("speakers")
             speakers = self._stereo_speakers(cleaned, transcript.segments, prepared.layout)
             speakers.options["crosstalk_muted_s"] = muted
         diarization = speakers.diarization
         hook("analytics")
         analytics = run_analytics(speakers.segments, call, self.analytics)
+        hook("record")
         metrics = call_metrics(
             analytics.segments,
             diarization.turns if diarization else (),
