@@ -1,0 +1,160 @@
+"""Speaker embeddings from resemblyzer's GE2E voice encoder (weights ship inside its wheel).
+
+The encoder is a 3-layer LSTM over 40-band mel frames (25 ms / 10 ms); its final hidden state,
+projected, rectified and L2-normalised, is a 256-dim embedding. It was trained on 1.6 s partial
+utterances, so longer windows are split into 1.6 s partials whose embeddings are averaged.
+
+``SpeakerEmbedder`` computes the mel frames of a whole call once and batches the windows through
+the LSTM, instead of resemblyzer's one-utterance-at-a-time ``embed_utterance``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from models.whisper import default_cache_dir
+from pipelines.errors import ModelUnavailableError
+from pipelines.types import ModelInfo
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_DIM = 256
+SAMPLE_RATE = 16000
+FRAME_RATE = 100  # mel frames per second (10 ms hop)
+PARTIAL_FRAMES = 160  # 1.6 s, what GE2E was trained on
+_N_FFT = 400
+_HOP = 160
+_N_MELS = 40
+_TARGET_DBFS = -30.0
+_REMEDY = "pip install resemblyzer==0.1.4"
+
+Embeddings = npt.NDArray[np.float32]
+Mel = npt.NDArray[np.float32]
+
+
+def resemblyzer_weights() -> Path:
+    """Path of ``pretrained.pt`` inside the installed resemblyzer package (not imported)."""
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError("resemblyzer", _REMEDY)
+    path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+    if not path.is_file():
+        raise ModelUnavailableError("resemblyzer", f"{path} is missing; {_REMEDY}")
+    return path
+
+
+def file_sha256(path: Path, cache: Path | None = None) -> str:
+    """SHA-256 of a weights file, memoised on disk by (path, size, mtime) and in the process."""
+    stat = path.stat()
+    return _file_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns, cache)
+
+
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: str, size: int, mtime_ns: int, cache: Path | None) -> str:
+    key = hashlib.sha256(f"{path}|{size}|{mtime_ns}".encode()).hexdigest()
+    memo = (cache if cache is not None else default_cache_dir()) / "hashes" / key
+    if memo.is_file():
+        return memo.read_text().strip()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(digest.hexdigest() + "\n")
+    except OSError:  # pragma: no cover - read-only cache: hash again next process
+        logger.debug("cannot memoise hash of %s in %s", path, memo)
+    return digest.hexdigest()
+
+
+def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:
+    """Mel frames (n_frames, 40) of a whole call, as resemblyzer computes them.
+
+    The volume is first raised (never lowered) to -30 dBFS, as ``resemblyzer.preprocess_wav``
+    does, because the encoder takes power mels, not log mels. Frame ``i`` is centred at ``i/100`` s.
+    """
+    import librosa
+
+    wav = np.asarray(samples_16k, dtype=np.float32)
+    rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) if wav.size else 0.0
+    if rms > 0:
+        gain_db = _TARGET_DBFS - 20 * np.log10(rms)
+        if gain_db > 0:
+            wav = wav * np.float32(10 ** (gain_db / 20))
+    if wav.size < _N_FFT:
+        wav = np.pad(wav, (0, _N_FFT - wav.size))
+    mel = librosa.feature.melspectrogram(
+        y=wav, sr=SAMPLE_RATE, n_fft=_N_FFT, hop_length=_HOP, n_mels=_N_MELS
+    )
+    return np.ascontiguousarray(mel.T, dtype=np.float32)
+
+
+class SpeakerEmbedder:
+    """The GE2E encoder, loaded once; ``embed_windows`` is not thread-safe (torch threads)."""
+
+    def __init__(self, *, threads: int = 0, batch_size: int = 64, device: str = "cpu") -> None:
+        weights = resemblyzer_weights()
+        try:
+            import torch
+            from resemblyzer import VoiceEncoder
+        except ImportError as exc:
+            raise ModelUnavailableError("resemblyzer", f"{exc}; {_REMEDY}") from exc
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self._torch: Any = torch
+        self._encoder: Any = VoiceEncoder(device=device, verbose=False, weights_fpath=weights)
+        self._encoder.eval()
+        self.batch_size = batch_size
+        self.info = ModelInfo(
+            stage="diarize",
+            name="resemblyzer-ge2e",
+            version=f"resemblyzer {importlib.metadata.version('resemblyzer')}",
+            sha256=file_sha256(weights),
+        )
+
+    def embed_windows(
+        self, samples_16k: npt.NDArray[np.float32], windows: Sequence[tuple[float, float]]
+    ) -> Embeddings:
+        """L2-normalised embeddings (n, 256) of ``windows`` (start, end in seconds)."""
+        if not windows:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return self.embed_mel_windows(mel_frames(samples_16k), windows)
+
+    def embed_mel_windows(self, mel: Mel, windows: Sequence[tuple[float, float]]) -> Embeddings:
+        """Like ``embed_windows`` on frames from ``mel_frames``, so several passes share them."""
+        out = np.zeros((len(windows), EMBEDDING_DIM), dtype=np.float32)
+        if not windows:
+            return out
+        # Each window becomes one or more partials of at most PARTIAL_FRAMES frames.
+        partials: dict[int, list[tuple[int, int]]] = {}  # length -> [(window index, start frame)]
+        n_total = mel.shape[0]
+        for index, (start, end) in enumerate(windows):
+            first = max(0, min(round(start * FRAME_RATE), n_total - 1))
+            last = max(first + 1, min(round(end * FRAME_RATE), n_total))
+            length = last - first
+            if length <= PARTIAL_FRAMES:
+                partials.setdefault(length, []).append((index, first))
+                continue
+            count = int(np.ceil((length - PARTIAL_FRAMES) / (PARTIAL_FRAMES // 2))) + 1
+            for offset in np.linspace(0, length - PARTIAL_FRAMES, count).round().astype(int):
+                partials.setdefault(PARTIAL_FRAMES, []).append((index, first + int(offset)))
+        torch = self._torch
+        with torch.no_grad():
+            for length, items in partials.items():
+                for lo in range(0, len(items), self.batch_size):
+                    chunk = items[lo : lo + self.batch_size]
+                    batch = np.stack([mel[s : s + length] for _, s in chunk])
+                    embeds = np.nan_to_num(self._encoder(torch.from_numpy(batch)).numpy())
+                    np.add.at(out, [i for i, _ in chunk], embeds)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.asarray(out / np.maximum(norms, 1e-8), dtype=np.float32)
