@@ -75,7 +75,6 @@ def run_analytics(
         logger.info("redacted %d personal data entities", len(redaction.entities))
     else:
         options["pii"] = None
-        logger.warning("no PII redactor configured: transcripts are stored as recognized")
     summary = None
     if stages.acoustic_emotion is not None or stages.text_sentiment is not None:
         segments = score_emotions(

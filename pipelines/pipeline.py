@@ -149,6 +149,8 @@ class CallPipeline:
         self.roles = roles or RoleOptions()
         self.speech_detector: SpeechDetector = speech_detector or SileroVad()
         self.analytics = analytics or AnalyticsStages()
+        if self.analytics.redactor is None:
+            logger.warning("pipeline without PII redaction: transcripts are kept as recognized")
 
     def analyze(
         self,
