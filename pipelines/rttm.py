@@ -56,7 +56,8 @@ def read_rttm(path: Path | str) -> dict[str, Annotation]:
                 raise ValueError(f"{path}:{number}: RTTM line has {len(fields)} fields, need 8+")
             uri, start, duration, speaker = fields[1], float(fields[3]), float(fields[4]), fields[7]
             annotation = annotations.setdefault(uri, Annotation(uri=uri))
-            annotation[Segment(start, start + duration), len(annotation)] = speaker
+            end = round(start + duration, 6)  # RTTM has millisecond fields: no float residue
+            annotation[Segment(start, end), len(annotation)] = speaker
     return annotations
 
 
