@@ -36,6 +36,7 @@ _N_FFT = 400
 _HOP = 160
 _N_MELS = 40
 _TARGET_DBFS = -30.0
+_CHUNK_FRAMES = 6000  # one minute of frames
 _REMEDY = "pip install resemblyzer==0.1.4"
 
 Embeddings = npt.NDArray[np.float32]
@@ -91,12 +92,18 @@ def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:
         gain_db = _TARGET_DBFS - 20 * np.log10(rms)
         if gain_db > 0:
             wav = wav * np.float32(10 ** (gain_db / 20))
-    if wav.size < _N_FFT:
-        wav = np.pad(wav, (0, _N_FFT - wav.size))
-    mel = librosa.feature.melspectrogram(
-        y=wav, sr=SAMPLE_RATE, n_fft=_N_FFT, hop_length=_HOP, n_mels=_N_MELS
-    )
-    return np.ascontiguousarray(mel.T, dtype=np.float32)
+    # librosa's centred frames, computed a minute at a time to bound memory on long calls.
+    n_frames = 1 + wav.size // _HOP
+    padded = np.pad(wav, (_N_FFT // 2, _N_FFT // 2 + _N_FFT))
+    out = np.empty((n_frames, _N_MELS), dtype=np.float32)
+    for first in range(0, n_frames, _CHUNK_FRAMES):
+        last = min(n_frames, first + _CHUNK_FRAMES)
+        piece = padded[first * _HOP : (last - 1) * _HOP + _N_FFT]
+        mel = librosa.feature.melspectrogram(
+            y=piece, sr=SAMPLE_RATE, n_fft=_N_FFT, hop_length=_HOP, n_mels=_N_MELS, center=False
+        )
+        out[first:last] = mel.T
+    return out
 
 
 class SpeakerEmbedder:

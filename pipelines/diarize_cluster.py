@@ -62,7 +62,7 @@ class ClusteringOptions:
     min_window_s: float = 1.0
     count_threshold: float = 0.28
     min_cluster_fraction: float = 0.15
-    max_min_cluster_s: float = 20.0
+    max_linkage_windows: int = 2000
     kmeans_iterations: int = 10
     refine_iterations: int = 1
     frame_s: float = 0.05
@@ -220,15 +220,17 @@ class ClusteringDiarizer:
         hook("embeddings", total=len(windows), completed=len(windows))
 
         hook("clustering")
-        min_size = opts.min_cluster_fraction * len(windows)
-        min_size = max(2, int(min(min_size, opts.max_min_cluster_s / opts.hop_s)))
-        estimated, clusters, big = count_speakers(embeddings, opts.count_threshold, min_size)
+        # Linkage is quadratic in memory: long calls cluster every n-th window, then k-means all.
+        stride = int(np.ceil(len(windows) / opts.max_linkage_windows))
+        subset = embeddings[::stride]
+        min_size = max(2, int(opts.min_cluster_fraction * len(subset)))
+        estimated, clusters, big = count_speakers(subset, opts.count_threshold, min_size)
         k = num_speakers or min(max(estimated, min_speakers), max_speakers)
         k = max(1, min(k, len(windows)))
         if k == 1:
             centroids = centroids_of(embeddings, np.zeros(len(windows), dtype=np.int64), 1)
         else:
-            centroids = initial_centroids(embeddings, k, clusters, big)
+            centroids = initial_centroids(subset, k, clusters, big)
             labels = spherical_kmeans(embeddings, centroids, opts.kmeans_iterations)
             centroids = centroids_of(embeddings, labels, len(centroids))
         logger.debug("%d windows, %d speakers estimated, %d used", len(windows), estimated, k)
