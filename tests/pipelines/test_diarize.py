@@ -19,6 +19,7 @@ from models.speaker_embedding import EMBEDDING_DIM, SpeakerEmbedder
 from models.vad import SileroVad
 from pipelines.diarize import Diarizer, NaiveDiarizer, ordered_turns, speech_windows
 from pipelines.diarize_cluster import ClusteringDiarizer, silero_info
+from pipelines.errors import ModelUnavailableError
 from pipelines.rttm import (
     annotation_to_turns,
     der,
@@ -140,6 +141,22 @@ def test_one_speaker_clip_gives_one_speaker(
         audio = Audio(soxr.resample(audio.samples, audio.sample_rate, 16000), 16000)
     result = ours.diarize(audio)
     assert result.speakers == ("SPEAKER_00",)
+
+
+def test_long_call_keeps_its_two_speakers(ours: ClusteringDiarizer, sample_audio: Audio) -> None:
+    """Ten minutes (the sample call repeated): stray clusters grow with length, speakers don't."""
+    long_call = Audio(np.tile(sample_audio.samples, 20), 16000)
+    result = ours.diarize(long_call)
+    assert result.speakers == ("SPEAKER_00", "SPEAKER_01")
+    assert result.turns[-1].end == pytest.approx(600.0, abs=0.1)
+
+
+def test_missing_resemblyzer_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModelUnavailableError, match=r"pip install resemblyzer==0\.1\.4"):
+        SpeakerEmbedder()
 
 
 def test_stereo_downmix_finds_both_speakers(ours: ClusteringDiarizer, data_dir: Path) -> None:
