@@ -52,6 +52,7 @@ Labels = npt.NDArray[np.int64]
 class ClusteringOptions:
     """Settings of ``ClusteringDiarizer``; the defaults are the tuned ones."""
 
+    # Silero below its 0.5 default: telephone speech is band-limited and quieter.
     vad_threshold: float = 0.35
     vad_min_speech_s: float = 0.15
     vad_min_silence_s: float = 0.1
@@ -60,12 +61,15 @@ class ClusteringOptions:
     window_s: float = 1.5
     hop_s: float = 0.25
     min_window_s: float = 1.0
+    # A speaker is a cluster of windows within this average cosine distance holding at least
+    # this share of all windows (smaller clusters are noise, laughter, overtalk: reassigned).
     count_threshold: float = 0.28
     min_cluster_fraction: float = 0.15
     max_linkage_windows: int = 2000
     kmeans_iterations: int = 10
     refine_iterations: int = 1
     frame_s: float = 0.05
+    # Viterbi cost of a speaker change inside continuous speech and across a pause.
     switch_penalty: float = 0.5
     pause_switch_penalty: float = 0.1
     min_turn_s: float = 0.3
