@@ -90,9 +90,15 @@ def build_analytics(settings: Settings, policy: Policy | None = None) -> Analyti
     )
 
 
-def build_diarizer(settings: Settings) -> Diarizer | None:
-    """The mono-call diarizer: none until the offline diarizer lands."""
-    return None
+def build_diarizer(settings: Settings) -> Diarizer:
+    """The mono-call diarizer: pyannote's pipeline when one is configured, else our own."""
+    if settings.models.pyannote_dir is not None:
+        from models.pyannote_diarizer import PyannoteDiarizer
+
+        return PyannoteDiarizer(settings.models.pyannote_dir)
+    from pipelines.diarize_cluster import ClusteringDiarizer
+
+    return ClusteringDiarizer()
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:

@@ -93,3 +93,24 @@ def test_no_cues_means_unknown_roles() -> None:
         ),
     )
     assert {p.role for p in identify_roles(segments)} == {"unknown"}
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_mono_call_end_to_end_roles(name: str, data_dir: Path) -> None:
+    """Real diarization of a mono call, then roles: each word's role matches the label's."""
+    from pipelines.registry import build_pipeline
+
+    call = label(data_dir, name)
+    pipeline = build_pipeline(Settings())
+    record = analyze_file(pipeline, data_dir / "calls" / call["file"], settings=Settings())
+    assert record.diarization is not None and record.diarization.method == "callqa-cluster"
+    agents = [p for p in record.participants if p.role == "agent"]
+    assert len(agents) == 1 and agents[0].confidence >= 0.9
+    truth = reference_turns(call)
+    right = total = 0
+    for segment in record.segments:
+        for word in segment.words:
+            expected = speaker_at(word.start, word.end, truth)
+            total += 1
+            right += (expected == "SPEAKER_A") == (segment.role == "agent")
+    assert right / total >= 0.95
