@@ -4,7 +4,13 @@ Files: the two-party phone call that ships in the pyannote.audio wheel, two 4-sp
 excerpts (scored inside their UEM) and the two-speaker stereo clip downmixed to mono (reference
 built from Silero speech regions of each channel). Prints DER with overlap scored at collars
 0.25 s and 0 s, the estimated vs. true number of speakers, and the median time per audio minute
-over alternating runs (one embedder shared by both, loaded before timing).
+over alternating runs (one embedder shared by both, loaded before timing). In the same runs the
+transcription stage (whisper base) is timed on each file, and the diarizer's cost is reported
+as a ratio of it.
+
+Then two-channel calls, diarized the stereo way (one party per channel, leakage suppressed):
+the shared stereo clip (reference from its manifest) and a call built from four real clips with
+hybrid leakage at -20 dB (``bench/stereo_calls.py``).
 
     python bench/diarization.py [--repeats 3]
 """
@@ -100,6 +106,12 @@ def main() -> None:
         "naive": NaiveDiarizer(embedder, SileroVad(), silero_info()),
         "ours+overlap": ClusteringDiarizer(MEETING_OPTIONS, embedder=embedder),
     }
+    from models.asr import DecodingOptions
+    from pipelines.registry import build_recognizer
+    from pipelines.settings import get_settings
+
+    recognizer = build_recognizer(get_settings())
+    transcription: list[float] = [0.0] * args.repeats
     files = eval_files()
     for file in files:  # warm-up: first calls pay one-off costs (ONNX session, torch kernels)
         for diarizer in diarizers.values():
@@ -117,6 +129,9 @@ def main() -> None:
         times: dict[str, list[float]] = {key: [] for key in diarizers}
         results: dict[str, Diarization] = {}
         for repeat in range(args.repeats):
+            start = time.perf_counter()
+            recognizer.recognize(file.audio.samples, DecodingOptions())
+            transcription[repeat] += time.perf_counter() - start
             for key, diarizer in diarizers.items():
                 start = time.perf_counter()
                 results[key] = diarizer.diarize(file.audio)
@@ -137,6 +152,39 @@ def main() -> None:
         f"{key} {statistics.median(t) / minutes:.2f} s/min" for key, t in totals.items()
     )
     print(f"all files ({minutes:.1f} audio min): {per_minute}")
+    ratios = [ours / asr for ours, asr in zip(totals["ours"], transcription, strict=True)]
+    print(
+        f"transcription (whisper base) {statistics.median(transcription) / minutes:.2f} s/min; "
+        f"diarization adds {statistics.median(ratios):.3f}x the transcription time (median)"
+    )
+    stereo_section()
+
+
+def stereo_section() -> None:
+    """Channel diarization of two-channel calls through the batch pipeline."""
+    from bench.stereo_calls import PLACEMENTS, two_channel_call
+    from pipelines.registry import analyze_file, build_pipeline
+    from pipelines.settings import get_settings
+
+    settings = get_settings()
+    pipeline = build_pipeline(settings, analytics=False)
+    clip = analyze_file(pipeline, DATA / "stereo" / "two-speakers-stereo.wav", settings=settings)
+    built, reference = two_channel_call(DATA, PLACEMENTS, leak_db=-20.0)
+    leaky = pipeline.analyze(built, layout="stereo-agent-left")
+    clip_reference = Annotation()
+    clip_reference[Segment(0.0, 4.9)] = "SPEAKER_00"
+    clip_reference[Segment(0.36, 2.46)] = "SPEAKER_01"
+    built_reference = Annotation()
+    for start, end, speaker in reference:
+        built_reference[Segment(start, end), len(built_reference)] = "SPEAKER_0" + speaker[-1]
+    print("stereo (channel diarization, overlap scored): DER .25 / DER 0")
+    for name, record, truth in (
+        ("stereo clip", clip, clip_reference),
+        ("4-clip call, -20 dB leak", leaky, built_reference),
+    ):
+        assert record.diarization is not None
+        hypothesis = diarization_to_annotation(record.diarization, name)
+        print(f"  {name:26} {der(truth, hypothesis, 0.25):.3f} / {der(truth, hypothesis, 0.0):.3f}")
 
 
 if __name__ == "__main__":
