@@ -12,13 +12,9 @@ import numpy as np
 import pytest
 
 from models.text_embedding import SentenceEmbedder
-from pipelines.compliance import (
-    ScriptComplianceChecker,
-    candidate_windows,
-    compliance_to_dict,
-    scorecard,
-)
+from pipelines.compliance import ScriptComplianceChecker, compliance_to_dict, scorecard
 from pipelines.errors import ModelUnavailableError, PolicyError
+from pipelines.matching import candidate_windows
 from pipelines.policy import Policy, load_policy, parse_policy, policy_from_dict
 from pipelines.types import ComplianceCheck, ComplianceResult, Role, Segment
 
