@@ -36,9 +36,9 @@ import soundfile as sf
 from pyannote.core import Annotation, Segment, Timeline
 
 from models.speaker_embedding import SpeakerEmbedder
-from models.vad import SileroVad
+from models.vad import SileroVad, silero_info
 from pipelines.diarize import Diarizer, NaiveDiarizer
-from pipelines.diarize_cluster import MEETING_OPTIONS, ClusteringDiarizer, silero_info
+from pipelines.diarize_cluster import MEETING_OPTIONS, ClusteringDiarizer
 from pipelines.rttm import der, diarization_to_annotation, read_rttm, read_uem
 from pipelines.types import Audio, Diarization
 

@@ -15,7 +15,6 @@ Steps:
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from models.vad import silero_info
 from pipelines import diarize_frames as frames
 from pipelines.diarize import (
     SpeechDetector,
@@ -142,19 +142,6 @@ def initial_centroids(embeddings: Embeddings, k: int, clusters: Labels, big: Lab
     tree = linkage(embeddings.astype(np.float64), method="average", metric="cosine")
     labels = np.asarray(fcluster(tree, k, criterion="maxclust"), dtype=np.int64) - 1
     return centroids_of(embeddings, labels, int(labels.max()) + 1)
-
-
-def silero_info() -> ModelInfo:
-    """Which Silero VAD the diarizer ran (the ONNX file inside the faster-whisper wheel)."""
-    from models.speaker_embedding import file_sha256
-    from models.vad import silero_model_path
-
-    return ModelInfo(
-        stage="diarize",
-        name="silero-vad-v6",
-        version=f"faster-whisper {importlib.metadata.version('faster-whisper')}",
-        sha256=file_sha256(silero_model_path()),
-    )
 
 
 class ClusteringDiarizer:

@@ -16,9 +16,9 @@ import soundfile as sf
 from pyannote.core import Annotation, Segment
 
 from models.speaker_embedding import EMBEDDING_DIM, SpeakerEmbedder
-from models.vad import SileroVad
+from models.vad import SileroVad, silero_info
 from pipelines.diarize import Diarizer, NaiveDiarizer, ordered_turns, speech_windows
-from pipelines.diarize_cluster import ClusteringDiarizer, silero_info
+from pipelines.diarize_cluster import ClusteringDiarizer
 from pipelines.errors import ModelUnavailableError
 from pipelines.rttm import (
     annotation_to_turns,
