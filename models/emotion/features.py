@@ -11,11 +11,15 @@ peak: no absolute level, so the vector hardly depends on the recording gain); sp
 (centroid, bandwidth, roll-off, flatness, contrast, slope, alpha ratio, Hammarberg index,
 zero-crossing rate); MFCC 1-13 and their deltas (mean/std); voice-quality proxies (frame-level
 jitter and shimmer, autocorrelation HNR); rhythm proxies (energy-peak rate as a syllable-rate
-proxy, voiced-run rate, active fraction).
+proxy, voiced-run rate, active fraction); long-term average spectrum in ten bands relative to the
+total (separates the flatter, high-effort spectrum of anger from happiness); pitch contour shape
+(YIN: movement between thirds of the turn, upper/lower spread, rising-step fraction, peak
+position, skewness); spectral flux.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import librosa
@@ -24,7 +28,7 @@ import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
-FEATURE_VERSION = "emo-feat-v1"
+FEATURE_VERSION = "emo-feat-v2"
 SAMPLE_RATE = 16000
 N_FFT = 512
 HOP = 160
@@ -36,6 +40,8 @@ ACTIVE_RANGE_DB = 35.0
 MIN_SAMPLES = PITCH_FRAME * 2
 N_MFCC = 13
 N_CONTRAST = 6
+LTAS_EDGES = (50, 150, 250, 400, 630, 1000, 1600, 2500, 4000, 6300, 8001)
+CONTOUR_RANGE_DB = 25.0
 
 Vector = npt.NDArray[np.float64]
 
@@ -60,6 +66,11 @@ def _feature_names() -> tuple[str, ...]:
         names += _stats_names(f"dmfcc{i}", ("mean", "std"))
     names += ["jitter", "shimmer", "hnr_mean", "hnr_std"]
     names += ["peak_rate", "voiced_run_rate", "active_frac"]
+    names += [f"ltas_{lo}_{hi}" for lo, hi in itertools.pairwise(LTAS_EDGES)]
+    names += _stats_names(
+        "contour", ("rise", "fall_end", "top", "bottom", "up_frac", "dstd", "peak_pos", "skew")
+    )
+    names += ["flux_mean", "flux_std"]
     return tuple(names)
 
 
@@ -101,6 +112,9 @@ def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> 
             _spectral(y, spec, active),
             quality,
             [peak_rate, voiced_runs / duration, active_frac],
+            _ltas_bands(spec, active),
+            _contour(y),
+            _flux(spec, active),
         ]
     )
     if features.shape != (len(FEATURE_NAMES),):
@@ -259,3 +273,59 @@ def _rhythm(rms_db: Vector, active: npt.NDArray[np.bool_], duration: float) -> t
     )
     count = int(np.sum(smooth[peaks] > threshold)) if len(peaks) else 0
     return count / duration, float(active.mean())
+
+
+def _ltas_bands(spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
+    """Long-term average spectrum of the active frames in ten bands, dB re the 50-8000 Hz total."""
+    freqs = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
+    ltas = spec[:, active].mean(axis=1)
+    total = max(float(ltas[(freqs >= 50) & (freqs < 8000)].sum()), 1e-12)
+    bands = [
+        10.0 * np.log10(max(float(ltas[(freqs >= lo) & (freqs < hi)].sum()), 1e-12) / total)
+        for lo, hi in itertools.pairwise(LTAS_EDGES)
+    ]
+    return np.array(bands)
+
+
+def _contour(y: npt.NDArray[np.float32]) -> Vector:
+    """Pitch contour shape (YIN on frames within ``CONTOUR_RANGE_DB`` of the loudest, semitones).
+
+    Rise of the middle third over the first, end third over the middle, upper (p95 - p50) and
+    lower (p50 - p5) spread, fraction of rising steps, spread of the steps, relative position of
+    the highest pitch and skewness.
+    """
+    f0 = librosa.yin(
+        y, fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=PITCH_FRAME, hop_length=PITCH_HOP
+    )
+    rms = librosa.feature.rms(y=y, frame_length=PITCH_FRAME, hop_length=PITCH_HOP)[0]
+    rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
+    loud = rms_db[: len(f0)] > float(rms_db.max()) - CONTOUR_RANGE_DB
+    semis = 12.0 * np.log2(f0[: len(loud)][loud] / 55.0)
+    n = len(semis)
+    if n <= 4:
+        return np.zeros(8)
+    steps = np.diff(semis)
+    thirds = [semis[: n // 3].mean(), semis[n // 3 : 2 * n // 3].mean(), semis[2 * n // 3 :].mean()]
+    p5, p50, p95 = np.percentile(semis, [5, 50, 95])
+    centred = semis - semis.mean()
+    skew = float(np.mean(centred**3) / max(float(semis.std()) ** 3, 1e-6))
+    return np.array(
+        [
+            thirds[0] - thirds[1],
+            thirds[2] - thirds[1],
+            p95 - p50,
+            p50 - p5,
+            float(np.mean(steps > 0)),
+            float(np.abs(steps).std()),
+            float(np.argmax(semis)) / n,
+            skew,
+        ]
+    )
+
+
+def _flux(spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
+    """Spectral flux (RMS change of the log power spectrum between frames) over active frames."""
+    log_spec = np.log(np.maximum(spec, 1e-10))
+    flux = np.sqrt(np.mean(np.diff(log_spec, axis=1) ** 2, axis=0))
+    act = active[1:]
+    return np.array(_mean_std(flux[act])) if act.any() else np.zeros(2)

@@ -4,9 +4,10 @@ The weights are package data (``models/emotion/weights/emotion-emodb-v1.json``, 
 numpy-only inference; ``python -m models.emotion.train`` rebuilds them). Two heads share the
 feature set of ``models.emotion.features``:
 
-* ``utterance``: standardised features of one turn -> softmax regression. Works on any single turn.
+* ``utterance``: standardised features of one turn -> linear softmax head (the posterior of a
+  shrinkage LDA). Works on any single turn.
 * ``speaker``: each feature first z-scored over *the same speaker's* turns (per call, per
-  speaker), then standardised -> softmax regression. It is more accurate but needs enough turns
+  speaker), then standardised -> linear softmax head. It is more accurate but needs enough turns
   of that speaker to estimate their baseline (``min_turns``, chosen by cross-validation on the
   training speakers); with fewer turns ``predict_turns`` falls back to the utterance head. Its
   baseline assumes the turns are not all in one emotion: a call that is angry throughout looks
@@ -85,7 +86,7 @@ class EmotionPrediction:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LinearHead:
-    """Standardisation followed by multinomial logistic regression."""
+    """Standardisation followed by a linear softmax (here: a shrinkage LDA's class posterior)."""
 
     mean: Matrix
     scale: Matrix

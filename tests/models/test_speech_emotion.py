@@ -29,7 +29,7 @@ from models.emotion.train import TEST_SPEAKERS, parse_name, split_train_test
 from pipelines.errors import ModelUnavailableError
 
 # Measured on this split with the shipped weights (python -m bench.emotion):
-# speaker head 0.764 / anger F1 0.812, utterance head 0.630 / anger F1 0.712.
+# speaker head 0.811 / anger F1 0.800, utterance head 0.717 / anger F1 0.740.
 TARGET_ACCURACY = 0.70
 MARGIN = 0.03
 
@@ -79,18 +79,18 @@ def test_copied_data_is_the_test_split_only(emodb: Path) -> None:
 @pytest.mark.slow
 def test_speaker_normalized_head_reaches_accuracy_target(scores: dict[str, EmotionScores]) -> None:
     speaker = scores["speaker"]
-    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.764 - MARGIN)
-    # anger-vs-rest F1 target is 0.85: not reached (0.812); guard the measured value
-    assert speaker.anger_f1 >= 0.812 - MARGIN
+    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.811 - MARGIN)
+    # anger-vs-rest F1 target is 0.85: not reached (0.800; happiness taken for anger)
+    assert speaker.anger_f1 >= 0.800 - MARGIN
     assert speaker.recall["anger"] >= 0.9
 
 
 @pytest.mark.slow
 def test_single_utterance_head_holds_its_measured_scores(scores: dict[str, EmotionScores]) -> None:
-    # below both targets (0.630 accuracy, anger F1 0.712): a regression guard, not a claim
+    # accuracy target met (0.717); anger F1 below its 0.85 target (0.740): a regression guard
     utterance = scores["utterance"]
-    assert utterance.accuracy >= 0.630 - MARGIN
-    assert utterance.anger_f1 >= 0.712 - MARGIN
+    assert utterance.accuracy >= max(TARGET_ACCURACY, 0.717 - MARGIN)
+    assert utterance.anger_f1 >= 0.740 - MARGIN
 
 
 def test_odd_inputs_give_valid_distributions(emodb: Path, model: SpeechEmotionModel) -> None:
