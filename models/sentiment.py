@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.resources
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from models.weights import file_sha256
 from pipelines.errors import ModelUnavailableError
 from pipelines.types import ModelInfo
 
@@ -32,6 +32,6 @@ class TextSentiment:
         lexicon = Path(
             str(importlib.resources.files("vaderSentiment").joinpath("vader_lexicon.txt"))
         )
-        digest = hashlib.sha256(lexicon.read_bytes()).hexdigest() if lexicon.is_file() else ""
+        digest = file_sha256(lexicon) if lexicon.is_file() else ""
         version = importlib.metadata.version("vaderSentiment")
         return ModelInfo("emotion", "vader-lexicon", f"vaderSentiment {version}", digest)

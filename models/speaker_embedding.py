@@ -10,8 +10,6 @@ the LSTM, instead of resemblyzer's one-utterance-at-a-time ``embed_utterance``.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -22,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from models.whisper import default_cache_dir
+from models.weights import file_sha256
 from pipelines.errors import ModelUnavailableError
 from pipelines.types import ModelInfo
 
@@ -52,30 +50,6 @@ def resemblyzer_weights() -> Path:
     if not path.is_file():
         raise ModelUnavailableError("resemblyzer", f"{path} is missing; {_REMEDY}")
     return path
-
-
-def file_sha256(path: Path, cache: Path | None = None) -> str:
-    """SHA-256 of a weights file, memoised on disk by (path, size, mtime) and in the process."""
-    stat = path.stat()
-    return _file_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns, cache)
-
-
-@functools.lru_cache(maxsize=16)
-def _file_sha256(path: str, size: int, mtime_ns: int, cache: Path | None) -> str:
-    key = hashlib.sha256(f"{path}|{size}|{mtime_ns}".encode()).hexdigest()
-    memo = (cache if cache is not None else default_cache_dir()) / "hashes" / key
-    if memo.is_file():
-        return memo.read_text().strip()
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(digest.hexdigest() + "\n")
-    except OSError:  # pragma: no cover - read-only cache: hash again next process
-        logger.debug("cannot memoise hash of %s in %s", path, memo)
-    return digest.hexdigest()
 
 
 def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:

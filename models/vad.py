@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.weights import file_sha256
 from pipelines.errors import ModelUnavailableError
 from pipelines.types import Audio, ModelInfo, SpeechRegion
 
@@ -18,7 +18,7 @@ SILERO_RATE = 16000
 @functools.lru_cache(maxsize=1)
 def silero_info() -> ModelInfo:
     """Name, version and weights hash of the Silero model, for provenance."""
-    digest = hashlib.sha256(silero_model_path().read_bytes()).hexdigest()
+    digest = file_sha256(silero_model_path())
     version = importlib.metadata.version("faster-whisper")
     return ModelInfo("vad", "silero-vad-v6", f"faster-whisper {version}", digest)
 

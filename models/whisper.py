@@ -18,11 +18,11 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from models.weights import default_cache_dir, file_sha256, read_chunks
 from pipelines.errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ _BASE_PARTS = (
 )
 _BASE_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _MODEL_FILES = ("model.bin", "config.json")
-_CHUNK = 1 << 22
 
 SourceKind = Literal["package", "directory", "hub"]
 
@@ -64,15 +63,6 @@ class ModelStatus:
     detail: str
 
 
-def default_cache_dir() -> Path:
-    """``$CALLQA_MODEL_CACHE``, else ``$XDG_CACHE_HOME/callqa/models``, else ``~/.cache/...``."""
-    explicit = os.environ.get("CALLQA_MODEL_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg).expanduser() / "callqa" / "models"
-
-
 def resolve_whisper(
     name: str = DEFAULT_MODEL, *, cache_dir: Path | None = None, allow_hub: bool = False
 ) -> WhisperWeights:
@@ -94,7 +84,7 @@ def resolve_whisper(
             location=str(path),
             kind="directory",
             source=f"directory {path}",
-            sha256=_cached_file_sha256(path / "model.bin", cache),
+            sha256=file_sha256(path / "model.bin", cache),
             multilingual=_is_multilingual(path),
         )
     if "/" in name and not name.startswith((".", "/")) and allow_hub:
@@ -163,7 +153,7 @@ def _join_base(part_paths: list[Path], target: Path) -> None:
     digest = hashlib.sha256()
     with partial.open("wb") as out:
         for part in part_paths:
-            for chunk in _read_chunks(part):
+            for chunk in read_chunks(part):
                 digest.update(chunk)
                 out.write(chunk)
     if digest.hexdigest() != BASE_SHA256:
@@ -188,27 +178,6 @@ def _resolve_tiny_en() -> WhisperWeights:
         sha256=TINY_EN_SHA256,
         multilingual=False,
     )
-
-
-def _read_chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            yield chunk
-
-
-def _cached_file_sha256(path: Path, cache: Path) -> str:
-    """SHA-256 of a weights file, remembered by (path, size, mtime) so it is hashed once."""
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-    memo = cache / "hashes" / key
-    if memo.is_file():
-        return memo.read_text().strip()
-    digest = hashlib.sha256()
-    for chunk in _read_chunks(path):
-        digest.update(chunk)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    memo.write_text(digest.hexdigest() + "\n")
-    return digest.hexdigest()
 
 
 def _is_multilingual(path: Path) -> bool:

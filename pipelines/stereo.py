@@ -91,14 +91,15 @@ def drop_echoed_segments(
     """Drop segments that repeat a louder, simultaneous segment of the other channel."""
     if len(call.channels) != 2:
         return segments, 0
-    level = {c.channel: c for c in call.channels}
+    channels = {c.channel: c for c in call.channels}
 
     def loudness(segment: Segment) -> float:
-        audio = level[segment.channel]
+        audio = channels[segment.channel]
         a, b = int(segment.start * audio.sample_rate), int(segment.end * audio.sample_rate)
         chunk = audio.samples[a:b]
         return float(np.sqrt(np.mean(chunk.astype(np.float64) ** 2))) if len(chunk) else 0.0
 
+    level = {s.id: loudness(s) for s in segments}  # once per segment, not once per pair
     dropped: set[int] = set()
     for seg in segments:
         for other in segments:
@@ -111,7 +112,7 @@ def drop_echoed_segments(
                 options.echo_similarity
             ):
                 continue
-            if loudness(seg) < loudness(other):
+            if level[seg.id] < level[other.id]:
                 dropped.add(seg.id)
                 break
     kept = tuple(s for s in segments if s.id not in dropped)

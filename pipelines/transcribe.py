@@ -23,11 +23,10 @@ from pipelines.types import (
     Transcript,
     no_progress,
 )
+from voice.decode import SILENCE_PEAK
 from voice.vad import webrtc_speech_regions
 
 logger = logging.getLogger(__name__)
-
-SILENT_CHANNEL_PEAK = 1e-4  # -80 dBFS: a channel this quiet holds nobody's speech
 
 
 class Transcriber(Protocol):
@@ -67,7 +66,7 @@ class WhisperTranscriber:
         used_options: dict[str, object] = {}
         for channel in call.channels:
             hook("transcribe", total=total, completed=round(done))
-            if float(np.max(np.abs(channel.samples), initial=0.0)) < SILENT_CHANNEL_PEAK:
+            if float(np.max(np.abs(channel.samples), initial=0.0)) < SILENCE_PEAK:
                 logger.info("channel %d is silent; nothing to transcribe", channel.channel)
             else:
                 kept, used_options = self._transcribe_channel(

@@ -104,21 +104,40 @@ STEREO_CALLS: dict[str, tuple[str, tuple[Line, ...]]] = {
     "compliant-return": (
         "en-us+m3",
         (
-            Line("agent", "Thank you for calling Northwind Shop, my name is Anna. "
-                 "This call is recorded for quality and training. How can I help you today?",
-                 gap_s=0.5),
-            Line("customer", "Hi. The shoes I ordered last week don't fit. "
-                 "I would like to return them and get a refund.", voice=C),
-            Line("agent", "I'm sorry to hear that, I understand how frustrating that is. "
-                 "Can I have your order number and the name on the order, please?"),
-            Line("customer", "Yes, the order number is 5 5 7 2 1, and the name is Maria Lopez.",
-                 voice=C),
-            Line("agent", "Thank you, Maria. I can see your order for the running shoes. "
-                 "I will email you a free return label, and the refund goes back to your "
-                 "card within five days."),
+            Line(
+                "agent",
+                "Thank you for calling Northwind Shop, my name is Anna. "
+                "This call is recorded for quality and training. How can I help you today?",
+                gap_s=0.5,
+            ),
+            Line(
+                "customer",
+                "Hi. The shoes I ordered last week don't fit. "
+                "I would like to return them and get a refund.",
+                voice=C,
+            ),
+            Line(
+                "agent",
+                "I'm sorry to hear that, I understand how frustrating that is. "
+                "Can I have your order number and the name on the order, please?",
+            ),
+            Line(
+                "customer",
+                "Yes, the order number is 5 5 7 2 1, and the name is Maria Lopez.",
+                voice=C,
+            ),
+            Line(
+                "agent",
+                "Thank you, Maria. I can see your order for the running shoes. "
+                "I will email you a free return label, and the refund goes back to your "
+                "card within five days.",
+            ),
             Line("customer", "Great, thank you so much.", voice=C),
-            Line("agent", "Is there anything else I can help you with today? "
-                 "Thank you for calling Northwind, have a great day."),
+            Line(
+                "agent",
+                "Is there anything else I can help you with today? "
+                "Thank you for calling Northwind, have a great day.",
+            ),
         ),
     ),
     # late greeting without company name, no disclosure, cancel without retention offer,
@@ -129,8 +148,11 @@ STEREO_CALLS: dict[str, tuple[str, tuple[Line, ...]]] = {
             Line("customer", "Hello? Hello, is anyone there?", voice=C, gap_s=2.0),
             Line("customer", "I have been waiting for ages.", voice=C, gap_s=8.0),
             Line("agent", "Yeah, hi. What do you want?", gap_s=4.0),
-            Line("customer", "I want to cancel my order. It still hasn't shipped after two weeks.",
-                 voice=C),
+            Line(
+                "customer",
+                "I want to cancel my order. It still hasn't shipped after two weeks.",
+                voice=C,
+            ),
             Line("agent", "Calm down. That's not my problem, the warehouse is slow."),
             Line("customer", "Just cancel it, please.", voice=C),
             Line("agent", "Fine. It's cancelled."),
@@ -140,17 +162,27 @@ STEREO_CALLS: dict[str, tuple[str, tuple[Line, ...]]] = {
     "payment-card": (
         "en-us+m3",
         (
-            Line("agent", "Thank you for calling Northwind Shop, this is David. "
-                 "This call may be recorded. How can I help you?", gap_s=0.5),
+            Line(
+                "agent",
+                "Thank you for calling Northwind Shop, this is David. "
+                "This call may be recorded. How can I help you?",
+                gap_s=0.5,
+            ),
             Line("customer", "I want to pay the outstanding balance on my order.", voice=C),
-            Line("agent", "Sure. For your security, your card details will not be recorded. "
-                 "Please read me the long card number."),
+            Line(
+                "agent",
+                "Sure. For your security, your card details will not be recorded. "
+                "Please read me the long card number.",
+            ),
             Line("customer", "It is 4 1 1 1, 1 1 1 1, 1 1 1 1, 1 1 1 1.", voice=C),
             Line("agent", "And the three digit security code on the back?"),
             Line("customer", "The security code is 7 3 7.", voice=C),
-            Line("agent", "Thank you, the payment went through. You can reach us on "
-                 "0 2 0 7 9 4 6 0 9 5 8 or at help at northwind dot com. "
-                 "Is there anything else I can help you with?"),
+            Line(
+                "agent",
+                "Thank you, the payment went through. You can reach us on "
+                "0 2 0 7 9 4 6 0 9 5 8 or at help at northwind dot com. "
+                "Is there anything else I can help you with?",
+            ),
             Line("customer", "No, that's all, thank you.", voice=C),
             Line("agent", "Thank you for calling Northwind. Have a nice day."),
         ),
@@ -159,8 +191,11 @@ STEREO_CALLS: dict[str, tuple[str, tuple[Line, ...]]] = {
     "angry-customer": (
         "en-us+m3",
         (
-            Line("agent", "Thank you for calling Northwind Shop, my name is Anna. "
-                 "How can I help you today?", gap_s=0.5),
+            Line(
+                "agent",
+                "Thank you for calling Northwind Shop, my name is Anna. How can I help you today?",
+                gap_s=0.5,
+            ),
             Line("customer", clip="emodb/16a01Nc.wav", emotion="neutral"),
             Line("customer", clip="emodb/16a02Nb.wav", emotion="neutral"),
             Line("agent", "I see. Let me check that for you. One moment please."),

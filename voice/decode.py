@@ -52,7 +52,7 @@ _RAW_EXTENSIONS = {
     **dict.fromkeys((".raw", ".pcm", ".sln"), ("pcm_s16le", 8000)),
     ".sln16": ("pcm_s16le", 16000),
 }
-_SILENCE_PEAK = 10 ** (-80 / 20)
+SILENCE_PEAK = 10 ** (-80 / 20)  # a whole file or channel this quiet holds no speech
 
 
 def load_call_audio(
@@ -201,7 +201,7 @@ def _check_samples(frames: Frames, rate: int, fmt: str) -> None:
     peak = max(float(frames.max()), -float(frames.min()))  # NaN propagates
     if not np.isfinite(peak):
         raise AudioDecodeError(f"corrupt {fmt}: samples are NaN or infinite")
-    if peak < _SILENCE_PEAK:
+    if peak < SILENCE_PEAK:
         level = 20 * np.log10(peak) if peak > 0 else float("-inf")
         raise AudioDecodeError(f"audio is silent: peak {level:.1f} dBFS is below -80 dBFS")
     if _looks_random(frames):
