@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.types import Layout
@@ -36,6 +36,19 @@ class EmotionSettings(BaseModel):
     score_agents: bool = False
 
 
+class ServiceSettings(BaseModel):
+    """The API server, its job workers and record keeping."""
+
+    workers: int = Field(default=1, ge=0, description="in-process job workers of `callqa serve`")
+    lease_s: float = Field(default=120.0, gt=0, description="a job silent this long is retried")
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    retention_days: int | None = Field(default=None, ge=1, description="default per tenant")
+    audit_retention_days: int = Field(default=366, ge=366)
+    page_size: int = Field(default=50, ge=1, le=1000)
+
+
 class Settings(BaseSettings):
     """Every tunable of callqa; the defaults run offline on a laptop."""
 
@@ -48,6 +61,20 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
     emotion: EmotionSettings = Field(default_factory=EmotionSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    database_url: str | None = None
+    queue_url: str | None = None
+    admin_key: SecretStr | None = None
+    signing_key: SecretStr | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``CALLQA_DATABASE_URL``, else the embedded SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_path / 'callqa.db'}"
 
 
 @lru_cache(maxsize=1)

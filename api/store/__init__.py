@@ -1,0 +1,1 @@
+"""The record store: SQLite embedded by default, PostgreSQL by ``CALLQA_DATABASE_URL``."""

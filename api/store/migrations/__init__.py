@@ -1,0 +1,1 @@
+"""Alembic migrations of the record store (``api.store.db.migrate`` runs them)."""

@@ -1,0 +1,173 @@
+"""Tables of the record store (SQLAlchemy 2, typed ORM). Migrations live in ``migrations/``.
+
+Every row carries its tenant; nothing is ever read without a tenant filter.
+
+- ``ledger``: the tamper-evident chain per tenant. ``kind`` is ``record`` (an interaction
+  record) or ``review`` (a review override). ``body`` is the canonical JSON the
+  ``content_sha256`` covers; erasure sets it to NULL and keeps the hashes (a tombstone).
+- ``audit``: append-only, hash-chained log of reads, exports, overrides and deletions.
+- ``chain_heads``: the signed last hash and length of each chain (catches a removed tail)
+  and the row writers lock to append one at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    score_agents: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    roles: Mapped[str] = mapped_column(String(128))  # comma-separated
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Call(Base):
+    """An uploaded or streamed call and the searchable summary of its record."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued running done failed erased
+    source: Mapped[str] = mapped_column(String(16), default="upload")  # upload | stream
+    filename: Mapped[str | None] = mapped_column(String(255))
+    audio_path: Mapped[str | None] = mapped_column(Text)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    format: Mapped[str | None] = mapped_column(String(32))
+    metadata_json: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    policy_id: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    layout: Mapped[str | None] = mapped_column(String(32))
+    redacted_audio_path: Mapped[str | None] = mapped_column(Text)
+    # searchable summary, filled when the record is stored
+    agent: Mapped[str | None] = mapped_column(String(128), index=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[float | None] = mapped_column(Float)
+    topic: Mapped[str | None] = mapped_column(String(32))
+    customer_emotion: Mapped[str | None] = mapped_column(String(16))
+    negative_emotion: Mapped[bool | None] = mapped_column(Boolean)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    search_text: Mapped[str | None] = mapped_column(Text)  # redacted transcript
+    record_seq: Mapped[int | None] = mapped_column(Integer)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="analyze")
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued running done failed
+    step: Mapped[str | None] = mapped_column(String(32))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger"
+    __table_args__ = (UniqueConstraint("tenant", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # record | review
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    # unique per record: a retried job can never store a call's record twice
+    record_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    prev_sha256: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(256))
+    key_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str | None] = mapped_column(Text)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    erasure_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+    __table_args__ = (
+        UniqueConstraint("tenant", "seq"),
+        Index("ix_audit_tenant_at", "tenant", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(255))
+    origin: Mapped[str | None] = mapped_column(String(128))
+    result: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    prev_sha256: Mapped[str | None] = mapped_column(String(64))
+    entry_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(256))
+    key_id: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    __tablename__ = "chain_heads"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(16), primary_key=True)  # ledger | audit
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_sha256: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(String(256))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)  # the YAML or JSON as uploaded
