@@ -1,0 +1,98 @@
+"""The FastAPI application: ``create_app()`` wires storage, signer, job queue and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.auth import bootstrap_admin
+from api.deps import Services
+from api.http_errors import install_error_handlers
+from api.store.db import Store, migrate
+from pipelines.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "1"
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store, migrated to the newest schema."""
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.resolved_database_url)
+    migrate(store.engine)
+    return store
+
+
+def first_admin_key(settings: Settings) -> str | None:
+    """On an empty store, create the first admin key; returns it when generated here."""
+    store = open_store(settings)
+    try:
+        with store.session() as session:
+            secret = settings.admin_key.get_secret_value() if settings.admin_key else None
+            return bootstrap_admin(session, settings.tenant, secret)
+    finally:
+        store.dispose()
+
+
+def open_services(settings: Settings, *, workers: int | None = None) -> Services:
+    """Open the store (migrated), the signer and the queue; start in-process workers."""
+    from api.integrity import load_signer
+    from api.jobs import build_queue
+
+    store = open_store(settings)
+    with store.session() as session:
+        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        if admin_key:
+            bootstrap_admin(session, settings.tenant, admin_key)
+    services = Services(
+        settings=settings, store=store, signer=load_signer(settings), queue=build_queue(settings)
+    )
+    count = settings.service.workers if workers is None else workers
+    if count > 0:
+        from api.worker import start_embedded_workers
+
+        services.workers = start_embedded_workers(settings, count)
+    return services
+
+
+def close_services(services: Services) -> None:
+    if services.workers is not None:
+        services.workers.stop()
+    services.store.dispose()
+
+
+def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
+    """The callqa API. ``workers`` overrides ``CALLQA_SERVICE__WORKERS`` (0: queue only)."""
+    from api.routes import (
+        analytics,
+        audit_export,
+        calls,
+        health,
+        keys,
+        policies,
+        records,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = open_services(settings or get_settings(), workers=workers)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            close_services(services)
+
+    app = FastAPI(
+        title="callqa",
+        version=API_VERSION,
+        summary="Call-center QA: interaction records, compliance, audit and export.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, keys, calls, records, policies, analytics, audit_export):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,97 @@
+"""Auditors' routes: the streamed, signed export bundle and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from api.auth import Principal
+from api.deps import ServicesDep, audit, require
+from api.http_errors import ApiError
+from api.routes.health import EXPORTS
+from api.store.schema import AuditEntry
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+Auditor = Annotated[Principal, Depends(require("auditor"))]
+AuditReader = Annotated[Principal, Depends(require("auditor", "admin"))]
+AUDIT_PAGE = 500
+
+
+def _window(from_: datetime | None, to: datetime | None) -> None:
+    if from_ is not None and to is not None and from_ > to:
+        raise ApiError(422, "'from' is after 'to'")
+
+
+@router.get("/export", response_class=StreamingResponse)
+def export_bundle(
+    principal: Auditor,
+    services: ServicesDep,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: Annotated[datetime | None, Query()] = None,
+    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+) -> StreamingResponse:
+    """A ZIP bundle (records + signed manifest) streamed in bounded memory."""
+    from api.export import iter_bundle_chunks
+
+    _window(from_, to)
+    audit(services, principal, "export", None, detail={"format": format})
+    chunks = iter_bundle_chunks(
+        services.store, principal.tenant, from_, to, format, services.signer
+    )
+
+    def counted() -> Iterator[bytes]:
+        yield from chunks
+        EXPORTS.inc()
+
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    return StreamingResponse(
+        counted(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="callqa-{principal.tenant}-{stamp}.zip"'
+        },
+    )
+
+
+@router.get("/audit")
+def audit_log(
+    principal: AuditReader,
+    services: ServicesDep,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: Annotated[datetime | None, Query()] = None,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=AUDIT_PAGE)] = 100,
+) -> dict[str, Any]:
+    """The tenant's audit log, oldest first, paginated by ``after`` (a sequence number)."""
+    _window(from_, to)
+    query = select(AuditEntry).where(AuditEntry.tenant == principal.tenant, AuditEntry.seq > after)
+    if from_ is not None:
+        query = query.where(AuditEntry.at >= from_)
+    if to is not None:
+        query = query.where(AuditEntry.at <= to)
+    items: list[dict[str, Any]] = []
+    with services.store.session() as session:
+        for entry in session.scalars(query.order_by(AuditEntry.seq).limit(limit)):
+            items.append(
+                {
+                    "seq": entry.seq,
+                    "at": entry.at.isoformat(),
+                    "actor": entry.actor,
+                    "action": entry.action,
+                    "target": entry.target,
+                    "origin": entry.origin,
+                    "result": entry.result,
+                    "detail": entry.detail,
+                    "entry_sha256": entry.entry_sha256,
+                    "prev_sha256": entry.prev_sha256,
+                }
+            )
+    audit(services, principal, "audit.read", None, detail={"count": len(items)})
+    following = items[-1]["seq"] if len(items) == limit else None
+    return {"items": items, "next_after": following}

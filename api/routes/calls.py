@@ -1,0 +1,250 @@
+"""Uploads (``POST /v1/calls``) and job status (``GET /v1/jobs/{id}``).
+
+An upload is streamed to the data directory, fsynced, sniffed (the file name and content
+type are not trusted), and committed to the database with its job before the 202.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel
+
+from api.auth import Principal
+from api.deps import Services, ServicesDep, audit, require
+from api.http_errors import ApiError
+from api.routes.health import UPLOADS
+from api.store.schema import Call, Job, Policy
+from api.upload import Upload, receive_upload
+from pipelines.types import LAYOUTS
+from voice.containers import describe_non_audio, sniff
+from voice.decode import RAW_FORMATS
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["calls"])
+
+ID_PATTERN = r"^[0-9a-f]{32}$"
+METADATA_KEYS = 64
+Uploader = Annotated[Principal, Depends(require("ingest", "qa_analyst"))]
+AnyRole = Annotated[Principal, Depends(require("admin", "qa_analyst", "auditor", "ingest"))]
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "metadata": {"type": "string", "description": "JSON object"},
+                        "policy_id": {"type": "string"},
+                        "layout": {"type": "string", "enum": list(LAYOUTS)},
+                        "input_format": {"type": "string", "enum": list(RAW_FORMATS)},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class Accepted(BaseModel):
+    call_id: str
+    job_id: str
+
+
+class JobStatus(BaseModel):
+    job_id: str
+    call_id: str
+    status: str
+    step: str | None
+    progress: float
+    attempts: int
+    error: str | None
+
+
+def audio_dir(services: Services, tenant: str) -> FilePath:
+    path = services.settings.data_path / "audio" / tenant
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _check_audio(upload: Upload, input_format: str | None) -> str:
+    """The sniffed container format (or the declared raw format); 415 for anything else."""
+    if upload.size == 0:
+        raise ApiError(422, "the uploaded file is empty")
+    found = sniff(upload.head)
+    if found is not None:
+        return found
+    what = describe_non_audio(upload.head)
+    if what is not None:
+        raise ApiError(415, f"the upload is not audio (it looks like {what})")
+    if input_format is not None:
+        return input_format
+    raise ApiError(
+        415,
+        "unrecognised audio format; send WAV, FLAC, Ogg, Opus, MP3 or M4A, or declare "
+        f"headerless audio with input_format ({', '.join(RAW_FORMATS)})",
+    )
+
+
+def _metadata(text: str | None) -> dict[str, Any]:
+    """The upload's metadata: a flat JSON object of short values, personal data redacted."""
+    from pipelines.pii import redact_text
+
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(422, f"metadata is not valid JSON: {exc.msg}") from exc
+    if not isinstance(data, dict) or len(data) > METADATA_KEYS:
+        raise ApiError(422, f"metadata must be a JSON object with at most {METADATA_KEYS} keys")
+    clean: dict[str, Any] = {}
+    for key, value in data.items():
+        if len(key) > 64 or not key.isprintable():
+            raise ApiError(422, "metadata keys are printable and at most 64 characters")
+        if isinstance(value, bool | int | float) or value is None:
+            clean[key] = value
+        elif isinstance(value, str) and len(value) <= 1024:
+            clean[key] = redact_text(value)[0]
+        else:
+            raise ApiError(422, f"metadata {key!r}: values are numbers or strings <= 1024 chars")
+    return clean
+
+
+def _fields(upload: Upload) -> tuple[str | None, str | None, str | None]:
+    layout = upload.fields.get("layout") or None
+    if layout is not None and layout not in LAYOUTS:
+        raise ApiError(422, f"layout must be one of {', '.join(LAYOUTS)}")
+    input_format = upload.fields.get("input_format") or None
+    if input_format is not None and input_format not in RAW_FORMATS:
+        raise ApiError(422, f"input_format must be one of {', '.join(RAW_FORMATS)}")
+    policy_id = upload.fields.get("policy_id") or None
+    if policy_id is not None and (len(policy_id) > 64 or not policy_id.isprintable()):
+        raise ApiError(422, "policy_id is at most 64 printable characters")
+    return layout, input_format, policy_id
+
+
+@router.post("/calls", status_code=202, openapi_extra=_UPLOAD_BODY)
+async def upload_call(request: Request, principal: Uploader, services: ServicesDep) -> Accepted:
+    """Store a recording and queue its analysis; answers once both are durable."""
+    from api.jobs import enqueue
+
+    call_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
+    folder = audio_dir(services, principal.tenant)
+    partial = folder / f".{call_id}.part"
+    try:
+        upload = await receive_upload(
+            request.headers.get("content-type"),
+            request.stream(),
+            partial,
+            services.settings.service.max_upload_bytes,
+        )
+        layout, input_format, policy_id = _fields(upload)
+        fmt = _check_audio(upload, input_format)
+        metadata = _metadata(upload.fields.get("metadata"))
+        final = folder / f"{call_id}.upload"
+        partial.rename(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    now = datetime.now(UTC)
+    try:
+        with services.store.session() as session:
+            version = None
+            if policy_id is not None:
+                version = _latest_policy(session, principal.tenant, policy_id)
+            session.add(
+                Call(
+                    id=call_id,
+                    tenant=principal.tenant,
+                    created_at=now,
+                    status="queued",
+                    source="upload",
+                    filename=_safe_name(upload.filename),
+                    audio_path=str(final),
+                    size_bytes=upload.size,
+                    format=fmt,
+                    metadata_json=metadata,
+                    policy_id=policy_id,
+                    policy_version=version,
+                    layout=layout,
+                    agent=_agent(metadata),
+                )
+            )
+            session.add(
+                Job(
+                    id=job_id,
+                    tenant=principal.tenant,
+                    call_id=call_id,
+                    kind="analyze",
+                    status="queued",
+                    progress=0.0,
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    except BaseException:
+        final.unlink(missing_ok=True)
+        raise
+    UPLOADS.inc()
+    try:
+        enqueue(services.queue, job_id)
+    except Exception:  # the job is durable; the sweeper queues it again
+        logger.exception("could not queue job %s now; the sweeper will", job_id)
+    audit(services, principal, "call.upload", call_id, detail={"bytes": upload.size})
+    return Accepted(call_id=call_id, job_id=job_id)
+
+
+def _latest_policy(session: Any, tenant: str, policy_id: str) -> int:
+    from sqlalchemy import func, select
+
+    version = session.scalar(
+        select(func.max(Policy.version)).where(Policy.tenant == tenant, Policy.id == policy_id)
+    )
+    if version is None:
+        raise ApiError(422, f"no policy {policy_id!r}; PUT /v1/policies/{{id}} first")
+    return int(version)
+
+
+def _safe_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ch.isprintable())[:255] or None
+
+
+def _agent(metadata: dict[str, Any]) -> str | None:
+    agent = metadata.get("agent") or metadata.get("agent_id")
+    return str(agent)[:128] if agent is not None else None
+
+
+@router.get("/jobs/{job_id}")
+def job_status(
+    job_id: Annotated[str, Path(pattern=ID_PATTERN)], principal: AnyRole, services: ServicesDep
+) -> JobStatus:
+    """Where a job is: queued, running (with step and progress), done or failed."""
+    with services.store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.tenant != principal.tenant:
+            raise ApiError(404, f"no job {job_id}")
+        return JobStatus(
+            job_id=job.id,
+            call_id=job.call_id,
+            status=job.status,
+            step=job.step,
+            progress=round(job.progress, 3),
+            attempts=job.attempts,
+            error=job.error,
+        )

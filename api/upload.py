@@ -1,0 +1,140 @@
+"""Multipart uploads streamed straight to a file: size-capped, never held in memory.
+
+Only the ``file`` part may be large; every other field is capped at ``FIELD_LIMIT`` bytes.
+The caller decides the destination; the file is fsynced before the parse returns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import parse_options_header
+
+from api.http_errors import ApiError
+
+FIELD_LIMIT = 64 * 1024
+MAX_PARTS = 16
+HEAD_BYTES = 65536
+
+
+@dataclass(slots=True)
+class Upload:
+    """What a multipart upload held: the file (on disk) and the small text fields."""
+
+    path: Path
+    size: int = 0
+    filename: str | None = None
+    head: bytes = b""
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _Receiver:
+    def __init__(self, destination: Path, max_bytes: int) -> None:
+        self.upload = Upload(path=destination)
+        self.max_bytes = max_bytes
+        self.parts = 0
+        self.header_field = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.name: str | None = None
+        self.value = bytearray()
+        self.sink: BinaryIO | None = None
+        self.has_file = False
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise ApiError(400, f"too many form parts (at most {MAX_PARTS})")
+        self.headers, self.name, self.value = {}, None, bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        key = self.header_field.lower()
+        self.headers[key] = self.headers.get(key, b"") + data[start:end]
+
+    def on_header_end(self) -> None:
+        self.header_field = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
+        name = options.get(b"name")
+        if name is None:
+            raise ApiError(400, "a form part has no name")
+        self.name = name.decode("utf-8", "replace")
+        if self.name == "file":
+            if self.has_file:
+                raise ApiError(400, "only one file per upload")
+            self.has_file = True
+            filename = options.get(b"filename")
+            self.upload.filename = filename.decode("utf-8", "replace")[:255] if filename else None
+            self.sink = self.upload.path.open("wb")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self.sink is not None:
+            self.upload.size += len(chunk)
+            if self.upload.size > self.max_bytes:
+                raise ApiError(413, f"the file is larger than {self.max_bytes} bytes")
+            if len(self.upload.head) < HEAD_BYTES:
+                self.upload.head += chunk[: HEAD_BYTES - len(self.upload.head)]
+            self.sink.write(chunk)
+            return
+        self.value += chunk
+        if len(self.value) > FIELD_LIMIT:
+            raise ApiError(413, f"form field {self.name!r} is larger than {FIELD_LIMIT} bytes")
+
+    def on_part_end(self) -> None:
+        if self.sink is not None:
+            self.sink.flush()
+            os.fsync(self.sink.fileno())
+            self.sink.close()
+            self.sink = None
+        elif self.name is not None:
+            try:
+                self.upload.fields[self.name] = self.value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ApiError(400, f"form field {self.name!r} is not UTF-8") from exc
+
+    def close(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
+
+
+async def receive_upload(
+    content_type: str | None, body: AsyncIterator[bytes], destination: Path, max_bytes: int
+) -> Upload:
+    """Parse a ``multipart/form-data`` body, writing its ``file`` part to ``destination``."""
+    media, options = parse_options_header(content_type or "")
+    if media != b"multipart/form-data" or not options.get(b"boundary"):
+        raise ApiError(415, "upload a recording as multipart/form-data with a 'file' part")
+    receiver = _Receiver(destination, max_bytes)
+    parser = MultipartParser(
+        options[b"boundary"],
+        {  # type: ignore[arg-type]
+            "on_part_begin": receiver.on_part_begin,
+            "on_part_data": receiver.on_part_data,
+            "on_part_end": receiver.on_part_end,
+            "on_header_field": receiver.on_header_field,
+            "on_header_value": receiver.on_header_value,
+            "on_header_end": receiver.on_header_end,
+            "on_headers_finished": receiver.on_headers_finished,
+        },
+    )
+    try:
+        async for chunk in body:
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ApiError(400, f"malformed multipart body: {exc}") from exc
+    finally:
+        receiver.close()
+    if not receiver.has_file:
+        raise ApiError(422, "the upload has no 'file' part")
+    return receiver.upload
