@@ -65,8 +65,16 @@ def close_services(services: Services) -> None:
     services.store.dispose()
 
 
-def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
-    """The callqa API. ``workers`` overrides ``CALLQA_SERVICE__WORKERS`` (0: queue only)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    workers: int | None = None,
+    services: Services | None = None,
+) -> FastAPI:
+    """The callqa API. ``workers`` overrides ``CALLQA_SERVICE__WORKERS`` (0: queue only).
+
+    ``services`` already opened (tests, benchmarks) are used as they are and left open.
+    """
     from api.routes import (
         analytics,
         audit_export,
@@ -79,12 +87,16 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = open_services(settings or get_settings(), workers=workers)
-        app.state.services = services
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        opened = open_services(settings or get_settings(), workers=workers)
+        app.state.services = opened
         try:
             yield
         finally:
-            close_services(services)
+            close_services(opened)
 
     app = FastAPI(
         title="callqa",
