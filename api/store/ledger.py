@@ -1,0 +1,290 @@
+"""The tamper-evident record ledger: one signed hash chain per tenant.
+
+Entries are ``record`` (an interaction record), ``review`` (an override with its reason) and
+``erasure`` (who erased which entries, and why). ``body`` is canonical JSON and
+``content_sha256`` its SHA-256; ``prev_sha256`` is the previous entry's ``content_sha256``.
+Erasing a call sets its bodies to NULL and keeps every hash and signature (a tombstone), and
+appends a signed ``erasure`` entry that vouches for the tombstones, so the chain still verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.integrity import (
+    ChainLink,
+    ChainReport,
+    Keyring,
+    Signer,
+    entry_message,
+    iso,
+    sha256_hex,
+    verify_chain,
+)
+from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
+from api.store.schema import LedgerEntry
+from pipelines.record import INTEGRITY_FIELD, canonical_json
+
+logger = logging.getLogger(__name__)
+
+CHAIN = "ledger"
+RECORD, REVIEW, ERASURE = "record", "review", "erasure"
+BATCH = 500
+
+
+def record_key(tenant: str, call_id: str) -> str:
+    """The unique key of a call's record: a retried job can never store it twice."""
+    return sha256_hex(f"{tenant}\x00{call_id}".encode())
+
+
+def integrity_block(entry: LedgerEntry) -> dict[str, Any]:
+    """The ``integrity`` block of a served record: enough to check it alone."""
+    return {
+        "content_sha256": entry.content_sha256,
+        "prev_sha256": entry.prev_sha256,
+        "signature": entry.signature,
+        "key_id": entry.key_id,
+        "seq": entry.seq,
+        "signed_at": iso(entry.created_at),
+    }
+
+
+def record_dict(entry: LedgerEntry) -> dict[str, Any]:
+    """The stored body with its integrity block; a tombstone says when and why it was erased."""
+    if entry.body is None:
+        body: dict[str, Any] = {
+            "id": entry.call_id,
+            "kind": entry.kind,
+            "erased": {
+                "at": iso(entry.erased_at) if entry.erased_at else None,
+                "reason": entry.erasure_reason,
+            },
+        }
+    else:
+        body = json.loads(entry.body)
+    body[INTEGRITY_FIELD] = integrity_block(entry)
+    return body
+
+
+def _append(
+    session: Session,
+    tenant: str,
+    kind: str,
+    call_id: str,
+    body: Mapping[str, Any],
+    signer: Signer,
+    key: str | None = None,
+) -> LedgerEntry:
+    """Append one entry to the tenant's chain, holding its head lock until commit."""
+    head = lock_head(session, tenant, CHAIN)
+    text = canonical_json(body).decode("utf-8")
+    content = sha256_hex(text.encode("utf-8"))
+    seq = head.seq + 1
+    created = now_utc()
+    message = entry_message(tenant, kind, call_id, seq, iso(created), content, head.head_sha256)
+    entry = LedgerEntry(
+        tenant=tenant,
+        seq=seq,
+        kind=kind,
+        call_id=call_id,
+        record_key=key,
+        created_at=created,
+        content_sha256=content,
+        prev_sha256=head.head_sha256,
+        signature=signer.sign(message),
+        key_id=signer.key_id,
+        body=text,
+    )
+    session.add(entry)
+    advance_head(head, seq, content, signer)
+    session.flush()
+    return entry
+
+
+def find_record(session: Session, tenant: str, call_id: str) -> LedgerEntry | None:
+    """The ledger entry holding a call's record (maybe a tombstone), if stored."""
+    query = select(LedgerEntry).where(LedgerEntry.record_key == record_key(tenant, call_id))
+    return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+
+
+def append_record(
+    session: Session, tenant: str, call_id: str, record: dict[str, Any], signer: Signer
+) -> LedgerEntry:
+    """Store a call's record once and fill ``record["integrity"]``.
+
+    Idempotent per call: when the call's record is already stored, that entry is returned and
+    ``record`` is replaced by the stored record (a retried job may have produced other
+    timestamps). Raises ValueError when the record's ``id`` or ``tenant`` disagree.
+    """
+    if record.get("id") != call_id or record.get("tenant") != tenant:
+        raise ValueError(
+            f"record id/tenant {record.get('id')!r}/{record.get('tenant')!r} "
+            f"do not match call {call_id!r} of tenant {tenant!r}"
+        )
+    entry = find_record(session, tenant, call_id)
+    if entry is None:
+        lock_head(session, tenant, CHAIN)
+        entry = find_record(session, tenant, call_id)  # stored while we waited for the lock?
+    if entry is None:
+        body = {k: v for k, v in record.items() if k != INTEGRITY_FIELD}
+        entry = _append(session, tenant, RECORD, call_id, body, signer, record_key(tenant, call_id))
+    else:
+        logger.info("record of call %s already stored", call_id, extra={"call_id": call_id})
+        if entry.body is not None:
+            record.clear()
+            record.update(json.loads(entry.body))
+    record[INTEGRITY_FIELD] = integrity_block(entry)
+    return entry
+
+
+def append_review(
+    session: Session, tenant: str, call_id: str, override: Mapping[str, Any], signer: Signer
+) -> LedgerEntry:
+    """Append a review override (``rule_id`` or ``score``, ``by``, ``at``, ``reason``,
+    ``value``); overrides are never overwritten. LookupError when the call has no record."""
+    if not override.get("reason") or not override.get("by"):
+        raise ValueError("a review override needs a reason and who made it")
+    record = find_record(session, tenant, call_id)
+    if record is None or record.body is None:
+        raise LookupError(f"call {call_id} has no stored record")
+    body = {**override, "call_id": call_id}
+    return _append(session, tenant, REVIEW, call_id, body, signer)
+
+
+def list_reviews(session: Session, tenant: str, call_id: str) -> list[LedgerEntry]:
+    """A call's review entries, oldest first."""
+    query = (
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.tenant == tenant,
+            LedgerEntry.call_id == call_id,
+            LedgerEntry.kind == REVIEW,
+        )
+        .order_by(LedgerEntry.seq)
+    )
+    return list(session.scalars(query))
+
+
+def erase_call(
+    session: Session,
+    tenant: str,
+    call_id: str,
+    reason: str,
+    by: str,
+    signer: Signer | None = None,
+) -> int:
+    """Erase a call's record and reviews: bodies become NULL, hashes and signatures stay, and a
+    signed ``erasure`` entry names them. Returns how many entries were erased (0: nothing
+    left to erase). ``signer`` defaults to the configured key."""
+    if not reason.strip():
+        raise ValueError("an erasure needs a reason")
+    lock_head(session, tenant, CHAIN)
+    query = (
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.tenant == tenant,
+            LedgerEntry.call_id == call_id,
+            LedgerEntry.kind.in_((RECORD, REVIEW)),
+            LedgerEntry.body.is_not(None),
+        )
+        .order_by(LedgerEntry.seq)
+    )
+    entries = list(session.scalars(query))
+    if not entries:
+        return 0
+    at = now_utc()
+    for entry in entries:
+        entry.body = None
+        entry.erased_at = at
+        entry.erasure_reason = reason
+    body = {
+        "call_id": call_id,
+        "reason": reason,
+        "by": by,
+        "at": iso(at),
+        "seqs": [entry.seq for entry in entries],
+    }
+    _append(session, tenant, ERASURE, call_id, body, signer or _default_signer())
+    logger.info("erased %d entries of call %s", len(entries), call_id, extra={"call_id": call_id})
+    return len(entries)
+
+
+def _default_signer() -> Signer:
+    from api.integrity import load_signer
+    from pipelines.settings import get_settings
+
+    return load_signer(get_settings())
+
+
+def iter_entries(
+    session: Session, tenant: str, start: int | None = None, end: int | None = None
+) -> Iterator[LedgerEntry]:
+    """A tenant's entries in chain order, seq ``start`` to ``end`` inclusive, fetched in
+    batches (bounded memory)."""
+    query = select(LedgerEntry).where(LedgerEntry.tenant == tenant)
+    if start is not None:
+        query = query.where(LedgerEntry.seq >= start)
+    if end is not None:
+        query = query.where(LedgerEntry.seq <= end)
+    query = query.order_by(LedgerEntry.seq).execution_options(yield_per=BATCH)
+    yield from session.scalars(query)
+
+
+def seq_range(
+    session: Session, tenant: str, from_: datetime | None, to: datetime | None
+) -> tuple[int, int] | None:
+    """The contiguous seq range of entries created in ``[from_, to)``; None when empty.
+
+    A range of seqs, not a filter on times, so an export is always an unbroken piece of chain.
+    """
+    first = select(func.min(LedgerEntry.seq)).where(LedgerEntry.tenant == tenant)
+    last = select(func.max(LedgerEntry.seq)).where(LedgerEntry.tenant == tenant)
+    if from_ is not None:
+        first = first.where(LedgerEntry.created_at >= from_)
+        last = last.where(LedgerEntry.created_at >= from_)
+    if to is not None:
+        first = first.where(LedgerEntry.created_at < to)
+        last = last.where(LedgerEntry.created_at < to)
+    low, high = session.scalar(first), session.scalar(last)
+    if low is None or high is None:
+        return None
+    return (low, high)
+
+
+def chain_link(entry: LedgerEntry) -> ChainLink:
+    """What the verifier checks of a stored entry."""
+    covers: tuple[int, ...] = ()
+    if entry.kind == ERASURE and entry.body is not None:
+        covers = tuple(int(seq) for seq in json.loads(entry.body).get("seqs", ()))
+    return ChainLink(
+        seq=entry.seq,
+        kind=entry.kind,
+        subject=entry.call_id,
+        at=iso(entry.created_at),
+        content_sha256=entry.content_sha256,
+        prev_sha256=entry.prev_sha256,
+        signature=entry.signature,
+        key_id=entry.key_id,
+        computed_sha256=sha256_hex(entry.body.encode("utf-8")) if entry.body is not None else None,
+        erased=entry.body is None and entry.erased_at is not None,
+        covers=covers,
+    )
+
+
+def verify_ledger(session: Session, tenant: str, keys: Keyring) -> ChainReport:
+    """Check a tenant's whole ledger against its signed head."""
+    has_entries = session.scalar(
+        select(LedgerEntry.seq).where(LedgerEntry.tenant == tenant).limit(1)
+    )
+    end = head_end(read_head(session, tenant, CHAIN), keys, tenant, CHAIN, has_entries is not None)
+    if not isinstance(end, tuple):
+        return head_failure(tenant, CHAIN, end)
+    links = (chain_link(entry) for entry in iter_entries(session, tenant))
+    return verify_chain(links, keys, tenant=tenant, chain=CHAIN, end=end)
