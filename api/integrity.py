@@ -163,11 +163,16 @@ def load_signer(settings: Settings, *, create: bool = True) -> Signer:
     return parse_key(spec)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; naive times are taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
 def iso(moment: datetime) -> str:
     """A stored time as signed: UTC ISO 8601 with microseconds (naive times are UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_utc(moment).isoformat(timespec="microseconds")
 
 
 def sha256_hex(data: bytes) -> str:

@@ -21,6 +21,7 @@ from api.integrity import (
     ChainReport,
     Keyring,
     Signer,
+    as_utc,
     entry_message,
     iso,
     sha256_hex,
@@ -122,7 +123,7 @@ def purge_audit(session: Session, older_than: datetime, *, signer: Signer | None
     entries were removed."""
     per_tenant = session.execute(
         select(AuditEntry.tenant, func.max(AuditEntry.seq))
-        .where(AuditEntry.at < older_than)
+        .where(AuditEntry.at < as_utc(older_than))
         .group_by(AuditEntry.tenant)
     ).all()
     removed = 0
@@ -148,12 +149,13 @@ def purge_audit(session: Session, older_than: datetime, *, signer: Signer | None
 def iter_audit(
     session: Session, tenant: str, from_: datetime | None = None, to: datetime | None = None
 ) -> Iterator[AuditEntry]:
-    """A tenant's audit entries with ``from_ <= at < to``, in order, fetched in batches."""
+    """A tenant's audit entries with ``from_ <= at < to`` (naive times are UTC), in order,
+    fetched in batches."""
     query = select(AuditEntry).where(AuditEntry.tenant == tenant)
     if from_ is not None:
-        query = query.where(AuditEntry.at >= from_)
+        query = query.where(AuditEntry.at >= as_utc(from_))
     if to is not None:
-        query = query.where(AuditEntry.at < to)
+        query = query.where(AuditEntry.at < as_utc(to))
     yield from session.scalars(query.order_by(AuditEntry.seq).execution_options(yield_per=BATCH))
 
 

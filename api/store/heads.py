@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,20 +20,16 @@ def lock_head(session: Session, tenant: str, chain: str) -> ChainHead:
     """The head row of ``(tenant, chain)``, created when missing and locked until commit.
 
     PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT ... FOR UPDATE``, so two
-    appenders never read the same head. SQLite: the insert (or a no-op update) takes the
-    database write lock first, so the read after it is current.
+    appenders never read the same head. SQLite: the insert takes the database write lock
+    first (the driver begins the transaction there), so the read after it is current.
     """
     dialect = session.get_bind().dialect.name
     values = {"tenant": tenant, "chain": chain, "seq": 0}
     if dialect == "postgresql":
         session.execute(postgresql.insert(ChainHead).values(values).on_conflict_do_nothing())
     elif dialect == "sqlite":
+        # an INSERT, even one that changes nothing, takes the database's write lock
         session.execute(sqlite.insert(ChainHead).values(values).on_conflict_do_nothing())
-        session.execute(
-            update(ChainHead)
-            .where(ChainHead.tenant == tenant, ChainHead.chain == chain)
-            .values(seq=ChainHead.seq)
-        )
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         if session.get(ChainHead, (tenant, chain)) is None:
             session.add(ChainHead(tenant=tenant, chain=chain, seq=0))

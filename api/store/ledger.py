@@ -23,13 +23,14 @@ from api.integrity import (
     ChainReport,
     Keyring,
     Signer,
+    as_utc,
     entry_message,
     iso,
     sha256_hex,
     verify_chain,
 )
 from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
-from api.store.schema import LedgerEntry
+from api.store.schema import ChainHead, LedgerEntry
 from pipelines.record import INTEGRITY_FIELD, canonical_json
 
 logger = logging.getLogger(__name__)
@@ -73,23 +74,22 @@ def record_dict(entry: LedgerEntry) -> dict[str, Any]:
     return body
 
 
-def _append(
-    session: Session,
+def new_entry(
     tenant: str,
     kind: str,
     call_id: str,
     body: Mapping[str, Any],
+    seq: int,
+    prev_sha256: str | None,
     signer: Signer,
     key: str | None = None,
 ) -> LedgerEntry:
-    """Append one entry to the tenant's chain, holding its head lock until commit."""
-    head = lock_head(session, tenant, CHAIN)
+    """A signed entry at ``seq`` after ``prev_sha256``, created now (not yet in a session)."""
     text = canonical_json(body).decode("utf-8")
     content = sha256_hex(text.encode("utf-8"))
-    seq = head.seq + 1
     created = now_utc()
-    message = entry_message(tenant, kind, call_id, seq, iso(created), content, head.head_sha256)
-    entry = LedgerEntry(
+    message = entry_message(tenant, kind, call_id, seq, iso(created), content, prev_sha256)
+    return LedgerEntry(
         tenant=tenant,
         seq=seq,
         kind=kind,
@@ -97,13 +97,26 @@ def _append(
         record_key=key,
         created_at=created,
         content_sha256=content,
-        prev_sha256=head.head_sha256,
+        prev_sha256=prev_sha256,
         signature=signer.sign(message),
         key_id=signer.key_id,
         body=text,
     )
+
+
+def _append(
+    session: Session,
+    head: ChainHead,
+    kind: str,
+    call_id: str,
+    body: Mapping[str, Any],
+    signer: Signer,
+    key: str | None = None,
+) -> LedgerEntry:
+    """Append one entry after the locked ``head`` and advance it."""
+    entry = new_entry(head.tenant, kind, call_id, body, head.seq + 1, head.head_sha256, signer, key)
     session.add(entry)
-    advance_head(head, seq, content, signer)
+    advance_head(head, entry.seq, entry.content_sha256, signer)
     session.flush()
     return entry
 
@@ -128,13 +141,12 @@ def append_record(
             f"record id/tenant {record.get('id')!r}/{record.get('tenant')!r} "
             f"do not match call {call_id!r} of tenant {tenant!r}"
         )
+    head = lock_head(session, tenant, CHAIN)  # then a concurrent append of it is visible
     entry = find_record(session, tenant, call_id)
     if entry is None:
-        lock_head(session, tenant, CHAIN)
-        entry = find_record(session, tenant, call_id)  # stored while we waited for the lock?
-    if entry is None:
         body = {k: v for k, v in record.items() if k != INTEGRITY_FIELD}
-        entry = _append(session, tenant, RECORD, call_id, body, signer, record_key(tenant, call_id))
+        key = record_key(tenant, call_id)
+        entry = _append(session, head, RECORD, call_id, body, signer, key)
     else:
         logger.info("record of call %s already stored", call_id, extra={"call_id": call_id})
         if entry.body is not None:
@@ -151,11 +163,12 @@ def append_review(
     ``value``); overrides are never overwritten. LookupError when the call has no record."""
     if not override.get("reason") or not override.get("by"):
         raise ValueError("a review override needs a reason and who made it")
+    head = lock_head(session, tenant, CHAIN)
     record = find_record(session, tenant, call_id)
     if record is None or record.body is None:
         raise LookupError(f"call {call_id} has no stored record")
     body = {**override, "call_id": call_id}
-    return _append(session, tenant, REVIEW, call_id, body, signer)
+    return _append(session, head, REVIEW, call_id, body, signer)
 
 
 def list_reviews(session: Session, tenant: str, call_id: str) -> list[LedgerEntry]:
@@ -185,7 +198,7 @@ def erase_call(
     left to erase). ``signer`` defaults to the configured key."""
     if not reason.strip():
         raise ValueError("an erasure needs a reason")
-    lock_head(session, tenant, CHAIN)
+    head = lock_head(session, tenant, CHAIN)
     query = (
         select(LedgerEntry)
         .where(
@@ -211,7 +224,7 @@ def erase_call(
         "at": iso(at),
         "seqs": [entry.seq for entry in entries],
     }
-    _append(session, tenant, ERASURE, call_id, body, signer or _default_signer())
+    _append(session, head, ERASURE, call_id, body, signer or _default_signer())
     logger.info("erased %d entries of call %s", len(entries), call_id, extra={"call_id": call_id})
     return len(entries)
 
@@ -240,18 +253,19 @@ def iter_entries(
 def seq_range(
     session: Session, tenant: str, from_: datetime | None, to: datetime | None
 ) -> tuple[int, int] | None:
-    """The contiguous seq range of entries created in ``[from_, to)``; None when empty.
+    """The contiguous seq range of entries created in ``[from_, to)`` (naive times are UTC);
+    None when empty.
 
     A range of seqs, not a filter on times, so an export is always an unbroken piece of chain.
     """
     first = select(func.min(LedgerEntry.seq)).where(LedgerEntry.tenant == tenant)
     last = select(func.max(LedgerEntry.seq)).where(LedgerEntry.tenant == tenant)
     if from_ is not None:
-        first = first.where(LedgerEntry.created_at >= from_)
-        last = last.where(LedgerEntry.created_at >= from_)
+        first = first.where(LedgerEntry.created_at >= as_utc(from_))
+        last = last.where(LedgerEntry.created_at >= as_utc(from_))
     if to is not None:
-        first = first.where(LedgerEntry.created_at < to)
-        last = last.where(LedgerEntry.created_at < to)
+        first = first.where(LedgerEntry.created_at < as_utc(to))
+        last = last.where(LedgerEntry.created_at < as_utc(to))
     low, high = session.scalar(first), session.scalar(last)
     if low is None or high is None:
         return None
