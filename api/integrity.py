@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -377,7 +377,3 @@ def _end_problem(last: ChainLink | None, end: tuple[int, str | None]) -> Problem
     if last is not None and last.content_sha256 != end_sha:
         return Problem("altered", last.seq, last.subject, "last entry differs from the signed end")
     return None
-
-
-def first_problem(reports: Sequence[ChainReport]) -> ChainReport | None:
-    return next((report for report in reports if report.problem is not None), None)
