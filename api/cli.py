@@ -77,6 +77,20 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("models", help="list the models available offline")
+
+    serve = commands.add_parser("serve", help="start the API (embedded SQLite and workers)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--workers", type=int, help="in-process job workers (default: CALLQA_SERVICE__WORKERS)"
+    )
+    worker = commands.add_parser("worker", help="run job workers against the configured queue")
+    worker.add_argument("--threads", type=int, default=1, help="jobs run at once")
+
+    from api.cli_records import add_export_parser, add_verify_parser
+
+    add_export_parser(commands)
+    add_verify_parser(commands)
     return parser
 
 
@@ -94,6 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "worker":
+            return _worker(args)
+        if args.command in ("export", "verify"):
+            from api.cli_records import run_export, run_verify
+
+            return run_export(args) if args.command == "export" else run_verify(args)
         return _models()
     except INPUT_ERRORS as exc:
         print(f"callqa: {exc}", file=sys.stderr)
@@ -194,6 +216,27 @@ def _models() -> int:
             print(f"{'':8} {'':12} {'':22} {status.detail}")
         missing += not status.available
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app, first_admin_key
+    from pipelines.settings import get_settings
+
+    settings = get_settings()
+    generated = first_admin_key(settings)
+    if generated is not None:
+        print(f"callqa: first admin key (shown once, store it now): {generated}", flush=True)
+    uvicorn.run(create_app(settings, workers=args.workers), host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from api.worker import run_worker
+    from pipelines.settings import get_settings
+
+    return run_worker(get_settings(), args.threads)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from api.auth import Principal
 from api.deps import ServicesDep, audit, require
 from api.http_errors import ApiError
 from api.routes.health import EXPORTS
+from api.integrity import as_utc
+from api.store.audit import audit_dict
 from api.store.schema import AuditEntry
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -68,30 +70,16 @@ def audit_log(
     after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=AUDIT_PAGE)] = 100,
 ) -> dict[str, Any]:
-    """The tenant's audit log, oldest first, paginated by ``after`` (a sequence number)."""
+    """The tenant's audit log (``from <= at < to``), oldest first, paginated by ``after``."""
     _window(from_, to)
     query = select(AuditEntry).where(AuditEntry.tenant == principal.tenant, AuditEntry.seq > after)
     if from_ is not None:
-        query = query.where(AuditEntry.at >= from_)
+        query = query.where(AuditEntry.at >= as_utc(from_))
     if to is not None:
-        query = query.where(AuditEntry.at <= to)
-    items: list[dict[str, Any]] = []
+        query = query.where(AuditEntry.at < as_utc(to))
     with services.store.session() as session:
-        for entry in session.scalars(query.order_by(AuditEntry.seq).limit(limit)):
-            items.append(
-                {
-                    "seq": entry.seq,
-                    "at": entry.at.isoformat(),
-                    "actor": entry.actor,
-                    "action": entry.action,
-                    "target": entry.target,
-                    "origin": entry.origin,
-                    "result": entry.result,
-                    "detail": entry.detail,
-                    "entry_sha256": entry.entry_sha256,
-                    "prev_sha256": entry.prev_sha256,
-                }
-            )
+        rows = session.scalars(query.order_by(AuditEntry.seq).limit(limit))
+        items = [audit_dict(entry) for entry in rows]
     audit(services, principal, "audit.read", None, detail={"count": len(items)})
     following = items[-1]["seq"] if len(items) == limit else None
     return {"items": items, "next_after": following}
