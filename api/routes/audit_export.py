@@ -13,8 +13,8 @@ from sqlalchemy import select
 from api.auth import Principal
 from api.deps import ServicesDep, audit, require
 from api.http_errors import ApiError
-from api.routes.health import EXPORTS
 from api.integrity import as_utc
+from api.routes.health import EXPORTS
 from api.store.audit import audit_dict
 from api.store.schema import AuditEntry
 
