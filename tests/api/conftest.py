@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from api.store.db import Store, migrate
+
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -34,3 +36,12 @@ def database_url(
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'callqa.db'}"
     else:
         yield from postgres_schema_url()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated, empty store over ``database_url``."""
+    opened = Store(database_url)
+    migrate(opened.engine)
+    yield opened
+    opened.dispose()

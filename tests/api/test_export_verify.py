@@ -29,14 +29,6 @@ SIGNER = Ed25519Signer.from_seed(SEED)
 KEY_SPEC = "ed25519:" + base64.b64encode(SEED).decode()
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    store = Store(database_url)
-    migrate(store.engine)
-    yield store
-    store.dispose()
-
-
 def real_record(call_id: str, tenant: str) -> dict[str, Any]:
     record: dict[str, Any] = json.loads(RECORD.read_text())
     record.update(id=call_id, tenant=tenant)

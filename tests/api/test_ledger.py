@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,20 +14,12 @@ from sqlalchemy import text
 
 from api.integrity import ChainReport, Ed25519Signer, HmacSigner, Problem, Signer, keyring
 from api.store import audit, ledger
-from api.store.db import Store, migrate
+from api.store.db import Store
 from pipelines.record import content_sha256
 
 RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "greeting-mono.json"
 SIGNER = Ed25519Signer.from_seed(bytes(range(32)))
 KEYS = keyring([SIGNER])
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    store = Store(database_url)
-    migrate(store.engine)
-    yield store
-    store.dispose()
 
 
 def make_record(call_id: str, tenant: str = "acme") -> dict[str, Any]:
