@@ -1,6 +1,6 @@
 """Speech emotion from acoustic features: two linear heads trained by the project on EmoDB.
 
-The weights are package data (``models/emotion/weights/emotion-emodb-v1.json``, plain JSON,
+The weights are package data (``models/emotion/weights/emotion-emodb-v2.json``, plain JSON,
 numpy-only inference; ``python -m models.emotion.train`` rebuilds them). Two heads share the
 feature set of ``models.emotion.features``:
 
@@ -12,6 +12,11 @@ feature set of ``models.emotion.features``:
   training speakers); with fewer turns ``predict_turns`` falls back to the utterance head. Its
   baseline assumes the turns are not all in one emotion: a call that is angry throughout looks
   "normal" for that speaker.
+
+Each head may carry a binary anger-vs-rest head on the same (normalised) features, a shrinkage
+LDA too, whose anger probability replaces the seven-class one (the other classes are rescaled to
+fill the rest). Training adopts it only where leave-one-speaker-out cross-validation on the
+training speakers shows a higher anger-vs-rest F1 at no loss of accuracy.
 
 Arousal and valence are the probability-weighted mean of a fixed per-class mapping (``AFFECT``,
 Russell-style circumplex positions of the seven EmoDB classes).
@@ -49,9 +54,10 @@ from pipelines.types import Emotion, ModelInfo
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "callqa-emotion-emodb"
-MODEL_VERSION = "1"
-WEIGHTS_FILE = "emotion-emodb-v1.json"
-WEIGHTS_FORMAT = "callqa-emotion-linear/1"
+MODEL_VERSION = "2"
+WEIGHTS_FILE = "emotion-emodb-v2.json"
+WEIGHTS_FORMAT = "callqa-emotion-linear/2"
+ANGER = "anger"
 REBUILD = "python -m models.emotion.train"
 
 Normalization = Literal["utterance", "speaker", "none"]
@@ -128,6 +134,15 @@ class LinearHead:
         return head
 
 
+def with_anger(probs: Matrix, anger: Matrix, anger_index: int) -> Matrix:
+    """Class posteriors whose anger column is ``anger``; the others rescaled to sum to the rest."""
+    p = np.atleast_2d(probs)
+    rest = np.maximum(1.0 - p[:, anger_index], 1e-12)
+    out: Matrix = p * ((1.0 - anger) / rest)[:, None]
+    out[:, anger_index] = anger
+    return out
+
+
 def speaker_normalize(features: Matrix, floor: Matrix) -> Matrix:
     """Z-score each feature over one speaker's turns (rows); std floored per feature."""
     x = np.atleast_2d(features)
@@ -142,6 +157,8 @@ class EmotionWeights:
     classes: tuple[str, ...]
     utterance: LinearHead
     speaker: LinearHead
+    utterance_anger: LinearHead | None
+    speaker_anger: LinearHead | None
     std_floor: Matrix
     min_turns: int
     sha256: str
@@ -180,6 +197,8 @@ def load_weights(path: Path) -> EmotionWeights:
             classes=classes,
             utterance=LinearHead.from_json(heads["utterance"], n_feat, n_cls),
             speaker=LinearHead.from_json(heads["speaker"], n_feat, n_cls),
+            utterance_anger=_anger_head(heads, "utterance", n_feat, classes),
+            speaker_anger=_anger_head(heads, "speaker", n_feat, classes),
             std_floor=floor,
             min_turns=int(norm["min_turns"]),
             sha256=hashlib.sha256(raw).hexdigest(),
@@ -191,6 +210,18 @@ def load_weights(path: Path) -> EmotionWeights:
         ) from exc
     logger.info("loaded emotion weights %s (sha256 %s)", path, weights.sha256[:12])
     return weights
+
+
+def _anger_head(
+    heads: Mapping[str, Any], name: str, n_features: int, classes: tuple[str, ...]
+) -> LinearHead | None:
+    """The optional binary head ``<name>_anger`` (columns: rest, anger); null when not adopted."""
+    data = heads[f"{name}_anger"]
+    if data is None:
+        return None
+    if ANGER not in classes:
+        raise ValueError("an anger head needs the anger class")
+    return LinearHead.from_json(data, n_features, 2)
 
 
 class SpeechEmotionModel:
@@ -207,6 +238,12 @@ class SpeechEmotionModel:
     @property
     def classes(self) -> tuple[str, ...]:
         return self._weights.classes
+
+    @property
+    def cross_validation(self) -> Mapping[str, Any]:
+        """Leave-one-speaker-out figures on the training speakers, as stored with the weights."""
+        cv: Mapping[str, Any] = self._weights.meta.get("cv", {})
+        return cv
 
     @property
     def min_turns(self) -> int:
@@ -240,10 +277,13 @@ class SpeechEmotionModel:
         if not voiced.any():
             return out
         if normalization == "speaker":
-            probs = w.speaker.probabilities(speaker_normalize(x[voiced], w.std_floor))
+            z, head, anger = speaker_normalize(x[voiced], w.std_floor), w.speaker, w.speaker_anger
         else:
             normalization = "utterance"
-            probs = w.utterance.probabilities(x[voiced])
+            z, head, anger = x[voiced], w.utterance, w.utterance_anger
+        probs = head.probabilities(z)
+        if anger is not None:
+            probs = with_anger(probs, anger.probabilities(z)[:, 1], w.classes.index(ANGER))
         for row, p in zip(np.flatnonzero(voiced), probs, strict=True):
             out[row] = self._prediction(p, normalization)
         return out
