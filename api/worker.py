@@ -1,0 +1,140 @@
+"""Job workers: ``callqa worker`` (one process, thread workers) and in-process workers of
+``callqa serve``. Both run huey's consumer threads and a sweeper thread (`api.jobs.sweep`).
+
+``python -m api.worker [--workers N]`` is the same as ``callqa worker``. SIGINT stops after
+the running jobs finish (a second SIGINT stops at once); SIGTERM stops at once and hands the
+running jobs back to the queue without counting the attempt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from api.jobs import JobQueue, build_queue, release_jobs, sweep
+from api.store.db import Store, migrate
+from pipelines.errors import ConfigError
+from pipelines.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+SWEEP_EVERY_S = 5.0
+QUEUE_POLL_MAX_S = 1.0  # the SQLite queue is polled; a new job waits at most this long
+
+
+class Sweeper:
+    """Runs `sweep` once now and then every few seconds in a daemon thread."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+        self.every = min(SWEEP_EVERY_S, max(queue.settings.service.lease_s / 2, 0.5))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="callqa-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.every + 5)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                sweep(self.queue)
+            except Exception:  # a database or queue outage must not end the sweeper
+                logger.exception("sweeping jobs failed; trying again in %.0f s", self.every)
+            if self._stop.wait(self.every):
+                return
+
+
+def _consumer(queue: JobQueue, workers: int) -> Any:
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
+    return queue.huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=False,
+        max_delay=QUEUE_POLL_MAX_S,
+        check_worker_health=True,
+    )
+
+
+class EmbeddedWorkers:
+    """Consumer threads inside the API process; `stop` ends them (from the app lifespan)."""
+
+    def __init__(self, queue: JobQueue, consumer: Any, *, owns_queue: bool) -> None:
+        self.queue = queue
+        self.consumer = consumer
+        self.sweeper = Sweeper(queue)
+        self.owns_queue = owns_queue
+
+    def start(self) -> None:
+        self.sweeper.start()
+        self.consumer.scheduler.start()
+        for _, thread in self.consumer.worker_threads:
+            thread.start()
+        logger.info("%d in-process job workers started", len(self.consumer.worker_threads))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking jobs; jobs still running after ``timeout`` go back to the queue."""
+        self.consumer.stop_flag.set()
+        threads = [thread for _, thread in self.consumer.worker_threads]
+        for thread in [*threads, self.consumer.scheduler]:
+            thread.join(timeout=timeout / (len(threads) + 1))
+        self.sweeper.stop()
+        try:
+            release_jobs(self.queue)
+        except Exception:  # the sweeper of another worker will find them
+            logger.exception("could not hand running jobs back at shutdown")
+        if self.owns_queue:
+            self.queue.close()
+
+
+def start_embedded_workers(
+    settings: Settings, n: int, *, queue: JobQueue | None = None
+) -> EmbeddedWorkers:
+    """Start ``n`` consumer threads and a sweeper in this process (no signal handlers)."""
+    owns = queue is None
+    queue = queue if queue is not None else build_queue(settings)
+    workers = EmbeddedWorkers(queue, _consumer(queue, n), owns_queue=owns)
+    workers.start()
+    return workers
+
+
+def run_worker(settings: Settings, workers: int) -> int:
+    """``callqa worker``: consume jobs until SIGINT or SIGTERM; returns the exit code."""
+    store = Store(settings.resolved_database_url)
+    try:
+        migrate(store.engine)
+        queue = build_queue(settings, store)
+        consumer = _consumer(queue, workers)
+        sweeper = Sweeper(queue)
+        sweeper.start()
+        try:
+            consumer.run()
+        finally:
+            sweeper.stop()
+            release_jobs(queue)
+    finally:
+        store.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.worker", description=__doc__)
+    parser.add_argument("--workers", type=int, default=None, help="job threads (default 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    return run_worker(settings, args.workers or max(settings.service.workers, 1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""Durable jobs: real audio, real models, a real queue and real worker processes.
+
+The kill test SIGKILLs a worker process in the middle of a job and checks that a new worker
+finishes it with exactly one record: on the embedded SQLite store and queue, and on
+PostgreSQL with Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from api.jobs import build_queue, enqueue, new_job, pending_job_ids, sweep, utc_now
+from api.store.db import Store, migrate
+from api.store.schema import Call, Job, LedgerEntry, Policy
+from pipelines.pipeline import CallPipeline
+from pipelines.settings import ServiceSettings, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CALLS = ROOT / "tests" / "data" / "calls"
+POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
+REDIS = "redis://127.0.0.1:6379/3"
+TENANT = "acme"
+
+
+def make_settings(data_dir: Path, database_url: str | None = None, **service: Any) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        service=ServiceSettings(**service),
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(f"sqlite:///{tmp_path / 'data' / 'callqa.db'}")
+    migrate(store.engine)
+    yield store
+    store.dispose()
+
+
+def add_call(
+    store: Store,
+    settings: Settings,
+    audio: Path | bytes,
+    *,
+    policy: bool = False,
+    layout: str | None = None,
+    metadata: dict[str, object] | None = None,
+) -> tuple[str, str]:
+    """Store an upload as the upload route does: file on disk, call and job rows."""
+    call_id = uuid.uuid4().hex
+    folder = settings.data_path / "audio" / TENANT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{call_id}.upload"
+    if isinstance(audio, bytes):
+        path.write_bytes(audio)
+    else:
+        shutil.copyfile(audio, path)
+    now = utc_now()
+    with store.session() as session:
+        if policy:
+            source = POLICY.read_text()
+            if session.get(Policy, (TENANT, "aftersales", 1)) is None:
+                session.add(
+                    Policy(
+                        tenant=TENANT,
+                        id="aftersales",
+                        version=1,
+                        created_at=now,
+                        created_by="test",
+                        sha256=hashlib.sha256(source.encode()).hexdigest(),
+                        source=source,
+                    )
+                )
+        session.add(
+            Call(
+                id=call_id,
+                tenant=TENANT,
+                created_at=now,
+                status="queued",
+                audio_path=str(path),
+                format="wav" if isinstance(audio, Path) else None,
+                metadata_json=metadata,
+                policy_id="aftersales" if policy else None,
+                policy_version=1 if policy else None,
+                layout=layout,
+            )
+        )
+        job = new_job(session, TENANT, call_id)
+    return call_id, job.id
+
+
+def job_row(store: Store, job_id: str) -> Job:
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+def call_row(store: Store, call_id: str) -> Call:
+    with store.session() as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        return call
+
+
+def records_of(store: Store, call_id: str) -> list[LedgerEntry]:
+    with store.session() as session:
+        query = select(LedgerEntry).where(
+            LedgerEntry.call_id == call_id, LedgerEntry.kind == "record"
+        )
+        return list(session.scalars(query))
+
+
+def test_job_stores_one_record_and_the_call_summary(
+    store: Store, tmp_path: Path, base_pipeline: CallPipeline
+) -> None:
+    settings = make_settings(tmp_path / "data", store.url)
+    queue = build_queue(settings, store, pipeline_factory=lambda: base_pipeline)
+    call_id, job_id = add_call(
+        store,
+        settings,
+        CALLS / "angry-customer.wav",
+        policy=True,
+        layout="stereo-agent-left",
+        metadata={"agent": "agent-7"},
+    )
+    queue.analyze_job(job_id)
+    job = job_row(store, job_id)
+    assert (job.status, job.progress, job.attempts, job.error) == ("done", 1.0, 1, None)
+    call = call_row(store, call_id)
+    assert call.status == "done"
+    assert call.agent == "agent-7"
+    assert call.record_seq == 1
+    assert call.duration_s == pytest.approx(27.85, abs=0.01)
+    assert call.passed is False and call.score is not None  # no disclosure, no verification
+    assert call.customer_emotion is not None and call.negative_emotion is True
+    assert call.topic and call.search_text and "Northwind" in call.search_text
+    [entry] = records_of(store, call_id)
+    assert entry.seq == 1 and entry.body is not None
+    import json
+
+    body = json.loads(entry.body)
+    assert body["tenant"] == TENANT and body["id"] == call_id
+    assert body["compliance"]["policy"]["id"] == "ecommerce-aftersales"
+    redacted = Path(call.redacted_audio_path or "")
+    assert redacted == tmp_path / "data" / "audio" / TENANT / f"{call_id}.redacted.wav"
+    assert hashlib.sha256(redacted.read_bytes()).hexdigest() == body["audio"]["redacted_sha256"]
+    assert not list(redacted.parent.glob(".*.part"))
+    queue.analyze_job(job_id)  # a duplicate message: the job is done, nothing happens
+    assert len(records_of(store, call_id)) == 1
+    assert job_row(store, job_id).attempts == 1
+
+
+def test_bad_upload_fails_with_its_reason_and_no_retry(
+    store: Store, tmp_path: Path, base_pipeline: CallPipeline
+) -> None:
+    settings = make_settings(tmp_path / "data", store.url)
+    queue = build_queue(settings, store, pipeline_factory=lambda: base_pipeline)
+    call_id, job_id = add_call(store, settings, os.urandom(64_000))
+    queue.analyze_job(job_id)
+    job = job_row(store, job_id)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error and "\n" not in job.error and "audio" in job.error
+    assert call_row(store, call_id).status == "failed"
+    assert records_of(store, call_id) == []
+    assert pending_job_ids(queue) == set() and queue.huey.scheduled() == []
+
+
+def test_failed_attempts_are_retried_then_given_up(store: Store, tmp_path: Path) -> None:
+    def broken() -> CallPipeline:
+        raise RuntimeError("model server on fire\nsecond line")
+
+    settings = make_settings(tmp_path / "data", store.url, max_attempts=2)
+    queue = build_queue(settings, store, pipeline_factory=broken)
+    call_id, job_id = add_call(store, settings, CALLS / "angry-customer.wav")
+    queue.analyze_job(job_id)
+    job = job_row(store, job_id)
+    assert (job.status, job.attempts) == ("queued", 1)
+    assert job.error == "RuntimeError: model server on fire"
+    [message] = queue.huey.pending()
+    assert message.args == (job_id,) and message.eta is not None  # retried after a pause
+    queue.analyze_job(job_id)
+    job = job_row(store, job_id)
+    assert (job.status, job.attempts) == ("failed", 2)
+    assert job.error == "failed after 2 attempts: RuntimeError: model server on fire"
+    assert call_row(store, call_id).status == "failed"
+    queue.analyze_job(job_id)
+    assert job_row(store, job_id).attempts == 2
+
+
+def test_sweep_recovers_dead_workers_and_lost_messages(database_url: str, tmp_path: Path) -> None:
+    store = Store(database_url)
+    migrate(store.engine)
+    settings = make_settings(tmp_path / "data", database_url, lease_s=30, max_attempts=2)
+    queue = build_queue(settings, store)
+    ids = {name: add_call(store, settings, b"x")[1] for name in ("dead", "done_for", "lost", "ok")}
+    past = utc_now() - timedelta(seconds=60)
+    with store.session() as session:
+        for name, attempts in (("dead", 1), ("done_for", 2)):
+            session.execute(
+                update(Job)
+                .where(Job.id == ids[name])
+                .values(status="running", worker="gone:1:x:W", lease_until=past, attempts=attempts)
+            )
+        for name in ("lost", "ok"):
+            session.execute(update(Job).where(Job.id == ids[name]).values(updated_at=past))
+    enqueue(queue, ids["ok"])  # its message is still waiting: not sent twice
+    assert sweep(queue) == 2
+    assert sorted(t.args[0] for t in queue.huey.pending()) == sorted(
+        [ids["ok"], ids["dead"], ids["lost"]]
+    )
+    dead, given_up = job_row(store, ids["dead"]), job_row(store, ids["done_for"])
+    assert (dead.status, dead.worker, dead.attempts) == ("queued", None, 1)
+    assert given_up.status == "failed" and "gave up after 2 attempts" in (given_up.error or "")
+    assert sweep(queue) == 0  # nothing is stale any more
+    queue.huey.flush()
+    store.dispose()
+
+
+# --- the kill test --------------------------------------------------------------------------
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "api.worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for(what: str, check: Callable[[], bool], log: Path, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; worker log:\n{log.read_text()[-4000:]}")
+
+
+def stop(process: subprocess.Popen[bytes], sig: int) -> int:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    return process.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_killed_worker_is_replaced_and_the_job_stored_once(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SQLite: the embedded store and queue; PostgreSQL: with the Redis queue."""
+    queue_url = None if database_url.startswith("sqlite") else REDIS
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "CALLQA_DATA_DIR": str(data),
+        "CALLQA_DATABASE_URL": database_url,
+        "CALLQA_SERVICE__LEASE_S": "4",
+        "CALLQA_SERVICE__HEARTBEAT_S": "1",
+        "CALLQA_SERVICE__WORKERS": "1",
+    }
+    env.pop("CALLQA_CONFIG", None)
+    env.pop("CALLQA_QUEUE_URL", None)
+    if queue_url:
+        env["CALLQA_QUEUE_URL"] = queue_url
+    settings = Settings(data_dir=data, database_url=database_url, queue_url=queue_url)
+    store = Store(database_url)
+    request.addfinalizer(store.dispose)
+    migrate(store.engine)
+    queue = build_queue(settings, store)
+    request.addfinalizer(queue.huey.flush)  # this database's queue keys only
+    call_id, job_id = add_call(
+        store, settings, CALLS / "angry-customer.wav", layout="stereo-agent-left"
+    )
+    upload = Path(call_row(store, call_id).audio_path or "")
+    enqueue(queue, job_id)
+
+    log = tmp_path / "workers.log"
+    first = start_worker(env, log)
+    request.addfinalizer(lambda: stop(first, signal.SIGKILL))
+    wait_for(
+        "the first worker to be transcribing",
+        lambda: (job := job_row(store, job_id)).status == "running" and job.progress > 0.05,
+        log,
+    )
+    stop(first, signal.SIGKILL)
+    job = job_row(store, job_id)
+    assert (job.status, job.attempts) == ("running", 1)
+    assert records_of(store, call_id) == []
+
+    second = start_worker(env, log)
+    request.addfinalizer(lambda: stop(second, signal.SIGKILL))
+    wait_for("the second worker to finish", lambda: job_row(store, job_id).status == "done", log)
+    assert stop(second, signal.SIGTERM) == 0
+    job = job_row(store, job_id)
+    assert (job.attempts, job.progress) == (2, 1.0)
+    assert len(records_of(store, call_id)) == 1
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
+    call = call_row(store, call_id)
+    assert call.status == "done" and call.record_seq == 1
+    assert upload.exists() and Path(call.redacted_audio_path or "").exists()
