@@ -49,19 +49,23 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
         if admin_key:
             bootstrap_admin(session, settings.tenant, admin_key)
     services = Services(
-        settings=settings, store=store, signer=load_signer(settings), queue=build_queue(settings)
+        settings=settings,
+        store=store,
+        signer=load_signer(settings),
+        queue=build_queue(settings, store),
     )
     count = settings.service.workers if workers is None else workers
     if count > 0:
         from api.worker import start_embedded_workers
 
-        services.workers = start_embedded_workers(settings, count)
+        services.workers = start_embedded_workers(settings, count, queue=services.queue)
     return services
 
 
 def close_services(services: Services) -> None:
     if services.workers is not None:
         services.workers.stop()
+    services.queue.close()
     services.store.dispose()
 
 

@@ -1,0 +1,143 @@
+"""Upload -> job -> record -> export -> verify through HTTP, on SQLite and on PostgreSQL.
+
+Real audio (a scripted stereo test call with a card number read out), real models, the
+embedded huey queue with an in-process worker, and the real ``callqa verify``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from api.app import create_app
+from api.cli import main as cli_main
+from pipelines.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CALLS = ROOT / "tests" / "data" / "calls"
+POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
+ADMIN = "cqa_e2e-admin-key-0123456789abcdef0123456789"
+CARD_DIGITS = ("4111", "1111 1111", "4111111111111111")
+
+
+def _wait_done(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if status["status"] in ("done", "failed"):
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not finish: {status}")
+
+
+@pytest.mark.slow
+def test_upload_to_verified_export(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        admin_key=SecretStr(ADMIN),
+        signing_key=SecretStr("hmac:e2e-signing-secret"),
+    )
+    monkeypatch.setenv("CALLQA_SIGNING_KEY", "hmac:e2e-signing-secret")
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    with TestClient(create_app(settings, workers=1)) as client:
+        keys = {}
+        for role in ("ingest", "qa_analyst", "auditor"):
+            answer = client.post(
+                "/v1/keys", json={"name": f"e2e-{role}", "roles": [role]}, headers=admin
+            )
+            assert answer.status_code == 201, answer.text
+            keys[role] = {"Authorization": f"Bearer {answer.json()['key']}"}
+        put = client.put(
+            "/v1/policies/ecommerce-aftersales",
+            content=POLICY.read_bytes(),
+            headers={**keys["qa_analyst"], "Content-Type": "application/yaml"},
+        )
+        assert put.status_code in (200, 201), put.text
+
+        with (CALLS / "payment-card.wav").open("rb") as audio:
+            answer = client.post(
+                "/v1/calls",
+                files={"file": ("card call.wav", audio, "application/octet-stream")},
+                data={
+                    "metadata": json.dumps({"agent": "agent-7", "note": "call back 415-555-0100"}),
+                    "policy_id": "ecommerce-aftersales",
+                    "layout": "stereo-agent-left",
+                },
+                headers=keys["ingest"],
+            )
+        assert answer.status_code == 202, answer.text
+        accepted = answer.json()
+        status = _wait_done(client, accepted["job_id"], keys["ingest"])
+        assert status["status"] == "done", status
+
+        record = client.get(f"/v1/calls/{accepted['call_id']}", headers=keys["qa_analyst"]).json()
+        assert record["id"] == accepted["call_id"]
+        assert record["integrity"]["signature"] and record["integrity"]["key_id"]
+        assert record["compliance"]["policy"]["id"] == "ecommerce-aftersales"
+        expected = json.loads((CALLS / "expected.json").read_text())["payment-card"]
+        verdicts = {check["rule_id"]: check["passed"] for check in record["compliance"]["checks"]}
+        assert verdicts == expected["compliance"]
+        text = json.dumps(record)
+        assert not any(digits in text for digits in CARD_DIGITS)
+        assert {entity["type"] for entity in record["pii"]["entities"]} >= {"CARD", "CVV"}
+
+        listing = client.get("/v1/calls", params={"agent": "agent-7"}, headers=keys["auditor"])
+        assert [item["id"] for item in listing.json()["items"]] == [accepted["call_id"]]
+        vtt = client.get(f"/v1/calls/{accepted['call_id']}/transcript.vtt", headers=keys["auditor"])
+        assert vtt.text.startswith("WEBVTT") and "4111" not in vtt.text
+
+        export = client.get("/v1/export", params={"format": "jsonl"}, headers=keys["auditor"])
+        assert export.status_code == 200, export.text
+        assert not any(digits in export.text for digits in CARD_DIGITS)
+        bundle = tmp_path / "bundle.zip"
+        bundle.write_bytes(export.content)
+
+    assert cli_main(["verify", str(bundle)]) == 0
+    assert cli_main(["verify", database_url]) == 0
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tampered, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("records"):
+                at = data.index(b"duration_s") + len(b'duration_s":')
+                while not data[at : at + 1].isdigit():
+                    at += 1
+                digit = b"1" if data[at : at + 1] != b"1" else b"2"
+                data = data[:at] + digit + data[at + 1 :]
+            target.writestr(item, data)
+    assert cli_main(["verify", str(tampered)]) == 1
+
+
+@pytest.mark.slow
+def test_server_restart_loses_no_upload(tmp_path: Path) -> None:
+    """An upload accepted by a server without workers is analyzed after a restart."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        admin_key=SecretStr(ADMIN),
+        signing_key=SecretStr("hmac:e2e-signing-secret"),
+    )
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    with TestClient(create_app(settings, workers=0)) as client:
+        key = client.post(
+            "/v1/keys", json={"name": "restart", "roles": ["ingest"]}, headers=admin
+        ).json()["key"]
+        ingest = {"Authorization": f"Bearer {key}"}
+        with (ROOT / "tests" / "data" / "stereo" / "two-speakers-stereo.wav").open("rb") as audio:
+            accepted = client.post("/v1/calls", files={"file": audio}, headers=ingest).json()
+        assert client.get(f"/v1/jobs/{accepted['job_id']}", headers=ingest).json()["status"] == (
+            "queued"
+        )
+    with TestClient(create_app(settings, workers=1)) as client:
+        assert _wait_done(client, accepted["job_id"], ingest)["status"] == "done"
+        record = client.get(f"/v1/calls/{accepted['call_id']}", headers=admin)
+        assert record.status_code == 403  # admins manage keys; analysts and auditors read calls
