@@ -206,6 +206,7 @@ def claim_job(store: Store, job_id: str, worker: str, settings: Settings) -> Job
             lease_until=now + timedelta(seconds=service.lease_s),
             attempts=Job.attempts + 1,
             step=None,
+            progress=0.0,
             updated_at=now,
         ):
             return None

@@ -2,16 +2,18 @@
 ``callqa serve``. Both run huey's consumer threads and a sweeper thread (`api.jobs.sweep`).
 
 ``python -m api.worker [--workers N]`` is the same as ``callqa worker``. SIGINT stops after
-the running jobs finish (a second SIGINT stops at once); SIGTERM stops at once and hands the
-running jobs back to the queue without counting the attempt.
+the running jobs finish (a second SIGINT: as SIGTERM). SIGTERM gives running jobs
+``SHUTDOWN_WAIT_S`` to finish, then hands them back to the queue without counting the attempt.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +25,7 @@ from pipelines.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 5.0
+SHUTDOWN_WAIT_S = 10.0
 QUEUE_POLL_MAX_S = 1.0  # the SQLite queue is polled; a new job waits at most this long
 
 
@@ -82,17 +85,37 @@ class EmbeddedWorkers:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking jobs; jobs still running after ``timeout`` go back to the queue."""
-        self.consumer.stop_flag.set()
-        threads = [thread for _, thread in self.consumer.worker_threads]
-        for thread in [*threads, self.consumer.scheduler]:
-            thread.join(timeout=timeout / (len(threads) + 1))
-        self.sweeper.stop()
-        try:
-            release_jobs(self.queue)
-        except Exception:  # the sweeper of another worker will find them
-            logger.exception("could not hand running jobs back at shutdown")
+        if not wind_down(self.queue, self.consumer, self.sweeper, timeout):
+            logger.warning("job threads still running at shutdown")
         if self.owns_queue:
             self.queue.close()
+
+
+def wind_down(queue: JobQueue, consumer: Any, sweeper: Sweeper, timeout: float) -> bool:
+    """Stop consumer and sweeper threads; True when every thread has ended.
+
+    Jobs still running after ``timeout`` are handed back to the queue, which makes their
+    threads drop them at their next step. Threads must end before the interpreter does: the
+    models they hold own native threads that abort the process when torn down at exit.
+    """
+    consumer.stop_flag.set()
+    threads = [thread for _, thread in consumer.worker_threads] + [consumer.scheduler]
+    if not _join(threads, timeout):
+        sweeper.stop()
+        try:
+            release_jobs(queue)
+        except Exception:  # the sweeper of another worker will find them
+            logger.exception("could not hand running jobs back at shutdown")
+        _join(threads, timeout)
+    sweeper.stop()
+    return not any(thread.is_alive() for thread in threads)
+
+
+def _join(threads: list[threading.Thread], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(timeout=max(deadline - time.monotonic(), 0.0))
+    return not any(thread.is_alive() for thread in threads)
 
 
 def start_embedded_workers(
@@ -118,8 +141,11 @@ def run_worker(settings: Settings, workers: int) -> int:
         try:
             consumer.run()
         finally:
-            sweeper.stop()
-            release_jobs(queue)
+            ended = wind_down(queue, consumer, sweeper, SHUTDOWN_WAIT_S)
+        if not ended:
+            logger.warning("job threads did not stop; exiting without waiting for them")
+            logging.shutdown()
+            os._exit(0)
     finally:
         store.dispose()
     return 0

@@ -26,11 +26,13 @@ from sqlalchemy import func, select, update
 from api.jobs import build_queue, enqueue, new_job, pending_job_ids, sweep, utc_now
 from api.store.db import Store, migrate
 from api.store.schema import Call, Job, LedgerEntry, Policy
+from api.worker import start_embedded_workers
 from pipelines.pipeline import CallPipeline
 from pipelines.settings import ServiceSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = ROOT / "tests" / "data" / "calls"
+STEREO = ROOT / "tests" / "data" / "stereo" / "two-speakers-stereo.wav"
 POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
 REDIS = "redis://127.0.0.1:6379/3"
 TENANT = "acme"
@@ -45,7 +47,8 @@ def make_settings(data_dir: Path, database_url: str | None = None, **service: An
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """The embedded store in the data directory (the model tests run on SQLite only)."""
     store = Store(f"sqlite:///{tmp_path / 'data' / 'callqa.db'}")
     migrate(store.engine)
     yield store
@@ -127,12 +130,12 @@ def records_of(store: Store, call_id: str) -> list[LedgerEntry]:
 
 
 def test_job_stores_one_record_and_the_call_summary(
-    store: Store, tmp_path: Path, base_pipeline: CallPipeline
+    sqlite_store: Store, tmp_path: Path, base_pipeline: CallPipeline
 ) -> None:
-    settings = make_settings(tmp_path / "data", store.url)
-    queue = build_queue(settings, store, pipeline_factory=lambda: base_pipeline)
+    settings = make_settings(tmp_path / "data", sqlite_store.url)
+    queue = build_queue(settings, sqlite_store, pipeline_factory=lambda: base_pipeline)
     call_id, job_id = add_call(
-        store,
+        sqlite_store,
         settings,
         CALLS / "angry-customer.wav",
         policy=True,
@@ -140,9 +143,9 @@ def test_job_stores_one_record_and_the_call_summary(
         metadata={"agent": "agent-7"},
     )
     queue.analyze_job(job_id)
-    job = job_row(store, job_id)
+    job = job_row(sqlite_store, job_id)
     assert (job.status, job.progress, job.attempts, job.error) == ("done", 1.0, 1, None)
-    call = call_row(store, call_id)
+    call = call_row(sqlite_store, call_id)
     assert call.status == "done"
     assert call.agent == "agent-7"
     assert call.record_seq == 1
@@ -150,7 +153,7 @@ def test_job_stores_one_record_and_the_call_summary(
     assert call.passed is False and call.score is not None  # no disclosure, no verification
     assert call.customer_emotion is not None and call.negative_emotion is True
     assert call.topic and call.search_text and "Northwind" in call.search_text
-    [entry] = records_of(store, call_id)
+    [entry] = records_of(sqlite_store, call_id)
     assert entry.seq == 1 and entry.body is not None
     import json
 
@@ -162,51 +165,49 @@ def test_job_stores_one_record_and_the_call_summary(
     assert hashlib.sha256(redacted.read_bytes()).hexdigest() == body["audio"]["redacted_sha256"]
     assert not list(redacted.parent.glob(".*.part"))
     queue.analyze_job(job_id)  # a duplicate message: the job is done, nothing happens
-    assert len(records_of(store, call_id)) == 1
-    assert job_row(store, job_id).attempts == 1
+    assert len(records_of(sqlite_store, call_id)) == 1
+    assert job_row(sqlite_store, job_id).attempts == 1
 
 
 def test_bad_upload_fails_with_its_reason_and_no_retry(
-    store: Store, tmp_path: Path, base_pipeline: CallPipeline
+    sqlite_store: Store, tmp_path: Path, base_pipeline: CallPipeline
 ) -> None:
-    settings = make_settings(tmp_path / "data", store.url)
-    queue = build_queue(settings, store, pipeline_factory=lambda: base_pipeline)
-    call_id, job_id = add_call(store, settings, os.urandom(64_000))
+    settings = make_settings(tmp_path / "data", sqlite_store.url)
+    queue = build_queue(settings, sqlite_store, pipeline_factory=lambda: base_pipeline)
+    call_id, job_id = add_call(sqlite_store, settings, os.urandom(64_000))
     queue.analyze_job(job_id)
-    job = job_row(store, job_id)
+    job = job_row(sqlite_store, job_id)
     assert (job.status, job.attempts) == ("failed", 1)
     assert job.error and "\n" not in job.error and "audio" in job.error
-    assert call_row(store, call_id).status == "failed"
-    assert records_of(store, call_id) == []
+    assert call_row(sqlite_store, call_id).status == "failed"
+    assert records_of(sqlite_store, call_id) == []
     assert pending_job_ids(queue) == set() and queue.huey.scheduled() == []
 
 
-def test_failed_attempts_are_retried_then_given_up(store: Store, tmp_path: Path) -> None:
+def test_failed_attempts_are_retried_then_given_up(sqlite_store: Store, tmp_path: Path) -> None:
     def broken() -> CallPipeline:
         raise RuntimeError("model server on fire\nsecond line")
 
-    settings = make_settings(tmp_path / "data", store.url, max_attempts=2)
-    queue = build_queue(settings, store, pipeline_factory=broken)
-    call_id, job_id = add_call(store, settings, CALLS / "angry-customer.wav")
+    settings = make_settings(tmp_path / "data", sqlite_store.url, max_attempts=2)
+    queue = build_queue(settings, sqlite_store, pipeline_factory=broken)
+    call_id, job_id = add_call(sqlite_store, settings, CALLS / "angry-customer.wav")
     queue.analyze_job(job_id)
-    job = job_row(store, job_id)
+    job = job_row(sqlite_store, job_id)
     assert (job.status, job.attempts) == ("queued", 1)
     assert job.error == "RuntimeError: model server on fire"
     [message] = queue.huey.pending()
     assert message.args == (job_id,) and message.eta is not None  # retried after a pause
     queue.analyze_job(job_id)
-    job = job_row(store, job_id)
+    job = job_row(sqlite_store, job_id)
     assert (job.status, job.attempts) == ("failed", 2)
     assert job.error == "failed after 2 attempts: RuntimeError: model server on fire"
-    assert call_row(store, call_id).status == "failed"
+    assert call_row(sqlite_store, call_id).status == "failed"
     queue.analyze_job(job_id)
-    assert job_row(store, job_id).attempts == 2
+    assert job_row(sqlite_store, job_id).attempts == 2
 
 
-def test_sweep_recovers_dead_workers_and_lost_messages(database_url: str, tmp_path: Path) -> None:
-    store = Store(database_url)
-    migrate(store.engine)
-    settings = make_settings(tmp_path / "data", database_url, lease_s=30, max_attempts=2)
+def test_sweep_recovers_dead_workers_and_lost_messages(store: Store, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", store.url, lease_s=30, max_attempts=2)
     queue = build_queue(settings, store)
     ids = {name: add_call(store, settings, b"x")[1] for name in ("dead", "done_for", "lost", "ok")}
     past = utc_now() - timedelta(seconds=60)
@@ -229,7 +230,40 @@ def test_sweep_recovers_dead_workers_and_lost_messages(database_url: str, tmp_pa
     assert given_up.status == "failed" and "gave up after 2 attempts" in (given_up.error or "")
     assert sweep(queue) == 0  # nothing is stale any more
     queue.huey.flush()
-    store.dispose()
+
+
+def test_embedded_workers_run_jobs_and_hand_back_running_ones_at_stop(
+    sqlite_store: Store, tmp_path: Path, base_pipeline: CallPipeline
+) -> None:
+    store = sqlite_store
+    settings = make_settings(tmp_path / "data", store.url, heartbeat_s=0.5)
+    queue = build_queue(settings, store, pipeline_factory=lambda: base_pipeline)
+    log = tmp_path / "none.log"
+    log.touch()
+    workers = start_embedded_workers(settings, 1, queue=queue)
+    try:
+        _, short = add_call(store, settings, STEREO)
+        enqueue(queue, short)
+        wait_for("the short job", lambda: job_row(store, short).status == "done", log, 300)
+        call_id, long = add_call(store, settings, CALLS / "angry-customer.wav")
+        enqueue(queue, long)
+        wait_for(
+            "the long job to be transcribing",
+            lambda: (job := job_row(store, long)).status == "running" and job.progress > 0.05,
+            log,
+            300,
+        )
+    finally:
+        workers.stop(timeout=0.5)
+    job = job_row(store, long)
+    assert (job.status, job.worker, job.attempts) == ("queued", None, 0)  # attempt given back
+    assert call_row(store, call_id).status == "queued"
+    assert pending_job_ids(queue) == {long}
+    for _, thread in workers.consumer.worker_threads:  # the dropped attempt stops at its next step
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+    assert records_of(store, call_id) == []
+    assert job_row(store, long).status == "queued"
 
 
 # --- the kill test --------------------------------------------------------------------------
