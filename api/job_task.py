@@ -7,6 +7,7 @@ a job retried after its worker died still stores exactly one record.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -245,9 +246,11 @@ class JobRunner:
             return self._signer
 
     def _pipeline(self, source: CallInput) -> CallPipeline:
-        """This thread's models, with the call's tenant, policy and emotion scope."""
-        from pipelines.pipeline import CallPipeline
+        """This thread's models, with the call's tenant, policy and emotion scope.
 
+        A shallow copy of the thread's pipeline shares every stage (and any stage added to
+        `CallPipeline` later); only the tenant and the analytics options are the call's.
+        """
         models = self._models
         if models.base is None:
             if self.queue.pipeline_factory is not None:
@@ -262,22 +265,15 @@ class JobRunner:
             if models.checker is None:
                 models.checker = base.analytics.compliance or _compliance_checker()
             checker = models.checker
-        analytics = replace(
+        pipeline = copy.copy(base)
+        pipeline.tenant = source.tenant
+        pipeline.analytics = replace(
             base.analytics,
             policy=source.policy,
             compliance=checker,
             emotion=replace(base.analytics.emotion, score_agents=source.score_agents),
         )
-        return CallPipeline(
-            base.transcriber,
-            diarizer=base.diarizer,
-            tenant=source.tenant,
-            stereo_default=base.stereo_default,
-            crosstalk=base.crosstalk,
-            roles=base.roles,
-            speech_detector=base.speech_detector,
-            analytics=analytics,
-        )
+        return pipeline
 
 
 def _compliance_checker() -> ComplianceChecker:
