@@ -206,9 +206,16 @@ def test_failed_attempts_are_retried_then_given_up(sqlite_store: Store, tmp_path
     assert job_row(sqlite_store, job_id).attempts == 2
 
 
-def test_sweep_recovers_dead_workers_and_lost_messages(store: Store, tmp_path: Path) -> None:
+def test_sweep_recovers_dead_workers_and_lost_messages(
+    store: Store, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SQLite with the embedded queue; PostgreSQL with Redis."""
     settings = make_settings(tmp_path / "data", store.url, lease_s=30, max_attempts=2)
+    if not store.is_sqlite:
+        settings = settings.model_copy(update={"queue_url": REDIS})
     queue = build_queue(settings, store)
+    request.addfinalizer(queue.huey.flush)
+    assert type(queue.huey).__name__ == ("SqliteHuey" if store.is_sqlite else "RedisHuey")
     ids = {name: add_call(store, settings, b"x")[1] for name in ("dead", "done_for", "lost", "ok")}
     past = utc_now() - timedelta(seconds=60)
     with store.session() as session:
@@ -229,7 +236,6 @@ def test_sweep_recovers_dead_workers_and_lost_messages(store: Store, tmp_path: P
     assert (dead.status, dead.worker, dead.attempts) == ("queued", None, 1)
     assert given_up.status == "failed" and "gave up after 2 attempts" in (given_up.error or "")
     assert sweep(queue) == 0  # nothing is stale any more
-    queue.huey.flush()
 
 
 def test_embedded_workers_run_jobs_and_hand_back_running_ones_at_stop(
