@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from api.jobs import (
     Heartbeat,
@@ -39,7 +40,7 @@ from pipelines.emotion import NEGATIVE
 from pipelines.errors import INPUT_ERRORS, ConfigError, PolicyError
 from pipelines.policy import Policy, parse_policy
 from pipelines.record import content_sha256, record_to_dict
-from pipelines.types import CallAudio, Layout
+from pipelines.types import LAYOUTS, CallAudio, Layout
 from voice.redact import encode_wav
 
 if TYPE_CHECKING:
@@ -283,8 +284,11 @@ def _compliance_checker() -> ComplianceChecker:
     return ScriptComplianceChecker(SentenceEmbedder(threads=1))
 
 
-def read_call(session: Any, job: Job, default_score_agents: bool) -> CallInput:
-    """The call of a job, its policy (as stored, by version) and its tenant's emotion scope."""
+def read_call(session: Session, job: Job, default_score_agents: bool) -> CallInput:
+    """The call of a job, its policy (as stored, by version) and its emotion scope.
+
+    Agents' emotions are scored when the tenant opted in or the deployment did for everyone.
+    """
     call = session.get(Call, job.call_id)
     if call is None or call.tenant != job.tenant:
         raise ConfigError(f"call {job.call_id} does not exist")
@@ -293,7 +297,7 @@ def read_call(session: Any, job: Job, default_score_agents: bool) -> CallInput:
     if not call.audio_path:
         raise ConfigError(f"call {call.id} has no stored audio")
     layout = call.layout
-    if layout is not None and layout not in get_args(Layout):
+    if layout is not None and layout not in LAYOUTS:
         raise ConfigError(f"call {call.id}: unknown layout {layout!r}")
     tenant = session.get(Tenant, call.tenant)
     return CallInput(
@@ -303,13 +307,13 @@ def read_call(session: Any, job: Job, default_score_agents: bool) -> CallInput:
         format_hint=call.format,
         layout=layout,
         policy=stored_policy(session, call.tenant, call.policy_id, call.policy_version),
-        score_agents=tenant.score_agents if tenant is not None else default_score_agents,
+        score_agents=bool(tenant is not None and tenant.score_agents) or default_score_agents,
         metadata=dict(call.metadata_json or {}),
     )
 
 
 def stored_policy(
-    session: Any, tenant: str, policy_id: str | None, version: int | None
+    session: Session, tenant: str, policy_id: str | None, version: int | None
 ) -> Policy | None:
     """A policy from the ``policies`` table: that version, or the newest when none is given."""
     if policy_id is None:
