@@ -138,9 +138,9 @@ def _fields(upload: Upload) -> tuple[str | None, str | None, str | None]:
 @router.post("/calls", status_code=202, openapi_extra=_UPLOAD_BODY)
 async def upload_call(request: Request, principal: Uploader, services: ServicesDep) -> Accepted:
     """Store a recording and queue its analysis; answers once both are durable."""
-    from api.jobs import enqueue
+    from api.jobs import enqueue, new_job
 
-    call_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
+    call_id = uuid.uuid4().hex
     folder = audio_dir(services, principal.tenant)
     partial = folder / f".{call_id}.part"
     try:
@@ -182,19 +182,7 @@ async def upload_call(request: Request, principal: Uploader, services: ServicesD
                     agent=_agent(metadata),
                 )
             )
-            session.add(
-                Job(
-                    id=job_id,
-                    tenant=principal.tenant,
-                    call_id=call_id,
-                    kind="analyze",
-                    status="queued",
-                    progress=0.0,
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            job_id = new_job(session, principal.tenant, call_id).id
     except BaseException:
         final.unlink(missing_ok=True)
         raise
