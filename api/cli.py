@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--model", help="base, tiny.en, a CTranslate2 directory or a hub id")
     analyze.add_argument("--language", default="auto", help="auto or a language code")
     analyze.add_argument(
+        "--translate-to", metavar="CODE", help="also translate segments into this language"
+    )
+    analyze.add_argument(
         "--input-format",
         help="format of headerless input: mulaw, alaw or pcm_s16le, optionally :RATE",
     )
@@ -91,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_export_parser(commands)
     add_verify_parser(commands)
+    from api.cli_translate import add_translate_parser
+
+    add_translate_parser(commands)
     return parser
 
 
@@ -112,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "worker":
             return _worker(args)
+        if args.command == "translate":
+            from api.cli_translate import run_translate
+
+            return run_translate(args)
         if args.command in ("export", "verify"):
             from api.cli_records import run_export, run_verify
 
@@ -153,6 +163,10 @@ def _analyze(args: argparse.Namespace) -> int:
             )
     if args.language != "auto" and not args.language.isalpha():
         raise ConfigError(f"--language {args.language!r} is not a language code")
+    if args.translate_to is not None:
+        from pipelines.translate import validate_language_code
+
+        validate_language_code(args.translate_to)
     settings = get_settings()
     policy = load_policy(args.policy) if args.policy is not None else None
     pipeline: CallPipeline | None = None  # loaded with the first good input
@@ -165,7 +179,11 @@ def _analyze(args: argparse.Namespace) -> int:
             )
             if pipeline is None:
                 pipeline = build_pipeline(
-                    settings, model=args.model, language=args.language, policy=policy
+                    settings,
+                    model=args.model,
+                    language=args.language,
+                    policy=policy,
+                    translate_to=args.translate_to,
                 )
             record = pipeline.analyze(call, layout=args.layout, hook=hook or no_progress)
         except INPUT_ERRORS as exc:

@@ -25,6 +25,7 @@ from pipelines.stereo import (
     suppress_crosstalk,
 )
 from pipelines.transcribe import Transcriber
+from pipelines.translate import Translator
 from pipelines.types import (
     Audio,
     CallAudio,
@@ -140,8 +141,14 @@ class CallPipeline:
         roles: RoleOptions | None = None,
         speech_detector: SpeechDetector | None = None,
         analytics: AnalyticsStages | None = None,
+        translator: Translator | None = None,
+        translate_to: str | None = None,
     ) -> None:
+        if translate_to is not None and translator is None:
+            raise ConfigError(f"translation to {translate_to} needs a translator")
         self.transcriber = transcriber
+        self.translator = translator
+        self.translate_to = translate_to
         self.diarizer = diarizer
         self.tenant = tenant
         self.stereo_default = stereo_default
@@ -179,18 +186,26 @@ class CallPipeline:
         prepared = prepare_layout(call, layout, self.stereo_default)
         hook("transcribe", total=None, completed=None)
         if prepared.layout == "mono":
-            transcript = self.transcriber.transcribe(prepared.call, hook=hook)
+            heard = prepared.call
+            transcript = self.transcriber.transcribe(heard, hook=hook)
             hook("speakers")
-            speakers = self._mono_speakers(prepared.call, transcript.segments, hook)
+            speakers = self._mono_speakers(heard, transcript.segments, hook)
         else:
-            cleaned, muted = suppress_crosstalk(prepared.call, self.crosstalk)
-            transcript = self.transcriber.transcribe(cleaned, hook=hook)
+            heard, muted = suppress_crosstalk(prepared.call, self.crosstalk)
+            transcript = self.transcriber.transcribe(heard, hook=hook)
             hook("speakers")
-            speakers = self._stereo_speakers(cleaned, transcript.segments, prepared.layout)
+            speakers = self._stereo_speakers(heard, transcript.segments, prepared.layout)
             speakers.options["crosstalk_muted_s"] = muted
         diarization = speakers.diarization
+        segments, translated = speakers.segments, None
+        if self.translator is not None and self.translate_to is not None:
+            hook("translate")  # before redaction, which redacts the translations too
+            translated = self.translator.translate(
+                segments, {c.channel: c for c in heard.channels}, self.translate_to
+            )
+            segments = translated.segments
         hook("analytics")
-        analytics = run_analytics(speakers.segments, call, self.analytics)
+        analytics = run_analytics(segments, call, self.analytics)
         hook("record")
         metrics = call_metrics(
             analytics.segments,
@@ -203,6 +218,7 @@ class CallPipeline:
         models = (
             transcript.model,
             *(diarization.models if diarization else ()),
+            *(translated.models if translated else ()),
             *analytics.models,
         )
         record = InteractionRecord(
@@ -227,6 +243,7 @@ class CallPipeline:
                     "transcribe": dict(transcript.options),
                     "speakers": speakers.options,
                     "analytics": dict(analytics.options),
+                    **({"translate": dict(translated.options)} if translated else {}),
                     "layout": prepared.layout,
                     "sample_rate": prepared.call.sample_rate,
                     **(extra_options or {}),

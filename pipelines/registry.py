@@ -18,6 +18,7 @@ from pipelines.policy import Policy
 from pipelines.record import InteractionRecord
 from pipelines.settings import Settings
 from pipelines.transcribe import TranscribeOptions, WhisperTranscriber
+from pipelines.translate import SegmentTranslator
 from pipelines.types import Layout, ProgressHook, no_progress
 from voice.decode import DecodeLimits, load_call_audio
 
@@ -46,11 +47,13 @@ def build_pipeline(
     diarize: bool = True,
     analytics: bool = True,
     policy: Policy | None = None,
+    translate_to: str | None = None,
 ) -> CallPipeline:
     """A batch pipeline with the configured models, loaded now.
 
     ``diarize=False`` leaves mono calls without speakers and ``analytics=False`` skips
-    redaction, emotion and compliance (benchmarks of transcription alone).
+    redaction, emotion and compliance (benchmarks of transcription alone). ``translate_to``
+    adds translations into that language (whisper for English, installed argos packages).
     """
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
     decoding = DecodingOptions()
@@ -63,13 +66,28 @@ def build_pipeline(
             )
         decoding = replace(decoding, language=language)
     transcriber = WhisperTranscriber(recognizer, TranscribeOptions(decoding=decoding))
+    translator = None
+    if translate_to is not None:
+        translator = build_translator(settings, recognizer)
+        translator.check_target(translate_to)
     return CallPipeline(
         transcriber,
+        translator=translator,
+        translate_to=translate_to,
         diarizer=build_diarizer(settings) if diarize else None,
         analytics=build_analytics(settings, policy) if analytics else AnalyticsStages(),
         tenant=settings.tenant,
         stereo_default=settings.audio.stereo_layout,
     )
+
+
+def build_translator(settings: Settings, recognizer: SpeechRecognizer) -> SegmentTranslator:
+    """Whisper's translate task (multilingual models) and the installed argos packages."""
+    from models.translate import PACKAGES_DIR_NAME, ArgosTranslator
+    from pipelines.translate import WhisperSpeechTranslator
+
+    speech = WhisperSpeechTranslator(recognizer) if recognizer.multilingual else None
+    return SegmentTranslator(speech, ArgosTranslator(settings.data_path / PACKAGES_DIR_NAME))
 
 
 def build_analytics(settings: Settings, policy: Policy | None = None) -> AnalyticsStages:
