@@ -1,0 +1,377 @@
+"""One party of a live call: VAD endpointing, partial and final decodes, local agreement.
+
+Times inside a track are sample indices at 16 kHz from the track's first sample. A *piece* is
+the part of an utterance not yet final: it opens at the first speech window (minus a pre-roll)
+and closes after ``endpoint_silence_s`` of silence, at the forced cut, or when two consecutive
+hypotheses of a long utterance agree on a prefix (which becomes final, the rest goes on).
+
+Every method here runs under the owning transcriber's lock, except the decodes themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.asr import RecognizedSegment
+from models.asr_stream import UtteranceResult
+from models.streaming_vad import WINDOW, SileroStream
+from pipelines.guards import guard_segments
+from pipelines.streaming_audio import SampleBuffer
+from pipelines.streaming_events import (
+    Final,
+    Host,
+    LiveOptions,
+    Notice,
+    NoticeKind,
+    Partial,
+    TrackKey,
+)
+from pipelines.transcribe import segment_confidence
+from pipelines.types import Segment, Word
+
+RATE = 16000
+_SENTENCE_END = (".", "?", "!", "。", "？", "！")
+
+
+@dataclass(eq=False)
+class FinalJob:
+    """A final (or speculative final) decode of samples [start, end) of a piece."""
+
+    piece: Piece
+    start: int
+    end: int
+    queued: float = field(default_factory=time.monotonic)
+    result: UtteranceResult | None = None
+
+
+@dataclass(eq=False)
+class Piece:
+    id: int
+    start: int
+    speech_end: int
+    speech: int = 0
+    partial_mark: int = 0
+    emitted_end: int = 0  # audio end of the newest partial sent
+    closed: int | None = None  # end sample once the piece is closed
+    spec: FinalJob | None = None
+    prev_words: tuple[Word, ...] | None = None
+    probs: list[tuple[int, float]] = field(default_factory=list)
+
+
+class Track:
+    def __init__(self, key: TrackKey, channel: int, host: Host) -> None:
+        self.key = key
+        self.channel = channel
+        self.host = host
+        self.options: LiveOptions = host.options
+        self.vad = SileroStream()
+        self.audio = SampleBuffer()
+        self.vad_pos = 0
+        self.piece: Piece | None = None
+        self.last_end = 0
+        self.language: str | None = None
+        self.jobs: list[FinalJob] = []
+        self.lagging = False
+
+    def seconds(self, samples: int) -> float:
+        return samples / RATE
+
+    # ---- audio in (caller's thread) ---------------------------------------------------
+
+    def feed(self, samples: np.ndarray) -> None:
+        self.audio.append(samples)
+        for p in self.vad.push(samples):
+            self._window(float(p))
+            self.vad_pos += WINDOW
+        self._trim()
+
+    def flush(self) -> None:
+        """End of the track's audio: the open piece becomes final."""
+        piece = self.piece
+        if piece is not None:
+            end = min(piece.speech_end + _samples(self.options.post_roll_s), self.audio.end)
+            self._close(piece, max(end, piece.speech_end))
+
+    def _window(self, p: float) -> None:
+        o = self.options
+        w_start, w_end = self.vad_pos, self.vad_pos + WINDOW
+        piece = self.piece
+        continuing = piece is not None and piece.speech_end == w_start and p >= o.neg_threshold
+        if p >= o.threshold or continuing:
+            if piece is None:
+                start = max(w_start - _samples(o.pre_roll_s), self.last_end, self.audio.base)
+                piece = self.piece = Piece(self.host.reserve_id(), start, w_end, partial_mark=start)
+            piece.speech_end = w_end
+            piece.speech += WINDOW
+        elif piece is not None:
+            silence = w_end - piece.speech_end
+            end = min(piece.speech_end + _samples(o.post_roll_s), w_end)
+            if silence >= _samples(o.endpoint_silence_s):
+                self._close(piece, end)
+                return
+            if (
+                silence >= _samples(o.speculate_after_s)
+                and piece.speech >= _samples(o.min_speech_s)
+                and (piece.spec is None or piece.spec.end != end)
+            ):
+                piece.spec = FinalJob(piece, piece.start, end)
+                piece.partial_mark = w_end  # its result is also the next partial
+                self._submit(piece.spec)
+        if piece is None:
+            return
+        piece.probs.append((w_start, p))
+        if w_end - piece.start >= _samples(o.max_utterance_s):
+            self._forced_cut(piece, w_end)
+        elif w_end - piece.partial_mark >= _samples(o.partial_interval_s) and (
+            w_end - piece.speech_end < _samples(o.speculate_after_s)
+        ):
+            piece.partial_mark = w_end
+            self.host.request_partial(self.key, self.run_partial)
+
+    def _close(self, piece: Piece, end: int) -> None:
+        self.piece = None
+        self.last_end = end
+        if piece.speech < _samples(self.options.min_speech_s):
+            if piece.emitted_end:
+                self._notice("retracted", "too little speech", piece.id)
+            return
+        piece.closed = end
+        spec = piece.spec
+        if spec is not None and spec.end == end and spec.start == piece.start:
+            if spec.result is not None:
+                self._finalize(spec, spec.result)
+            return  # else the queued or running speculative decode finalises it
+        self._submit(FinalJob(piece, piece.start, end))
+
+    def _forced_cut(self, piece: Piece, now: int) -> None:
+        """Close at the quietest window of the last ``cut_window_s``; the rest goes on."""
+        o = self.options
+        earliest = now - _samples(o.cut_window_s)
+        tail = [(p, s) for s, p in piece.probs if s >= earliest and s > piece.start]
+        cut = min(tail)[1] if tail else now
+        rest = Piece(self.host.reserve_id(), cut, max(piece.speech_end, cut), partial_mark=cut)
+        rest.probs = [(s, p) for s, p in piece.probs if s >= cut]
+        rest.speech = WINDOW * sum(p >= o.threshold for _, p in rest.probs)
+        piece.speech -= rest.speech
+        piece.speech_end = min(piece.speech_end, cut)
+        self._close(piece, cut)
+        self.piece = rest
+        self.last_end = cut
+
+    def _submit(self, job: FinalJob) -> None:
+        self.jobs.append(job)
+        self.host.submit_final(lambda: self.run_final(job))
+
+    def _trim(self) -> None:
+        keep = self.vad_pos - _samples(self.options.keep_s)
+        if self.piece is not None:
+            keep = min(keep, self.piece.start)
+        for job in self.jobs:
+            keep = min(keep, job.start)
+        self.audio.trim(keep)
+
+    # ---- decodes (worker thread) ------------------------------------------------------
+
+    def run_final(self, job: FinalJob) -> None:
+        with self.host.lock:
+            if not self._wanted(job):
+                self._done(job)
+                return
+            audio = self.audio.slice(job.start, job.end)
+            prior = self.language
+            self._lag(time.monotonic() - job.queued, "a final waited")
+        try:
+            result = self.host.decoder.decode(
+                audio, self.options.final, language=self.options.language, prior_language=prior
+            )
+        except Exception as exc:
+            with self.host.lock:
+                self._done(job)
+                self._notice("error", f"decode failed: {exc}", job.piece.id)
+            raise
+        with self.host.lock:
+            self._done(job)
+            job.result = result
+            piece = job.piece
+            if piece.closed == job.end:
+                self._finalize(job, result)
+            elif self._wanted(job) and job.end > piece.emitted_end:
+                piece.emitted_end = job.end
+                self._emit_partial(piece, job.start, job.end, result)
+
+    def run_partial(self, waited: float) -> None:
+        o = self.options
+        with self.host.lock:
+            backlog = self.host.final_backlog_s()
+            if backlog > o.shed_partials_s:
+                self._lag(max(waited, o.max_lag_s + 0.01), "partials skipped while finals wait")
+                return
+            self._lag(waited, "a partial waited")
+            piece = self.piece
+            if piece is None:
+                return
+            start, end = piece.start, self.vad_pos
+            if end - start < _samples(0.3):
+                return
+            long = end - start >= _samples(o.agreement_after_s)
+            options = dataclasses.replace(o.partial, word_timestamps=long)
+            audio = self.audio.slice(start, end)
+            prior = self.language
+        result = self.host.decoder.decode(audio, options, language=o.language, prior_language=prior)
+        with self.host.lock:
+            if self.piece is not piece or piece.start != start:
+                return
+            if end > piece.emitted_end:
+                piece.emitted_end = end
+                self._emit_partial(piece, start, end, result)
+            if long:
+                self._agree(piece, start, end, result)
+
+    def _lag(self, waited: float, what: str) -> None:
+        """Say when compute starts or stops lagging behind this track."""
+        if waited > self.options.max_lag_s and not self.lagging:
+            self.lagging = True
+            self._notice("lag", f"{what} {waited:.1f} s for compute; partials are merged")
+        elif waited < self.options.max_lag_s / 2 and self.lagging:
+            self.lagging = False
+            self._notice("recovered", f"{what} {waited:.2f} s")
+
+    def _wanted(self, job: FinalJob) -> bool:
+        piece = job.piece
+        if piece.closed is not None:
+            return piece.closed == job.end and piece.start == job.start
+        return (
+            self.piece is piece
+            and piece.spec is job
+            and piece.start == job.start
+            and min(piece.speech_end + _samples(self.options.post_roll_s), job.end) == job.end
+        )
+
+    def _done(self, job: FinalJob) -> None:
+        if job in self.jobs:
+            self.jobs.remove(job)
+
+    def _agree(self, piece: Piece, start: int, end: int, result: UtteranceResult) -> None:
+        """Commit the prefix this hypothesis and the previous one agree on (LocalAgreement-2)."""
+        words, previous = result.words, piece.prev_words
+        piece.prev_words = words
+        if previous is None or not words:
+            return
+        agreed = 0
+        for new, old in zip(words, previous, strict=False):
+            if _fold(new.word) != _fold(old.word):
+                break
+            agreed += 1
+        limit = (end - start) / RATE - self.options.agreement_margin_s
+        safe = [j for j in range(agreed) if words[j].end <= limit]
+        sentences = [j for j in safe if words[j].word.rstrip().endswith(_SENTENCE_END)]
+        late = end - start >= _samples(self.options.max_utterance_s - self.options.cut_window_s)
+        last = sentences[-1] if sentences else (safe[-1] if safe and late else -1)
+        if last < 1:
+            return
+        following = words[last + 1].start if last + 1 < len(words) else words[last].end
+        cut = start + _samples(max(following, words[last].end))
+        committed = dataclasses.replace(
+            result,
+            words=words[: last + 1],
+            text="".join(w.word for w in words[: last + 1]),
+        )
+        self._emit_final(piece.id, start, cut, committed, bool(piece.emitted_end))
+        piece.id = self.host.reserve_id()
+        piece.start = piece.partial_mark = cut
+        piece.prev_words = None
+        piece.emitted_end = 0
+        piece.spec = None
+        piece.probs = [(s, p) for s, p in piece.probs if s >= cut]
+        piece.speech = WINDOW * sum(p >= self.options.threshold for _, p in piece.probs)
+
+    def _finalize(self, job: FinalJob, result: UtteranceResult) -> None:
+        self._emit_final(job.piece.id, job.start, job.end, result, bool(job.piece.emitted_end))
+
+    # ---- events -----------------------------------------------------------------------
+
+    def _emit_partial(self, piece: Piece, start: int, end: int, result: UtteranceResult) -> None:
+        text = result.text.strip()
+        if not text:
+            return
+        segment = Segment(
+            id=piece.id,
+            start=round(start / RATE, 3),
+            end=round(end / RATE, 3),
+            text=text,
+            words=(),
+            language=result.language,
+            confidence=round(float(np.exp(result.avg_logprob)), 4),
+            channel=self.channel,
+        )
+        self.host.emit(Partial(segment))
+
+    def _emit_final(
+        self, segment_id: int, start: int, end: int, result: UtteranceResult, had_partials: bool
+    ) -> None:
+        offset, limit = start / RATE, end / RATE
+        words = tuple(
+            Word(
+                round(min(offset + w.start, limit), 3),
+                round(min(offset + w.end, limit), 3),
+                w.word,
+                w.probability,
+            )
+            for w in result.words
+        )
+        recognized = RecognizedSegment(
+            start=words[0].start if words else offset,
+            end=words[-1].end if words else limit,
+            text=result.text,
+            words=words,
+            language=result.language,
+            avg_logprob=result.avg_logprob,
+            no_speech_prob=result.no_speech_prob,
+            compression_ratio=result.compression_ratio,
+        )
+        kept, dropped = guard_segments((recognized,), self.options.guards)
+        if not kept:
+            if had_partials:
+                self._notice("retracted", ", ".join(sorted(dropped)), segment_id)
+            return
+        segment = kept[0]
+        if self.language is None or result.language_probability >= 0.5:
+            self.language = result.language
+        self.host.emit(
+            Final(
+                Segment(
+                    id=segment_id,
+                    start=round(max(offset, segment.start), 3),
+                    end=round(min(limit, max(segment.end, segment.start)), 3),
+                    text=segment.text.strip(),
+                    words=segment.words,
+                    language=segment.language,
+                    confidence=round(segment_confidence(segment), 4),
+                    channel=self.channel,
+                )
+            )
+        )
+
+    def _notice(self, kind: NoticeKind, detail: str, segment_id: int | None = None) -> None:
+        self.host.emit(
+            Notice(
+                kind,
+                detail,
+                track=self.key,
+                segment_id=segment_id,
+                at=round(self.vad_pos / RATE, 3),
+            )
+        )
+
+
+def _fold(word: str) -> str:
+    return "".join(ch for ch in word.casefold() if unicodedata.category(ch)[0] in "LN")
+
+
+def _samples(seconds: float) -> int:
+    return round(seconds * RATE)

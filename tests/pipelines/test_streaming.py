@@ -1,0 +1,272 @@
+"""Live transcription on real audio with the real whisper base model (and one fake decoder
+that is slow on purpose, to isolate the lag policy)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import soundfile as sf
+import soxr
+
+from models.asr import SpeechRecognizer
+from models.asr_stream import UtteranceDecoder, UtteranceOptions, UtteranceResult
+from models.streaming_vad import SileroStream
+from pipelines.evaluation import error_rate
+from pipelines.registry import build_recognizer
+from pipelines.settings import Settings
+from pipelines.streaming import (
+    Event,
+    Final,
+    LiveOptions,
+    LiveTranscriber,
+    Notice,
+    Partial,
+    PcmInput,
+    StreamScheduler,
+)
+from pipelines.transcribe import WhisperTranscriber
+from pipelines.types import Samples, Word
+from voice.decode import load_call_audio
+from voice.g711 import encode_mulaw
+
+JFK = (
+    "And so my fellow Americans, ask not what your country can do for you,"
+    " ask what you can do for your country."
+)
+ANNOUNCE = (
+    "All of our representatives are currently busy. Please stay on the line"
+    " and your call will be answered by the next available representative."
+)
+LEFT = (
+    "He began a confused complaint against the wizard,"
+    " who had vanished behind the curtain on the left."
+)
+Array = npt.NDArray[np.float32]
+
+
+@pytest.fixture(scope="module")
+def recognizer(settings: Settings) -> SpeechRecognizer:
+    return build_recognizer(settings)
+
+
+@pytest.fixture(scope="module")
+def decoder(recognizer: SpeechRecognizer) -> UtteranceDecoder:
+    return UtteranceDecoder(recognizer)
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[StreamScheduler]:
+    shared = StreamScheduler()
+    yield shared
+    shared.close()
+
+
+def load16k(path: Path) -> Array:
+    samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    if rate != 16000:
+        samples = soxr.resample(samples, rate, 16000)
+    return np.asarray(samples, dtype=np.float32)
+
+
+def run_live(
+    live: LiveTranscriber,
+    samples: Array,
+    *,
+    speed: float = 4.0,
+    tracks: Sequence[int | str] = (0, 1),
+) -> list[Event]:
+    """Feed (frames, channels) audio in 20 ms frames at ``speed`` x real time."""
+    step = 320
+    for index in range(0, len(samples), step):
+        for channel in range(samples.shape[1]):
+            live.feed(tracks[channel], samples[index : index + step, channel])
+        if speed:
+            time.sleep(0.02 / speed)
+    assert live.finish(timeout=120)
+    return live.poll()
+
+
+def finals(events: list[Event], channel: int | None = None) -> list[Final]:
+    return [e for e in events if isinstance(e, Final) and channel in (None, e.segment.channel)]
+
+
+def text(events: list[Event], channel: int | None = None) -> str:
+    return " ".join(
+        f.segment.text for f in sorted(finals(events, channel), key=lambda f: f.segment.start)
+    )
+
+
+def test_finals_match_the_batch_transcript(
+    decoder: UtteranceDecoder,
+    recognizer: SpeechRecognizer,
+    scheduler: StreamScheduler,
+    data_dir: Path,
+) -> None:
+    path = data_dir / "calls" / "compliant-return.wav"
+    events = run_live(LiveTranscriber(decoder, scheduler=scheduler), load16k(path))
+    batch = WhisperTranscriber(recognizer).transcribe(load_call_audio(path))
+    for channel in (0, 1):
+        batch_text = " ".join(s.text for s in batch.segments if s.channel == channel)
+        assert error_rate(batch_text, text(events, channel)) <= 0.12, (
+            batch_text,
+            text(events, channel),
+        )
+    segments = [f.segment for f in finals(events)]
+    assert all(s.language == "en" and s.words and s.start < s.end for s in segments)
+    assert all(
+        s.words[0].start >= s.start - 1e-3 and s.words[-1].end <= s.end + 1e-3 for s in segments
+    )
+
+
+def test_finals_never_change_and_partials_come_first(
+    decoder: UtteranceDecoder, scheduler: StreamScheduler, data_dir: Path
+) -> None:
+    events = run_live(
+        LiveTranscriber(decoder, scheduler=scheduler),
+        load16k(data_dir / "calls" / "angry-customer.wav"),
+        speed=2.0,
+    )
+    final_ids = [f.segment.id for f in finals(events)]
+    assert len(final_ids) == len(set(final_ids)) >= 6
+    seen_final: set[int] = set()
+    partial_ids = set()
+    for event in events:
+        if isinstance(event, Partial):
+            assert event.segment.id not in seen_final, "a partial came after its final"
+            partial_ids.add(event.segment.id)
+        elif isinstance(event, Final):
+            seen_final.add(event.segment.id)
+    assert len(partial_ids & seen_final) >= len(final_ids) // 2
+    # the customer speaks German, the agent English: language per segment
+    assert {f.segment.language for f in finals(events, 0)} == {"en"}
+    assert {f.segment.language for f in finals(events, 1)} == {"de"}
+
+
+def test_two_tracks_stay_apart(
+    decoder: UtteranceDecoder, scheduler: StreamScheduler, data_dir: Path
+) -> None:
+    live = LiveTranscriber(decoder, scheduler=scheduler)
+    events = run_live(
+        live,
+        load16k(data_dir / "stereo" / "two-speakers-stereo.wav"),
+        tracks=("inbound", "outbound"),
+    )
+    left, right = text(events, 0), text(events, 1)
+    assert error_rate(LEFT, left) < 0.2
+    assert error_rate("The horizon seems extremely distant.", right) < 0.2
+    assert all(f.segment.end <= 5.0 for f in finals(events))
+
+
+def test_silence_and_noise_give_nothing(
+    decoder: UtteranceDecoder, scheduler: StreamScheduler
+) -> None:
+    rng = np.random.default_rng(0)
+    quiet = np.concatenate([np.zeros(16000 * 3), rng.normal(0, 0.002, 16000 * 3)]).astype(
+        np.float32
+    )
+    events = run_live(LiveTranscriber(decoder, scheduler=scheduler), quiet[:, None], speed=0)
+    assert [e for e in events if not isinstance(e, Notice)] == []
+
+
+def test_mulaw_8khz_telephony(
+    decoder: UtteranceDecoder, scheduler: StreamScheduler, data_dir: Path
+) -> None:
+    samples, rate = sf.read(
+        str(data_dir / "telephony" / "en_queue-periodic-announce.wav"), dtype="float32"
+    )
+    assert rate == 8000
+    live = LiveTranscriber(decoder, scheduler=scheduler)
+    source = PcmInput(live, encoding="mulaw", sample_rate=8000, tracks=["inbound"])
+    payload = encode_mulaw(samples)
+    for index in range(0, len(payload), 160):  # 20 ms Twilio-size chunks
+        source.push(payload[index : index + 160])
+    source.close()
+    assert live.finish(timeout=60)
+    assert error_rate(ANNOUNCE, text(live.poll(), 0)) <= 0.15
+    assert live.track_seconds("inbound") == pytest.approx(len(samples) / 8000, abs=0.05)
+
+
+def test_long_utterances_commit_agreed_words(
+    decoder: UtteranceDecoder, scheduler: StreamScheduler, data_dir: Path
+) -> None:
+    """No endpoint inside the 11 s clip: local agreement and the forced cut make the finals."""
+    options = LiveOptions(
+        endpoint_silence_s=3.0, agreement_after_s=3.0, max_utterance_s=8.0, cut_window_s=3.0
+    )
+    events = run_live(
+        LiveTranscriber(decoder, options, scheduler=scheduler),
+        load16k(data_dir / "en" / "jfk.wav"),
+        speed=1.5,
+    )
+    pieces = finals(events)
+    assert len(pieces) >= 2
+    assert all(b.segment.start >= a.segment.end - 0.05 for a, b in itertools.pairwise(pieces))
+    assert error_rate(JFK, text(events)) <= 0.2
+
+
+def test_finish_flushes_speech_cut_mid_word(
+    decoder: UtteranceDecoder, scheduler: StreamScheduler, data_dir: Path
+) -> None:
+    audio = load16k(data_dir / "en" / "librispeech-1272-128104-0000.wav")[: int(3.0 * 16000)]
+    events = run_live(LiveTranscriber(decoder, scheduler=scheduler), audio, speed=0)
+    assert finals(events) and finals(events)[-1].segment.end <= 3.0
+    assert "quilter" in text(events).lower()
+
+
+def test_silero_stream_does_not_depend_on_chunking(data_dir: Path) -> None:
+    audio = load16k(data_dir / "en" / "jfk.wav")[:, 0]
+    whole = SileroStream().push(audio)
+    stream = SileroStream()
+    pieces = [stream.push(audio[i : i + 333]) for i in range(0, len(audio), 333)]
+    np.testing.assert_allclose(np.concatenate(pieces), whole, atol=1e-4)
+    assert len(whole) == len(audio) // 512
+
+
+@dataclass
+class SlowDecoder:
+    """Answers like whisper would, but takes ``delay`` seconds per utterance."""
+
+    delay: float
+    multilingual: bool = True
+
+    def decode(
+        self,
+        samples: Samples,
+        options: UtteranceOptions,
+        *,
+        language: str | None = None,
+        prior_language: str | None = None,
+    ) -> UtteranceResult:
+        time.sleep(self.delay)
+        duration = len(samples) / 16000
+        words = (Word(0.1, duration - 0.1, " speech", 0.9),) if options.word_timestamps else ()
+        return UtteranceResult(" speech", words, "en", 0.99, -0.1, 0.01, 1.0, (1,), 0.0)
+
+
+def test_slow_compute_merges_partials_and_keeps_every_final(data_dir: Path) -> None:
+    audio = load16k(data_dir / "calls" / "angry-customer.wav")[: 16000 * 21]
+    expected = run_live(LiveTranscriber(SlowDecoder(0.0)), audio, speed=0)
+    events: list[Event] = []
+    live = LiveTranscriber(SlowDecoder(0.9), on_event=events.append)
+    backlog = []
+    for index in range(0, len(audio), 320):
+        for channel in (0, 1):
+            live.feed(channel, audio[index : index + 320, channel])
+        backlog.append(live.pending_seconds())
+        time.sleep(0.02 / 8)  # 8x faster than real time: compute cannot keep up
+    assert max(backlog) > 2.0 and live.lag_seconds() > 1.0
+    assert live.finish(timeout=120)
+    lag = [e for e in events if isinstance(e, Notice) and e.kind == "lag"]
+    assert lag and all(e.track in (0, 1) for e in lag)
+    assert len(finals(events)) == len(finals(expected)) >= 6  # finals are never dropped
+    assert sum(isinstance(e, Partial) for e in events) < sum(
+        isinstance(e, Partial) for e in expected
+    )
+    assert replace(lag[0], detail="").kind == "lag"
