@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -54,6 +55,11 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
         signer=load_signer(settings),
         queue=build_queue(settings, store),
     )
+    from api.retention import RetentionSweeper
+
+    services.retention = RetentionSweeper(services)
+    services.retention.start()
+    threading.Thread(target=_warm_redactor, name="callqa-warm-pii", daemon=True).start()
     count = settings.service.workers if workers is None else workers
     if count > 0:
         from api.worker import start_embedded_workers
@@ -62,7 +68,16 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
     return services
 
 
+def _warm_redactor() -> None:
+    """Load the PII recognizers now (about 20 s), not in the first upload's request."""
+    from pipelines.pii import redact_text
+
+    redact_text("")
+
+
 def close_services(services: Services) -> None:
+    if services.retention is not None:
+        services.retention.stop()
     if services.workers is not None:
         services.workers.stop()
     services.queue.close()

@@ -31,6 +31,7 @@ class Services:
     signer: Any
     queue: Any
     workers: Any = None
+    retention: Any = None
     failures: dict[str, deque[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
