@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,9 @@ from pipelines.pii_text import (
     time_at,
 )
 from pipelines.types import PiiEntity, Segment, Word
+
+DIGIT_RUN = re.compile(r"\d(?:[\d,.\s-]*\d)?")
+"""Digits in an original whose translation held personal data the original's ASR garbled."""
 
 __all__ = [
     "PII_TYPES",
@@ -190,18 +194,28 @@ class PatternPiiRedactor:
     ) -> tuple[Segment, list[PiiEntity]]:
         spans = sorted(spans, key=lambda s: s.start)
         translation = seg.translation
-        secrets = secrets_of(seg.text, spans)
+        only_translated: tuple[str, ...] = ()
         if translation is not None:
-            text, _ = self.redact_text(translation.text)
-            text = scrub(text, secrets)
+            text, only_translated = self.redact_text(translation.text)
+            if only_translated and not spans:
+                # the translation is clearer than the original ("4,111,111" for a 16-digit
+                # card): mask the original's digits too, and mark the whole segment
+                kind = only_translated[0]
+                spans = [Span(kind, m.start(), m.end()) for m in DIGIT_RUN.finditer(seg.text)]
+            else:
+                only_translated = ()
+            text = scrub(text, secrets_of(seg.text, spans))
             if text != translation.text:
                 translation = replace(translation, text=text)
+        secrets = secrets_of(seg.text, spans)
         new_text, placed = replace_spans(seg.text, spans)
         aligned = align_words(seg.words, seg.text)
         entities = [
             PiiEntity(s.type, seg.id, *self._times(seg, aligned, s, timeline), p.start, p.end)
             for s, p in zip(spans, placed, strict=True)
         ]
+        if only_translated and not entities:
+            entities = [PiiEntity(only_translated[0], seg.id, seg.start, seg.end)]
         words = self._words(seg, aligned, spans, placed, new_text, secrets)
         if new_text == seg.text and words == seg.words and translation is seg.translation:
             return seg, entities

@@ -211,6 +211,10 @@ def test_a_card_number_spoken_in_spanish_is_redacted_from_the_translation(
     translations = [s.translation.text for s in record.segments if s.translation]
     assert translations and all("111" not in t for t in translations), translations
     assert any("[CARD]" in t for t in translations), translations
+    # the Spanish transcript garbles the card ("4,111,111"): its digits go too, and the
+    # segment is marked so its audio is beeped
+    assert all("111" not in s.text for s in record.segments), [s.text for s in record.segments]
+    assert record.pii is not None and any(e["type"] == "CARD" for e in record.pii["entities"])
     assert record.provenance.options["translate"]["target"] == "en"
     assert {m.stage for m in record.provenance.models} >= {"transcribe", "translate"}
 
