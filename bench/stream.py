@@ -153,21 +153,38 @@ def play(scheduler: StreamScheduler, decoder: UtteranceDecoder, recording: Recor
     return run
 
 
-def speech_ends(recording: Recording) -> dict[int, list[tuple[float, float]]]:
+def speech_regions(recording: Recording) -> dict[int, list[tuple[float, float]]]:
+    """Utterances as the whole-channel Silero VAD sees them (same 0.5 s endpoint)."""
     call = load_call_audio(recording.path)
-    vad = SileroVad(min_silence_s=0.3, pad_s=0.0)
+    vad = SileroVad(min_silence_s=LiveOptions().endpoint_silence_s, pad_s=0.0)
     return {c.channel: [(r.start, r.end) for r in vad.regions(c)] for c in call.channels}
 
 
 def latencies(run: Run) -> list[float]:
-    """Emission time minus end of speech, per final."""
-    regions = speech_ends(run.recording)
+    """Per utterance: emission of its last final minus the end of its speech."""
     found = []
-    for at, final in run.finals:
-        seg = final.segment
-        ends = [e for s, e in regions.get(seg.channel, []) if s < seg.end and e > seg.start]
-        found.append(at - (min(seg.end, max(ends)) if ends else seg.end))
+    for channel, regions in speech_regions(run.recording).items():
+        for start, end in regions:
+            emitted = [
+                at
+                for at, final in run.finals
+                if final.segment.channel == channel
+                and final.segment.start < end
+                and final.segment.end > start
+            ]
+            if emitted:
+                found.append(max(emitted) - end)
     return found
+
+
+def commit_delays(run: Run) -> list[float]:
+    """Finals committed mid-utterance (local agreement): emission minus their last word."""
+    ends = [e for regions in speech_regions(run.recording).values() for _, e in regions]
+    return [
+        at - final.segment.end
+        for at, final in run.finals
+        if min((abs(final.segment.end - e) for e in ends), default=0.0) > 0.6
+    ]
 
 
 def partial_intervals(run: Run) -> list[float]:
@@ -207,7 +224,7 @@ def single(scheduler: StreamScheduler, decoder: UtteranceDecoder, quick: bool) -
         runs.append(run)
     lat = [x for run in runs for x in latencies(run)]
     gaps = [x for run in runs for x in partial_intervals(run)]
-    print(f"final latency over {len(lat)} finals: p50 {pct(lat, 50):.2f} s, "
+    print(f"final latency over {len(lat)} utterances: p50 {pct(lat, 50):.2f} s, "
           f"p95 {pct(lat, 95):.2f} s, max {max(lat):.2f} s")  # fmt: skip
     print(
         f"partial interval over {len(gaps)}: p50 {pct(gaps, 50):.2f} s, p95 {pct(gaps, 95):.2f} s"

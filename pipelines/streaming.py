@@ -110,6 +110,7 @@ class LiveTranscriber:
         self._counts = {"partial": 0, "final": 0, "notice": 0}
         self._idle = threading.Condition(self.lock)
         self._finished = False
+        self.abandoned = False
 
     # ---- input ------------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ class LiveTranscriber:
     def close(self) -> None:
         """Abandon the call: queued decodes of it are skipped, nothing more is emitted."""
         with self.lock:
-            self._finished = True
+            self._finished = self.abandoned = True
             for track in self._tracks.values():
                 track.piece = None
                 track.jobs.clear()

@@ -77,6 +77,7 @@ class Track:
         self.language: str | None = None
         self.jobs: list[FinalJob] = []
         self.lagging = False
+        self.slowdown = 1.0  # partial interval multiplier while compute lags
 
     def seconds(self, samples: int) -> float:
         return samples / RATE
@@ -127,9 +128,10 @@ class Track:
         piece.probs.append((w_start, p))
         if w_end - piece.start >= _samples(o.max_utterance_s):
             self._forced_cut(piece, w_end)
-        elif w_end - piece.partial_mark >= _samples(o.partial_interval_s) and (
-            w_end - piece.speech_end < _samples(o.speculate_after_s)
-        ):
+        elif w_end - piece.partial_mark >= max(
+            self.slowdown * _samples(o.partial_interval_s),
+            o.partial_interval_ratio * (w_end - piece.start),
+        ) and (w_end - piece.speech_end < _samples(o.speculate_after_s)):
             piece.partial_mark = w_end
             self.host.request_partial(self.key, self.run_partial)
 
@@ -179,7 +181,7 @@ class Track:
 
     def run_final(self, job: FinalJob) -> None:
         with self.host.lock:
-            if not self._wanted(job):
+            if self.host.abandoned or not self._wanted(job):
                 self._done(job)
                 return
             audio = self.audio.slice(job.start, job.end)
@@ -213,7 +215,7 @@ class Track:
                 return
             self._lag(waited, "a partial waited")
             piece = self.piece
-            if piece is None:
+            if piece is None or self.host.abandoned:
                 return
             start, end = piece.start, self.vad_pos
             if end - start < _samples(0.3):
@@ -222,7 +224,9 @@ class Track:
             options = dataclasses.replace(o.partial, word_timestamps=long)
             audio = self.audio.slice(start, end)
             prior = self.language
-        result = self.host.decoder.decode(audio, options, language=o.language, prior_language=prior)
+            # a second or two of speech is too little to tell its language: keep the track's
+            language = o.language or (prior if end - start < _samples(2.0) else None)
+        result = self.host.decoder.decode(audio, options, language=language, prior_language=prior)
         with self.host.lock:
             if self.piece is not piece or piece.start != start:
                 return
@@ -233,7 +237,11 @@ class Track:
                 self._agree(piece, start, end, result)
 
     def _lag(self, waited: float, what: str) -> None:
-        """Say when compute starts or stops lagging behind this track."""
+        """Space partials out while compute lags; say when it starts or stops lagging."""
+        if waited > self.options.max_lag_s:
+            self.slowdown = min(self.slowdown * 2, 4.0)
+        elif waited < self.options.max_lag_s / 4:
+            self.slowdown = max(self.slowdown / 2, 1.0)
         if waited > self.options.max_lag_s and not self.lagging:
             self.lagging = True
             self._notice("lag", f"{what} {waited:.1f} s for compute; partials are merged")
