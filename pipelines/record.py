@@ -65,7 +65,8 @@ def _word(word: Word) -> dict[str, Any]:
     }
 
 
-def _segment(segment: Segment) -> dict[str, Any]:
+def segment_to_dict(segment: Segment) -> dict[str, Any]:
+    """A segment as the record (and the live stream) writes it."""
     return {
         "id": segment.id,
         "start": segment.start,
@@ -117,7 +118,7 @@ def record_to_dict(record: InteractionRecord) -> dict[str, Any]:
             {"speaker": p.speaker, "role": p.role, "channel": p.channel, "confidence": p.confidence}
             for p in record.participants
         ],
-        "segments": [_segment(s) for s in record.segments],
+        "segments": [segment_to_dict(s) for s in record.segments],
         "diarization": (
             {
                 "method": record.diarization.method,

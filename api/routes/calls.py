@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -19,8 +18,9 @@ from pydantic import BaseModel
 from api.auth import Principal
 from api.deps import Services, ServicesDep, audit, require
 from api.http_errors import ApiError
+from api.intake import Intake, store_call
 from api.routes.health import UPLOADS
-from api.store.schema import Call, Job, Policy
+from api.store.schema import Job
 from api.upload import Upload, receive_upload
 from pipelines.types import LAYOUTS
 from voice.containers import describe_non_audio, sniff
@@ -138,8 +138,6 @@ def _fields(upload: Upload) -> tuple[str | None, str | None, str | None]:
 @router.post("/calls", status_code=202, openapi_extra=_UPLOAD_BODY)
 async def upload_call(request: Request, principal: Uploader, services: ServicesDep) -> Accepted:
     """Store a recording and queue its analysis; answers once both are durable."""
-    from api.jobs import enqueue, new_job
-
     call_id = uuid.uuid4().hex
     folder = audio_dir(services, principal.tenant)
     partial = folder / f".{call_id}.part"
@@ -158,52 +156,25 @@ async def upload_call(request: Request, principal: Uploader, services: ServicesD
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    now = datetime.now(UTC)
+    intake = Intake(
+        call_id=call_id,
+        tenant=principal.tenant,
+        path=final,
+        size=upload.size,
+        format=fmt,
+        filename=_safe_name(upload.filename),
+        metadata=metadata,
+        policy_id=policy_id,
+        layout=layout,
+    )
     try:
-        with services.store.session() as session:
-            version = None
-            if policy_id is not None:
-                version = _latest_policy(session, principal.tenant, policy_id)
-            session.add(
-                Call(
-                    id=call_id,
-                    tenant=principal.tenant,
-                    created_at=now,
-                    status="queued",
-                    source="upload",
-                    filename=_safe_name(upload.filename),
-                    audio_path=str(final),
-                    size_bytes=upload.size,
-                    format=fmt,
-                    metadata_json=metadata,
-                    policy_id=policy_id,
-                    policy_version=version,
-                    layout=layout,
-                    agent=_agent(metadata),
-                )
-            )
-            job_id = new_job(session, principal.tenant, call_id).id
+        job_id = store_call(services, intake)
     except BaseException:
         final.unlink(missing_ok=True)
         raise
     UPLOADS.inc()
-    try:
-        enqueue(services.queue, job_id)
-    except Exception:  # the job is durable; the sweeper queues it again
-        logger.exception("could not queue job %s now; the sweeper will", job_id)
     audit(services, principal, "call.upload", call_id, detail={"bytes": upload.size})
     return Accepted(call_id=call_id, job_id=job_id)
-
-
-def _latest_policy(session: Any, tenant: str, policy_id: str) -> int:
-    from sqlalchemy import func, select
-
-    version = session.scalar(
-        select(func.max(Policy.version)).where(Policy.tenant == tenant, Policy.id == policy_id)
-    )
-    if version is None:
-        raise ApiError(422, f"no policy {policy_id!r}; PUT /v1/policies/{{id}} first")
-    return int(version)
 
 
 def _safe_name(name: str | None) -> str | None:
@@ -211,11 +182,6 @@ def _safe_name(name: str | None) -> str | None:
         return None
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return "".join(ch for ch in base if ch.isprintable())[:255] or None
-
-
-def _agent(metadata: dict[str, Any]) -> str | None:
-    agent = metadata.get("agent") or metadata.get("agent_id")
-    return str(agent)[:128] if agent is not None else None
 
 
 @router.get("/jobs/{job_id}")
