@@ -18,6 +18,7 @@ time comes on the wall clock. Measured:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import logging
@@ -55,6 +56,8 @@ from pipelines.types import Samples
 from voice.decode import load_call_audio
 
 FRAME_S = 0.02
+OPTIONS = LiveOptions()  # main() sets the tuned values given on the command line
+DEFAULTS = LiveOptions()
 
 
 @dataclass
@@ -80,7 +83,7 @@ class Run:
     behind: float = 0.0  # how late the feeder itself got (machine overload)
 
 
-def recordings(quick: bool) -> list[Recording]:
+def recordings(quick: bool, only: tuple[str, ...] = ()) -> list[Recording]:
     found = []
     for path in sorted((DATA_DIR / "calls").glob("*.wav")):
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
@@ -93,6 +96,8 @@ def recordings(quick: bool) -> list[Recording]:
     for clip in manifest():
         if clip.path.parent.name in ("telephony", "en"):
             found.append(Recording(clip.path, {0: clip.reference}, clip.language))
+    if only:
+        found = [r for r in found if any(part in r.name for part in only)]
     if quick:
         keep = ("calls/angry-customer.wav", "telephony/es_queue-periodic-announce.wav")
         found = [r for r in found if r.name in keep]
@@ -148,7 +153,7 @@ def play(scheduler: StreamScheduler, decoder: UtteranceDecoder, recording: Recor
         else:
             run.notices.append(event)
 
-    live = LiveTranscriber(decoder, LiveOptions(), scheduler=scheduler, on_event=on_event)
+    live = LiveTranscriber(decoder, OPTIONS, scheduler=scheduler, on_event=on_event)
     replay(live, recording, run, clock)
     return run
 
@@ -156,7 +161,7 @@ def play(scheduler: StreamScheduler, decoder: UtteranceDecoder, recording: Recor
 def speech_regions(recording: Recording) -> dict[int, list[tuple[float, float]]]:
     """Utterances as the whole-channel Silero VAD sees them (same 0.5 s endpoint)."""
     call = load_call_audio(recording.path)
-    vad = SileroVad(min_silence_s=LiveOptions().endpoint_silence_s, pad_s=0.0)
+    vad = SileroVad(min_silence_s=OPTIONS.endpoint_silence_s, pad_s=0.0)
     return {c.channel: [(r.start, r.end) for r in vad.regions(c)] for c in call.channels}
 
 
@@ -212,10 +217,12 @@ def word_errors(reference: str, hypothesis: str, language: str) -> tuple[float, 
     return error_rate(reference, hypothesis, language) * words, words
 
 
-def single(scheduler: StreamScheduler, decoder: UtteranceDecoder, quick: bool) -> list[Run]:
+def single(
+    scheduler: StreamScheduler, decoder: UtteranceDecoder, quick: bool, only: tuple[str, ...]
+) -> list[Run]:
     runs = []
     print(f"{'recording':46} {'audio s':>7} {'finals':>6} {'lat p50':>7} {'p95':>5} {'max':>5}")
-    for recording in recordings(quick):
+    for recording in recordings(quick, only):
         run = play(scheduler, decoder, recording)
         lat = latencies(run)
         duration = sf.info(str(recording.path)).duration
@@ -300,18 +307,35 @@ def main() -> None:
     parser.add_argument("--max-calls", type=int, default=4)
     parser.add_argument("--max-lag", type=float, default=3.0)
     parser.add_argument("--skip-wer", action="store_true")
+    parser.add_argument("--only", nargs="*", default=[], help="recordings whose name has these")
+    parser.add_argument("--endpoint", type=float, default=DEFAULTS.endpoint_silence_s)
+    parser.add_argument("--agreement-after", type=float, default=DEFAULTS.agreement_after_s)
+    parser.add_argument("--partial-interval", type=float, default=DEFAULTS.partial_interval_s)
+    parser.add_argument("--final-beam", type=int, default=DEFAULTS.final.beam_size)
     args = parser.parse_args()
+    global OPTIONS
+    OPTIONS = dataclasses.replace(
+        DEFAULTS,
+        endpoint_silence_s=args.endpoint,
+        agreement_after_s=args.agreement_after,
+        partial_interval_s=args.partial_interval,
+        final=dataclasses.replace(DEFAULTS.final, beam_size=args.final_beam),
+    )
     logging.basicConfig(level=logging.WARNING)
     recognizer = build_recognizer(get_settings(), args.model)
     decoder = UtteranceDecoder(recognizer)
     scheduler = StreamScheduler()
     print(f"model {recognizer.info.name} ({recognizer.compute_type}); {os.cpu_count()} CPUs; "
           f"load average at start {os.getloadavg()[0]:.2f}")  # fmt: skip
-    runs = single(scheduler, decoder, args.quick)
+    o = OPTIONS
+    print(f"endpoint {o.endpoint_silence_s} s, agreement after {o.agreement_after_s} s, "
+          f"partials every {o.partial_interval_s} s, final beam {o.final.beam_size}")  # fmt: skip
+    runs = single(scheduler, decoder, args.quick, tuple(args.only))
     if not args.skip_wer:
         accuracy(runs, args.model)
     levels = [1, 3] if args.quick else list(range(1, args.max_calls + 1))
-    concurrency(scheduler, decoder, levels, args.max_lag)
+    if levels:
+        concurrency(scheduler, decoder, levels, args.max_lag)
     print(f"load average at end {os.getloadavg()[0]:.2f}")
     scheduler.close()
 

@@ -25,9 +25,14 @@ class Partial:
 
 @dataclass(frozen=True, slots=True)
 class Final:
-    """A segment that will not change any more (``segment.id`` is unique within the call)."""
+    """A segment that will not change any more (``segment.id`` is unique within the call).
+
+    ``audio`` holds the 16 kHz samples the segment was decoded from (for per-final work such
+    as whisper's translate task); it takes no part in comparisons.
+    """
 
     segment: Segment
+    audio: Samples | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class FinalJob:
     piece: Piece
     start: int
     end: int
+    speech_end: int = -1  # for a speculative decode: the last speech it saw
     queued: float = field(default_factory=time.monotonic)
     result: UtteranceResult | None = None
 
@@ -120,7 +121,7 @@ class Track:
                 and piece.speech >= _samples(o.min_speech_s)
                 and (piece.spec is None or piece.spec.end != end)
             ):
-                piece.spec = FinalJob(piece, piece.start, end)
+                piece.spec = FinalJob(piece, piece.start, end, piece.speech_end)
                 piece.partial_mark = w_end  # its result is also the next partial
                 self._submit(piece.spec)
         if piece is None:
@@ -202,7 +203,7 @@ class Track:
             piece = job.piece
             if piece.closed == job.end:
                 self._finalize(job, result)
-            elif self._wanted(job) and job.end > piece.emitted_end:
+            elif self.piece is piece and piece.start == job.start and job.end > piece.emitted_end:
                 piece.emitted_end = job.end
                 self._emit_partial(piece, job.start, job.end, result)
 
@@ -257,7 +258,7 @@ class Track:
             self.piece is piece
             and piece.spec is job
             and piece.start == job.start
-            and min(piece.speech_end + _samples(self.options.post_roll_s), job.end) == job.end
+            and piece.speech_end == job.speech_end  # no speech since: still the final to be
         )
 
     def _done(self, job: FinalJob) -> None:
@@ -352,7 +353,8 @@ class Track:
             self.language = result.language
         self.host.emit(
             Final(
-                Segment(
+                audio=self.audio.slice(start, end),
+                segment=Segment(
                     id=segment_id,
                     start=round(max(offset, segment.start), 3),
                     end=round(min(limit, max(segment.end, segment.start)), 3),
@@ -361,7 +363,7 @@ class Track:
                     language=segment.language,
                     confidence=round(segment_confidence(segment), 4),
                     channel=self.channel,
-                )
+                ),
             )
         )
 

@@ -118,6 +118,10 @@ def test_finals_match_the_batch_transcript(
             batch_text,
             text(events, channel),
         )
+    assert all(
+        f.audio is not None and len(f.audio) >= (f.segment.end - f.segment.start) * 16000 - 1
+        for f in finals(events)
+    )
     segments = [f.segment for f in finals(events)]
     assert all(s.language == "en" and s.words and s.start < s.end for s in segments)
     assert all(
@@ -191,6 +195,24 @@ def test_mulaw_8khz_telephony(
     assert live.finish(timeout=60)
     assert error_rate(ANNOUNCE, text(live.poll(), 0)) <= 0.15
     assert live.track_seconds("inbound") == pytest.approx(len(samples) / 8000, abs=0.05)
+
+
+def test_spanish_caller_language_and_translation_of_a_final(
+    decoder: UtteranceDecoder, scheduler: StreamScheduler, data_dir: Path
+) -> None:
+    """What a per-final hook can do for a multilingual caller: whisper's translate task."""
+    path = data_dir / "telephony" / "es_queue-periodic-announce.wav"
+    samples, _ = sf.read(str(path), dtype="float32")
+    live = LiveTranscriber(decoder, scheduler=scheduler)
+    source = PcmInput(live, encoding="mulaw", sample_rate=8000, tracks=["inbound"])
+    source.push(encode_mulaw(samples))
+    source.close()
+    assert live.finish(timeout=60)
+    (final,) = finals(live.poll())
+    assert final.segment.language == "es" and "representantes" in final.segment.text
+    assert final.audio is not None
+    english = decoder.decode(final.audio, UtteranceOptions(task="translate"), language="es")
+    assert "representatives" in english.text.lower()
 
 
 def test_long_utterances_commit_agreed_words(
