@@ -99,6 +99,7 @@ class LiveOptions:
     agreement_margin_s: float = 1.0  # never commit words this close to the newest audio
     max_lag_s: float = 1.0  # a partial waiting longer is late: merge and say so
     shed_partials_s: float = 2.0  # with this much audio waiting for finals, skip partials
+    notice_gap_s: float = 5.0  # at most one lag notice per track in this time
     language: str | None = None  # force one language (None: detect per utterance)
     final: UtteranceOptions = field(default_factory=_final_decoding)
     partial: UtteranceOptions = field(default_factory=_partial_decoding)

@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.asr import RecognizedSegment
 from models.asr_stream import UtteranceResult
 from models.streaming_vad import WINDOW, SileroStream
-from pipelines.guards import guard_segments
 from pipelines.streaming_audio import SampleBuffer
 from pipelines.streaming_events import (
     Final,
@@ -31,8 +29,8 @@ from pipelines.streaming_events import (
     Partial,
     TrackKey,
 )
-from pipelines.transcribe import segment_confidence
-from pipelines.types import Segment, Word
+from pipelines.streaming_segments import final_segment, partial_segment
+from pipelines.types import Word
 
 RATE = 16000
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
@@ -79,6 +77,8 @@ class Track:
         self.jobs: list[FinalJob] = []
         self.lagging = False
         self.slowdown = 1.0  # partial interval multiplier while compute lags
+        self.lag_noticed = -float("inf")  # when lag was last announced (monotonic)
+        self.announced = False
 
     def seconds(self, samples: int) -> float:
         return samples / RATE
@@ -238,17 +238,28 @@ class Track:
                 self._agree(piece, start, end, result)
 
     def _lag(self, waited: float, what: str) -> None:
-        """Space partials out while compute lags; say when it starts or stops lagging."""
-        if waited > self.options.max_lag_s:
+        """Space partials out while compute lags; say when it starts or stops lagging.
+
+        A lag episode is announced once; one that starts within ``notice_gap_s`` of the
+        previous announcement is not announced again (nor is its recovery).
+        """
+        o = self.options
+        if waited > o.max_lag_s:
             self.slowdown = min(self.slowdown * 2, 4.0)
-        elif waited < self.options.max_lag_s / 4:
+        elif waited < o.max_lag_s / 4:
             self.slowdown = max(self.slowdown / 2, 1.0)
-        if waited > self.options.max_lag_s and not self.lagging:
+        now = time.monotonic()
+        if waited > o.max_lag_s and not self.lagging:
             self.lagging = True
-            self._notice("lag", f"{what} {waited:.1f} s for compute; partials are merged")
-        elif waited < self.options.max_lag_s / 2 and self.lagging:
+            if now - self.lag_noticed >= o.notice_gap_s:
+                self.lag_noticed = now
+                self.announced = True
+                self._notice("lag", f"{what} {waited:.1f} s for compute; partials are merged")
+        elif waited < o.max_lag_s / 2 and self.lagging:
             self.lagging = False
-            self._notice("recovered", f"{what} {waited:.2f} s")
+            if self.announced:
+                self.announced = False
+                self._notice("recovered", f"{what} {waited:.2f} s")
 
     def _wanted(self, job: FinalJob) -> bool:
         piece = job.piece
@@ -305,67 +316,23 @@ class Track:
     # ---- events -----------------------------------------------------------------------
 
     def _emit_partial(self, piece: Piece, start: int, end: int, result: UtteranceResult) -> None:
-        text = result.text.strip()
-        if not text:
-            return
-        segment = Segment(
-            id=piece.id,
-            start=round(start / RATE, 3),
-            end=round(end / RATE, 3),
-            text=text,
-            words=(),
-            language=result.language,
-            confidence=round(float(np.exp(result.avg_logprob)), 4),
-            channel=self.channel,
-        )
-        self.host.emit(Partial(segment))
+        segment = partial_segment(piece.id, start / RATE, end / RATE, result, self.channel)
+        if segment is not None:
+            self.host.emit(Partial(segment))
 
     def _emit_final(
         self, segment_id: int, start: int, end: int, result: UtteranceResult, had_partials: bool
     ) -> None:
-        offset, limit = start / RATE, end / RATE
-        words = tuple(
-            Word(
-                round(min(offset + w.start, limit), 3),
-                round(min(offset + w.end, limit), 3),
-                w.word,
-                w.probability,
-            )
-            for w in result.words
+        segment, dropped = final_segment(
+            segment_id, start / RATE, end / RATE, result, self.channel, self.options.guards
         )
-        recognized = RecognizedSegment(
-            start=words[0].start if words else offset,
-            end=words[-1].end if words else limit,
-            text=result.text,
-            words=words,
-            language=result.language,
-            avg_logprob=result.avg_logprob,
-            no_speech_prob=result.no_speech_prob,
-            compression_ratio=result.compression_ratio,
-        )
-        kept, dropped = guard_segments((recognized,), self.options.guards)
-        if not kept:
+        if segment is None:
             if had_partials:
                 self._notice("retracted", ", ".join(sorted(dropped)), segment_id)
             return
-        segment = kept[0]
         if self.language is None or result.language_probability >= 0.5:
             self.language = result.language
-        self.host.emit(
-            Final(
-                audio=self.audio.slice(start, end),
-                segment=Segment(
-                    id=segment_id,
-                    start=round(max(offset, segment.start), 3),
-                    end=round(min(limit, max(segment.end, segment.start)), 3),
-                    text=segment.text.strip(),
-                    words=segment.words,
-                    language=segment.language,
-                    confidence=round(segment_confidence(segment), 4),
-                    channel=self.channel,
-                ),
-            )
-        )
+        self.host.emit(Final(segment, audio=self.audio.slice(start, end)))
 
     def _notice(self, kind: NoticeKind, detail: str, segment_id: int | None = None) -> None:
         self.host.emit(
