@@ -55,7 +55,10 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
         signer=load_signer(settings),
         queue=build_queue(settings, store),
     )
+    from api.live import LiveHub
     from api.retention import RetentionSweeper
+
+    services.live = LiveHub(settings)
 
     services.retention = RetentionSweeper(services)
     services.retention.start()
@@ -76,6 +79,8 @@ def _warm_redactor() -> None:
 
 
 def close_services(services: Services) -> None:
+    if services.live is not None:
+        services.live.close()
     if services.retention is not None:
         services.retention.stop()
     if services.workers is not None:
@@ -102,6 +107,7 @@ def create_app(
         keys,
         policies,
         records,
+        stream,
     )
 
     @asynccontextmanager
@@ -124,6 +130,6 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, keys, calls, records, policies, analytics, audit_export):
+    for module in (health, keys, calls, records, policies, analytics, audit_export, stream):
         app.include_router(module.router)
     return app

@@ -18,6 +18,7 @@ from pipelines.types import LAYOUTS, Diarization, no_progress
 logger = logging.getLogger("callqa")
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+WS_PING_TIMEOUT_S = 300.0
 
 
 class TqdmHook:
@@ -97,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     from api.cli_translate import add_translate_parser
 
     add_translate_parser(commands)
+    from api.cli_stream import add_stream_parser
+
+    add_stream_parser(commands)
     return parser
 
 
@@ -123,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from api.cli_translate import run_translate
 
             return run_translate(args)
+        if args.command == "stream":
+            from api.cli_stream import run_stream
+
+            return run_stream(args)
         if args.command in ("export", "verify"):
             from api.cli_records import run_export, run_verify
 
@@ -247,7 +255,14 @@ def _serve(args: argparse.Namespace) -> int:
     generated = first_admin_key(settings)
     if generated is not None:
         print(f"callqa: first admin key (shown once, store it now): {generated}", flush=True)
-    uvicorn.run(create_app(settings, workers=args.workers), host=args.host, port=args.port)
+    uvicorn.run(
+        create_app(settings, workers=args.workers),
+        host=args.host,
+        port=args.port,
+        # live calls push back by pausing reads, which also delays the client's pongs
+        ws_ping_interval=20.0,
+        ws_ping_timeout=WS_PING_TIMEOUT_S,
+    )
     return EXIT_OK
 
 

@@ -32,6 +32,7 @@ class Services:
     queue: Any
     workers: Any = None
     retention: Any = None
+    live: Any = None  # api.live.LiveHub
     failures: dict[str, deque[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

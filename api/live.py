@@ -1,0 +1,411 @@
+"""Live calls: the engine shared by a server's calls, one `LiveCall` per call, the hub.
+
+A `LiveCall` turns audio chunks (callqa frames or Twilio media) into transcript events,
+translations and alerts for its subscribers, writes every received sample to disk as it
+arrives (a dropped connection loses nothing already received), and at the end stores the call
+as an upload with a queued job, so the batch stages (diarization, analytics, redaction,
+record, chain) run on it exactly as on an uploaded recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+import wave
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.record import segment_to_dict
+from pipelines.settings import Settings
+from pipelines.types import Layout, Role, Segment
+from voice.frames import PcmFrameBuffer, StreamEncoding
+
+logger = logging.getLogger(__name__)
+
+RATE = 16000
+MAX_SUBSCRIBER_QUEUE = 1000
+Send = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStart:
+    """How a live call was opened (the callqa ``start`` message or Twilio's ``start``)."""
+
+    call_id: str
+    tenant: str
+    by: str
+    sample_rate: int = 8000
+    encoding: StreamEncoding = "pcm_s16le"
+    channels: int = 1
+    layout: Layout = "mono"
+    language: str | None = None
+    translate_to: str | None = None
+    policy_id: str | None = None
+    protocol: str = "callqa"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class LiveEngine:
+    """What every live call of a process shares: the decoder, the scheduler, the analytics
+    stages and one thread for alerts and translations. Built on the first live call."""
+
+    def __init__(self, settings: Settings) -> None:
+        from api.live_models import build_live_models
+
+        self.settings = settings
+        models = build_live_models(settings)
+        self.decoder = models.decoder
+        self.scheduler = models.scheduler
+        self.stages = models.stages
+        self.translator = models.translator
+        self.post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-live-post")
+
+    def close(self) -> None:
+        self.post.shutdown(wait=True, cancel_futures=False)
+        self.scheduler.close()
+
+
+class _TrackFile:
+    """A track's 16 kHz PCM16 as received, appended to a file, readable while it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle = path.open("w+b")
+        self.samples = 0
+        self.lock = threading.Lock()
+
+    def append(self, samples: np.ndarray[Any, Any]) -> None:
+        pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+        with self.lock:
+            self.handle.seek(0, 2)
+            self.handle.write(pcm.tobytes())
+            self.handle.flush()
+            self.samples += len(pcm)
+
+    def read(self, start_s: float, end_s: float) -> np.ndarray[Any, Any]:
+        first, last = max(0, int(start_s * RATE)), min(self.samples, int(end_s * RATE))
+        if last <= first:
+            return np.zeros(0, dtype=np.float32)
+        with self.lock:
+            self.handle.seek(first * 2)
+            data = self.handle.read((last - first) * 2)
+        return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class LiveCall:
+    """One running call: audio in, events out, finalised into a stored call."""
+
+    def __init__(
+        self, engine: LiveEngine, start: LiveStart, folder: Path, tracks: tuple[int, ...]
+    ) -> None:
+        from pipelines.live_alerts import LiveMonitor
+
+        from pipelines.streaming import LiveOptions, LiveTranscriber
+
+        self.engine = engine
+        self.start = start
+        self.folder = folder
+        self.roles = _roles(start.layout, len(tracks))
+        self.files = {t: _TrackFile(folder / f".{start.call_id}.live{t}.pcm") for t in tracks}
+        self.buffers: dict[int, PcmFrameBuffer] = {}
+        self.subscribers: set[Send] = set()
+        self.lock = threading.Lock()
+        self.monitor = LiveMonitor(engine.stages, _policy(engine, start), score_agents=False)
+        options = LiveOptions()
+        if start.language:
+            options = replace(options, language=start.language)
+        self.transcriber = LiveTranscriber(
+            engine.decoder,
+            options,
+            scheduler=engine.scheduler,
+            on_event=self._on_event,
+            track_channels={str(t): t for t in tracks},
+            call_id=start.call_id,
+        )
+        self.finished = False
+
+    # ---- audio in ---------------------------------------------------------------------
+
+    def buffer(self, track: int, channels: int = 1) -> PcmFrameBuffer:
+        if track not in self.buffers:
+            self.buffers[track] = PcmFrameBuffer(
+                encoding=self.start.encoding,
+                sample_rate=self.start.sample_rate,
+                channels=channels,
+                target_rate=RATE,
+            )
+        return self.buffers[track]
+
+    def push(self, data: bytes, track: int | None = None) -> None:
+        """Audio bytes: interleaved channels of the callqa protocol (track None), or one
+        mono track (Twilio)."""
+        if track is None:
+            frames = self.buffer(-1, self.start.channels).push(data)
+            tracks: tuple[int, ...] = tuple(range(self.start.channels))
+        else:
+            frames = self.buffer(track).push(data)
+            tracks = (track,)
+        self._feed(frames, tracks)
+
+    def pad_to(self, track: int, seconds: float) -> None:
+        """Silence up to ``seconds`` on a track whose sender skipped time (Twilio gaps)."""
+        missing = int(seconds * RATE) - self.files[track].samples
+        if missing > RATE // 10:
+            self._feed_track(track, np.zeros(missing, dtype=np.float32))
+
+    def _feed(self, frames: list[Any], tracks: tuple[int, ...]) -> None:
+        if not frames:
+            return
+        for index, track in enumerate(tracks):
+            samples = np.concatenate([f.channels[index].samples for f in frames])
+            self._feed_track(track, samples)
+
+    def _feed_track(self, track: int, samples: np.ndarray[Any, Any]) -> None:
+        self.files[track].append(samples)
+        self.transcriber.feed(str(track), samples)
+
+    @property
+    def received_s(self) -> float:
+        return max((f.samples for f in self.files.values()), default=0) / RATE
+
+    def pending_s(self) -> float:
+        return float(self.transcriber.pending_seconds())
+
+    # ---- events out ---------------------------------------------------------------------
+
+    def subscribe(self, send: Send) -> None:
+        with self.lock:
+            self.subscribers.add(send)
+
+    def unsubscribe(self, send: Send) -> None:
+        with self.lock:
+            self.subscribers.discard(send)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            targets = list(self.subscribers)
+        for send in targets:
+            try:
+                send(event)
+            except Exception:  # one broken subscriber must not stop the others
+                logger.exception("live subscriber failed on call %s", self.start.call_id)
+
+    def _on_event(self, event: Any) -> None:
+        from pipelines.streaming import Final, Notice, Partial
+
+        if isinstance(event, Partial):
+            segment = self._labelled(event.segment)
+            self.publish({"type": "partial", "segment": _redacted_partial(segment)})
+        elif isinstance(event, Final):
+            segment = self._labelled(event.segment)
+            self.engine.post.submit(self._final, segment)
+        elif isinstance(event, Notice):
+            self.publish(
+                {
+                    "type": "notice",
+                    "kind": event.kind,
+                    "detail": event.detail,
+                    "segment_id": event.segment_id,
+                    "at": event.at,
+                }
+            )
+
+    def _labelled(self, segment: Segment) -> Segment:
+        channel = segment.channel if segment.channel is not None else 0
+        return replace(
+            segment,
+            channel=channel,
+            speaker=f"SPEAKER_{channel:02d}",
+            role=self.roles.get(channel, "unknown"),
+        )
+
+    def _final(self, segment: Segment) -> None:
+        try:
+            channel = segment.channel if segment.channel is not None else 0
+            samples = self.files[channel].read(segment.start, segment.end)
+            update = self.monitor.on_final(segment, samples if len(samples) else None)
+            self.publish({"type": "final", "segment": segment_to_dict(update.segment)})
+            for alert in update.alerts:
+                self.publish(alert.to_event())
+            self._translate(segment)
+        except Exception:
+            logger.exception("live final failed on call %s", self.start.call_id)
+
+    def _translate(self, segment: Segment) -> None:
+        target = self.start.translate_to
+        translator = self.engine.translator
+        if not target or translator is None or segment.language in (None, target):
+            return
+        from pipelines.pii import redact_text
+        from pipelines.types import Audio
+
+        channel = segment.channel or 0
+        offset = max(0.0, segment.start - 0.3)
+        samples = self.files[channel].read(offset, segment.end + 0.3)
+        audio = Audio(samples, RATE, channel)
+        translation = translator.translate_segment(
+            segment, audio, target, offset_s=offset, until_s=segment.end + 0.3
+        )
+        if translation is not None and translation.text.strip():
+            self.publish(
+                {
+                    "type": "translation",
+                    "segment_id": segment.id,
+                    "language": translation.language,
+                    "text": redact_text(translation.text)[0],
+                }
+            )
+
+    def tick(self) -> None:
+        """Deadlines: called about once a second while the call runs."""
+        now = self.received_s
+        self.engine.post.submit(self._tick, now)
+
+    def _tick(self, now: float) -> None:
+        try:
+            for alert in self.monitor.tick(now):
+                self.publish(alert.to_event())
+        except Exception:
+            logger.exception("live tick failed on call %s", self.start.call_id)
+
+    # ---- the end ------------------------------------------------------------------------
+
+    def finish(self) -> Path | None:
+        """Flush the last utterances and write the received audio as a WAV (None if empty)."""
+        if self.finished:
+            return None
+        self.finished = True
+        for track, buffer in self.buffers.items():
+            frames = buffer.flush()
+            tracks = tuple(range(self.start.channels)) if track == -1 else (track,)
+            self._feed(frames, tracks)
+        self.transcriber.finish(timeout=120)
+        self.engine.post.submit(lambda: None).result(timeout=300)  # alerts and translations out
+        self.transcriber.close()
+        path = self._write_wav()
+        for file in self.files.values():
+            file.close()
+            file.path.unlink(missing_ok=True)
+        return path
+
+    def _write_wav(self) -> Path | None:
+        length = max(f.samples for f in self.files.values())
+        if length == 0:
+            return None
+        target = self.folder / f"{self.start.call_id}.upload"
+        with wave.open(str(target), "wb") as out:
+            out.setnchannels(len(self.files))
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            for first in range(0, length, RATE * 10):
+                block = np.zeros((min(RATE * 10, length - first), len(self.files)), dtype="<i2")
+                for column, file in enumerate(self.files.values()):
+                    part = file.read(first / RATE, (first + len(block)) / RATE)
+                    block[: len(part), column] = np.round(part * 32768.0).clip(-32768, 32767)
+                out.writeframes(block.tobytes())
+        return target
+
+
+def _roles(layout: Layout, tracks: int) -> dict[int, Role]:
+    if tracks == 1:
+        return {0: "unknown"}
+    if layout == "stereo-agent-right":
+        return {0: "customer", 1: "agent"}
+    return {0: "agent", 1: "customer"}
+
+
+def _redacted_partial(segment: Segment) -> dict[str, Any]:
+    from pipelines.pii import redact_text
+
+    text = redact_text(segment.text)[0]
+    return segment_to_dict(replace(segment, text=text, words=()))
+
+
+def _policy(engine: LiveEngine, start: LiveStart) -> Any:
+    if start.policy_id is None:
+        return None
+    from api.job_task import stored_policy
+    from api.store.db import Store
+
+    store = Store(engine.settings.resolved_database_url)
+    try:
+        with store.session() as session:
+            return stored_policy(session, start.tenant, start.policy_id, None)
+    finally:
+        store.dispose()
+
+
+class LiveHub:
+    """The calls running in this server, by id, for ``/v1/live`` subscribers."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.calls: dict[str, LiveCall] = {}
+        self.lock = threading.Lock()
+        self._engine: LiveEngine | None = None
+
+    def engine(self) -> LiveEngine:
+        with self.lock:
+            if self._engine is None:
+                self._engine = LiveEngine(self.settings)
+            return self._engine
+
+    def open(self, start: LiveStart, tracks: tuple[int, ...], folder: Path) -> LiveCall:
+        with self.lock:
+            if start.call_id in self.calls:
+                raise KeyError(start.call_id)
+        call = LiveCall(self.engine(), start, folder, tracks)
+        with self.lock:
+            self.calls[start.call_id] = call
+        return call
+
+    def get(self, tenant: str, call_id: str) -> LiveCall | None:
+        with self.lock:
+            call = self.calls.get(call_id)
+        return call if call is not None and call.start.tenant == tenant else None
+
+    def close_call(self, call_id: str) -> None:
+        with self.lock:
+            self.calls.pop(call_id, None)
+
+    def running(self) -> Iterator[LiveCall]:
+        with self.lock:
+            yield from list(self.calls.values())
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+def subscriber(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[dict[str, Any]]) -> Send:
+    """A thread-safe sender into an asyncio queue; a subscriber that falls far behind loses
+    the oldest partials rather than holding the call back."""
+
+    def send(event: dict[str, Any]) -> None:
+        def put() -> None:
+            if queue.qsize() >= MAX_SUBSCRIBER_QUEUE and event.get("type") == "partial":
+                return
+            queue.put_nowait(event)
+
+        loop.call_soon_threadsafe(put)
+
+    return send
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

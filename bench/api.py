@@ -1,0 +1,270 @@
+"""Throughput of the QA API, measured against baselines in the same run.
+
+1. Uploads per minute with N job workers: a real ``callqa serve`` (queue only) and N
+   ``callqa worker`` processes on the embedded SQLite store and queue; the labelled test
+   calls are uploaded over HTTP and timed until every job is done. Baseline: the same files
+   through the bare pipeline (``CallPipeline.analyze_call``) in one process, one after another.
+2. Export of 10,000 records: records/s and peak Python memory (tracemalloc) of the signed ZIP
+   bundle, against a baseline that only streams the stored JSON bodies to a file; the peak
+   for 1,000 records is printed beside it to show memory does not grow with the count.
+
+    python bench/api.py [--workers 1 2] [--repeats 3] [--records 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipelines.settings import Settings  # noqa: E402
+
+CALLS = ("compliant-return", "missing-lines-cancel", "payment-card", "angry-customer")
+CALL_DIR = ROOT / "tests" / "data" / "calls"
+ADMIN = "cqa_bench-admin-key-0123456789abcdefghijklmnop"
+CALLQA = str(Path(sys.executable).with_name("callqa"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_jobs(client: httpx.Client, jobs: list[str], headers: dict[str, str]) -> None:
+    pending = set(jobs)
+    deadline = time.monotonic() + 1800
+    while pending and time.monotonic() < deadline:
+        for job in list(pending):
+            status = client.get(f"/v1/jobs/{job}", headers=headers).json()["status"]
+            if status == "failed":
+                raise RuntimeError(f"job {job} failed")
+            if status == "done":
+                pending.discard(job)
+        time.sleep(0.25)
+    if pending:
+        raise RuntimeError(f"jobs did not finish: {sorted(pending)}")
+
+
+def _upload(client: httpx.Client, name: str, headers: dict[str, str]) -> str:
+    with (CALL_DIR / f"{name}.wav").open("rb") as audio:
+        answer = client.post("/v1/calls", files={"file": (f"{name}.wav", audio)}, headers=headers)
+    answer.raise_for_status()
+    return str(answer.json()["job_id"])
+
+
+def uploads_per_minute(workers: int, calls: tuple[str, ...]) -> float:
+    """Calls per minute through HTTP with ``workers`` worker processes (models warmed first)."""
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "CALLQA_DATA_DIR": data, "CALLQA_ADMIN_KEY": ADMIN}
+        port = _free_port()
+        procs = [
+            subprocess.Popen(
+                [CALLQA, "serve", "--port", str(port), "--workers", "0"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        ]
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                for _ in range(200):
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+                key = client.post(
+                    "/v1/keys", json={"name": "bench", "roles": ["ingest"]}, headers=headers
+                ).json()["key"]
+                headers = {"Authorization": f"Bearer {key}"}
+                procs += [
+                    subprocess.Popen([CALLQA, "worker"], env=env, start_new_session=True)
+                    for _ in range(workers)
+                ]
+                # warm-up: one short call per worker loads its models
+                _wait_jobs(
+                    client, [_upload(client, CALLS[-1], headers) for _ in procs[1:]], headers
+                )
+                started = time.perf_counter()
+                jobs = [_upload(client, name, headers) for name in calls]
+                _wait_jobs(client, jobs, headers)
+                elapsed = time.perf_counter() - started
+        finally:
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGTERM)
+            for proc in procs:
+                proc.wait(30)
+    return len(calls) * 60.0 / elapsed
+
+
+def bare_per_minute(calls: tuple[str, ...]) -> float:
+    """Calls per minute through the bare pipeline in this process (models loaded first)."""
+    from pipelines.registry import build_pipeline, decode_limits
+    from voice.decode import load_call_audio
+
+    settings = Settings()
+    pipeline = build_pipeline(settings)
+    pipeline.analyze_call(load_call_audio(CALL_DIR / f"{CALLS[-1]}.wav"))  # warm-up
+    started = time.perf_counter()
+    for name in calls:
+        audio = load_call_audio(CALL_DIR / f"{name}.wav", limits=decode_limits(settings))
+        pipeline.analyze_call(audio)
+    return len(calls) * 60.0 / (time.perf_counter() - started)
+
+
+def _sample_record() -> dict[str, Any]:
+    """A real record (``callqa analyze`` of the greeting test call), redacted as stored."""
+    record: dict[str, Any] = json.loads(
+        (ROOT / "tests" / "data" / "records" / "greeting-mono.json").read_text()
+    )
+    return record
+
+
+def _fill_store(url: str, count: int, record: dict[str, Any]) -> None:
+    """``count`` signed, chained copies of ``record`` (one locked batch, as the ledger does)."""
+    from api.integrity import parse_key
+    from api.store.db import Store, migrate
+    from api.store.heads import advance_head, lock_head
+    from api.store.ledger import new_entry
+
+    store = Store(url)
+    migrate(store.engine)
+    signer = parse_key("hmac:bench")
+    body = {key: value for key, value in record.items() if key != "integrity"}
+    with store.session() as session:
+        head = lock_head(session, "default", "ledger")
+        prev: str | None = None
+        for seq in range(1, count + 1):
+            call_id = uuid.uuid4().hex
+            entry = new_entry(
+                "default",
+                "record",
+                call_id,
+                {**body, "id": call_id, "tenant": "default"},
+                seq,
+                prev,
+                signer,
+            )
+            session.add(entry)
+            prev = entry.content_sha256
+            if seq % 1000 == 0:
+                session.flush()
+        advance_head(head, count, prev or "", signer)
+    store.dispose()
+
+
+def _measure(run: Callable[[], None]) -> tuple[float, float]:
+    """Seconds and peak traced MiB of one run."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    run()
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return elapsed, peak
+
+
+def _export_ours(store: Any, signer: Any, target: Path) -> None:
+    from api.export import iter_bundle_chunks
+
+    with target.open("wb") as out:
+        for chunk in iter_bundle_chunks(store, "default", None, None, "jsonl", signer):
+            out.write(chunk)
+
+
+def _export_baseline(store: Any, target: Path) -> None:
+    from sqlalchemy import select
+
+    from api.store.schema import LedgerEntry
+
+    with target.open("wb") as out, store.session() as session:
+        query = select(LedgerEntry.body).execution_options(yield_per=500)
+        for body in session.scalars(query):
+            out.write((body or "").encode() + b"\n")
+
+
+def export_figures(count: int, repeats: int, record: dict[str, Any]) -> dict[str, float]:
+    from api.integrity import parse_key
+    from api.store.db import Store
+
+    figures: dict[str, list[float]] = {}
+    signer = parse_key("hmac:bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "out"
+        for size in (count // 10, count):
+            url = f"sqlite:///{tmp}/export-{size}.db"
+            _fill_store(url, size, record)
+            store = Store(url)
+            runs = {
+                "ours": partial(_export_ours, store, signer, target),
+                "baseline": partial(_export_baseline, store, target),
+            }
+            for _ in range(repeats):
+                for name, run in runs.items():
+                    seconds, peak = _measure(run)
+                    figures.setdefault(f"{name}_{size}_s", []).append(seconds)
+                    figures.setdefault(f"{name}_{size}_mib", []).append(peak)
+            store.dispose()
+    return {name: statistics.median(values) for name, values in figures.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--skip-uploads", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    record = _sample_record()
+    export = export_figures(args.records, args.repeats, record)
+    n, small = args.records, args.records // 10
+    print(f"export of {n} records (median of {args.repeats}):")
+    print(
+        f"  ours {n / export[f'ours_{n}_s']:.0f} records/s, peak {export[f'ours_{n}_mib']:.1f} MiB"
+        f" (at {small} records: {export[f'ours_{small}_mib']:.1f} MiB)"
+    )
+    print(
+        f"  baseline (bodies only) {n / export[f'baseline_{n}_s']:.0f} records/s, "
+        f"peak {export[f'baseline_{n}_mib']:.1f} MiB"
+    )
+    print(f"  time ratio ours/baseline {export[f'ours_{n}_s'] / export[f'baseline_{n}_s']:.2f}")
+    print(json.dumps({k: round(v, 3) for k, v in export.items()}))
+    if args.skip_uploads:
+        return
+    calls = CALLS * 2
+    bare = statistics.median(bare_per_minute(calls) for _ in range(args.repeats))
+    print(f"bare pipeline, one process: {bare:.2f} calls/min")
+    for workers in args.workers:
+        rates = [uploads_per_minute(workers, calls) for _ in range(args.repeats)]
+        rate = statistics.median(rates)
+        print(
+            f"HTTP upload -> record with {workers} worker(s): {rate:.2f} calls/min "
+            f"(ratio to bare {rate / bare:.2f}; runs {', '.join(f'{r:.2f}' for r in rates)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
