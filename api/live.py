@@ -110,7 +110,6 @@ class LiveCall:
         self, engine: LiveEngine, start: LiveStart, folder: Path, tracks: tuple[int, ...]
     ) -> None:
         from pipelines.live_alerts import LiveMonitor
-
         from pipelines.streaming import LiveOptions, LiveTranscriber
 
         self.engine = engine
