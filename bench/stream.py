@@ -10,7 +10,9 @@ time comes on the wall clock. Measured:
 * WER against the reference transcripts, streamed (finals) vs batch (`WhisperTranscriber` on
   the same files, same model), and WER of streamed against batch;
 * concurrency: 1..N calls replayed at once (threads, one shared compute thread); a level
-  holds when lag (oldest waiting final behind the newest audio) stays <= --max-lag s.
+  holds when lag (oldest waiting final behind the newest audio) stays <= --max-lag s. The
+  process CPU time per second of call audio is printed too: unlike wall-clock latency it
+  does not depend on what else the machine runs (the load average is printed beside it).
 
     python bench/stream.py [--quick] [--model base] [--max-calls 4] [--max-lag 3]
 """
@@ -36,6 +38,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.clips import DATA_DIR, manifest
+from models.asr import SpeechRecognizer
 from models.asr_stream import UtteranceDecoder
 from models.vad import SileroVad
 from pipelines.evaluation import error_rate
@@ -241,8 +244,8 @@ def single(
     return runs
 
 
-def accuracy(runs: list[Run], recognizer_model: str) -> None:
-    batch = WhisperTranscriber(build_recognizer(get_settings(), recognizer_model))
+def accuracy(runs: list[Run], recognizer: SpeechRecognizer) -> None:
+    batch = WhisperTranscriber(recognizer)  # the batch defaults, on the same loaded model
     totals = {"batch": [0.0, 0], "stream": [0.0, 0], "stream-vs-batch": [0.0, 0]}
     print(f"{'recording':46} {'ch':>2} {'WER batch':>9} {'stream':>7} {'vs batch':>8}")
     for run in runs:
@@ -279,9 +282,10 @@ def concurrency(
 ) -> None:
     calls = [r for r in recordings(False) if r.path.parent.name == "calls" and "mono" not in r.name]
     print(f"{'calls':>5} {'max lag s':>9} {'lat p50':>7} {'p95':>5} {'lag notices':>11} "
-          f"{'feeder late s':>13} {'bounded':>7}")  # fmt: skip
+          f"{'feeder late s':>13} {'CPU s/call s':>12} {'load':>5} {'bounded':>7}")  # fmt: skip
     for level in levels:
         runs: list[Run] = []
+        cpu = time.process_time()
         threads = [
             threading.Thread(
                 target=_play_into, args=(scheduler, decoder, calls[i % len(calls)], runs)
@@ -292,12 +296,15 @@ def concurrency(
             thread.start()
         for thread in threads:
             thread.join()
+        cpu = time.process_time() - cpu
+        audio = sum(sf.info(str(r.recording.path)).duration for r in runs)
         lag = max(r.max_lag for r in runs)
         lat = [x for r in runs for x in latencies(r)]
         notices = sum(n.kind == "lag" for r in runs for n in r.notices)
         behind = max(r.behind for r in runs)
         print(f"{level:5d} {lag:9.2f} {pct(lat, 50):7.2f} {pct(lat, 95):5.2f} {notices:11d} "
-              f"{behind:13.2f} {'yes' if lag <= max_lag else 'no':>7}")  # fmt: skip
+              f"{behind:13.2f} {cpu / audio:12.3f} {os.getloadavg()[0]:5.1f} "
+              f"{'yes' if lag <= max_lag else 'no':>7}")  # fmt: skip
 
 
 def main() -> None:
@@ -332,7 +339,7 @@ def main() -> None:
           f"partials every {o.partial_interval_s} s, final beam {o.final.beam_size}")  # fmt: skip
     runs = single(scheduler, decoder, args.quick, tuple(args.only))
     if not args.skip_wer:
-        accuracy(runs, args.model)
+        accuracy(runs, recognizer)
     levels = [1, 3] if args.quick else list(range(1, args.max_calls + 1))
     if levels:
         concurrency(scheduler, decoder, levels, args.max_lag)

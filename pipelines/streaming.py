@@ -116,7 +116,10 @@ class LiveTranscriber:
 
     def feed(self, track: TrackKey, samples: npt.ArrayLike) -> None:
         """Add 16 kHz mono float32 samples of one track (any length, in call order)."""
-        data = np.asarray(samples, dtype=np.float32).reshape(-1)
+        data = np.asarray(samples, dtype=np.float32)
+        if data.ndim > 1 and data.size != data.shape[0]:
+            raise ValueError(f"feed() takes one channel of samples, got shape {data.shape}")
+        data = data.reshape(-1)
         with self.lock:
             if self._finished:
                 raise RuntimeError("feed() after finish()")

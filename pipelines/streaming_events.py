@@ -77,7 +77,7 @@ def _final_decoding() -> UtteranceOptions:
 
 
 def _partial_decoding() -> UtteranceOptions:
-    return UtteranceOptions(word_timestamps=False, context_margin_s=3.0)
+    return UtteranceOptions(word_timestamps=False, context_margin_s=2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +93,8 @@ class LiveOptions:
     min_speech_s: float = 0.2  # utterances with less speech are dropped as noise
     max_utterance_s: float = 15.0  # forced cut (at the quietest window of the last cut_window_s)
     cut_window_s: float = 5.0
-    partial_interval_s: float = 0.7  # new audio between two partial decodes ...
-    partial_interval_ratio: float = 0.15  # ... or this share of the utterance, if longer
+    partial_interval_s: float = 1.0  # new audio between two partial decodes ...
+    partial_interval_ratio: float = 0.2  # ... or this share of the utterance, if longer
     agreement_after_s: float = 6.0  # longer utterances commit what two hypotheses agree on
     agreement_margin_s: float = 1.0  # never commit words this close to the newest audio
     max_lag_s: float = 1.0  # a partial waiting longer is late: merge and say so

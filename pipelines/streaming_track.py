@@ -225,8 +225,8 @@ class Track:
             options = dataclasses.replace(o.partial, word_timestamps=long)
             audio = self.audio.slice(start, end)
             prior = self.language
-            # a second or two of speech is too little to tell its language: keep the track's
-            language = o.language or (prior if end - start < _samples(2.0) else None)
+            # partials keep the track's language (the final detects it on its own audio)
+            language = o.language or prior
         result = self.host.decoder.decode(audio, options, language=language, prior_language=prior)
         with self.host.lock:
             if self.piece is not piece or piece.start != start:
