@@ -105,7 +105,7 @@ class LiveTranscriber:
         self._ids = itertools.count()
         self._outbox: deque[Event] = deque()
         self._queue: deque[Event] = deque()
-        self._dispatching = threading.Lock()
+        self._dispatching = threading.RLock()  # re-entrant: a callback may feed()
         self._hooks: list[FinalHook] = []
         self._counts = {"partial": 0, "final": 0, "notice": 0}
         self._idle = threading.Condition(self.lock)
@@ -175,7 +175,9 @@ class LiveTranscriber:
                 track.jobs.clear()
             self._on_event = None
             self._queue.clear()
-        self.scheduler.cancel_partials(list(self._tracks))
+        self.scheduler.cancel_partials([(id(self), key) for key in self._tracks])
+        with self._dispatching:  # wait for an event being delivered right now
+            pass
         if self._own_scheduler:
             self.scheduler.close()
 

@@ -292,3 +292,24 @@ def test_slow_compute_merges_partials_and_keeps_every_final(data_dir: Path) -> N
         isinstance(e, Partial) for e in expected
     )
     assert replace(lag[0], detail="").kind == "lag"
+
+
+def test_a_closed_call_stops_while_another_goes_on(data_dir: Path) -> None:
+    audio = load16k(data_dir / "calls" / "angry-customer.wav")[: 16000 * 12]
+    shared = StreamScheduler()
+    dropped: list[Event] = []
+    kept: list[Event] = []
+    first = LiveTranscriber(SlowDecoder(0.3), scheduler=shared, on_event=dropped.append)
+    second = LiveTranscriber(SlowDecoder(0.3), scheduler=shared, on_event=kept.append)
+    for index in range(0, len(audio), 320):
+        for channel in (0, 1):
+            first.feed(channel, audio[index : index + 320, channel])
+            second.feed(channel, audio[index : index + 320, channel])
+    first.close()
+    seen = len(dropped)
+    assert second.finish(timeout=60)
+    assert len(dropped) == seen and first.pending_seconds() == 0.0
+    assert len(finals(kept)) >= 3
+    with pytest.raises(RuntimeError):
+        first.feed(0, audio[:320, 0])
+    shared.close()
