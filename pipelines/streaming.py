@@ -55,6 +55,7 @@ __all__ = [
     "Event",
     "Final",
     "LiveOptions",
+    "LiveStats",
     "LiveTranscriber",
     "Notice",
     "Partial",
@@ -70,7 +71,9 @@ FinalHook = Callable[[Segment], None]
 
 
 @dataclass(frozen=True, slots=True)
-class _Stats:
+class LiveStats:
+    """How many events of each kind a call has delivered so far."""
+
     partials: int
     finals: int
     notices: int
@@ -210,9 +213,9 @@ class LiveTranscriber:
             ]
             return max(lags, default=0.0)
 
-    def stats(self) -> _Stats:
+    def stats(self) -> LiveStats:
         with self.lock:
-            return _Stats(self._counts["partial"], self._counts["final"], self._counts["notice"])
+            return LiveStats(self._counts["partial"], self._counts["final"], self._counts["notice"])
 
     # ---- Host protocol (used by the tracks, under the lock) ---------------------------
 
