@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import uuid
 import wave
@@ -205,7 +206,9 @@ class LiveCall:
 
         if isinstance(event, Partial):
             segment = self._labelled(event.segment)
-            self.publish({"type": "partial", "segment": _redacted_partial(segment)})
+            self.publish(
+                {"type": "partial", "segment": desktop_segment(replace(segment, words=()))}
+            )
         elif isinstance(event, Final):
             segment = self._labelled(event.segment)
             self.engine.post.submit(self._final, segment)
@@ -234,7 +237,7 @@ class LiveCall:
             channel = segment.channel if segment.channel is not None else 0
             samples = self.files[channel].read(segment.start, segment.end)
             update = self.monitor.on_final(segment, samples if len(samples) else None)
-            self.publish({"type": "final", "segment": segment_to_dict(update.segment)})
+            self.publish({"type": "final", "segment": desktop_segment(update.segment)})
             for alert in update.alerts:
                 self.publish(alert.to_event())
             self._translate(segment)
@@ -262,7 +265,7 @@ class LiveCall:
                     "type": "translation",
                     "segment_id": segment.id,
                     "language": translation.language,
-                    "text": redact_text(translation.text)[0],
+                    "text": mask_numbers(redact_text(translation.text)[0]),
                 }
             )
 
@@ -324,11 +327,26 @@ def _roles(layout: Layout, tracks: int) -> dict[int, Role]:
     return {0: "agent", 1: "customer"}
 
 
-def _redacted_partial(segment: Segment) -> dict[str, Any]:
+NUMBER = re.compile(r"\d(?:[\d\s,.-]*\d)?")
+
+
+def mask_numbers(text: str) -> str:
+    """Digit runs of four or more digits as ``[NUMBER]``: a live decode can garble a card or
+    phone number past the recognizers ("4-1-1"), and desktops never need the digits."""
+    return NUMBER.sub(
+        lambda m: "[NUMBER]" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), text
+    )
+
+
+def desktop_segment(segment: Segment) -> dict[str, Any]:
+    """A live segment as agents' desktops get it: redacted, long numbers masked."""
     from pipelines.pii import redact_text
 
-    text = redact_text(segment.text)[0]
-    return segment_to_dict(replace(segment, text=text, words=()))
+    text = mask_numbers(redact_text(segment.text)[0])
+    words = tuple(w for w in segment.words if not any(c.isdigit() for c in w.word))
+    if text == segment.text and len(words) == len(segment.words):
+        return segment_to_dict(segment)
+    return segment_to_dict(replace(segment, text=text, words=words))
 
 
 def _policy(engine: LiveEngine, start: LiveStart) -> Any:

@@ -22,11 +22,12 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class LanguageRepairOptions:
     enabled: bool = True
-    max_word_probability: float = 0.6
+    max_word_probability: float = 0.75
     min_duration_s: float = 1.0
     min_language_probability: float = 0.4
-    checks_per_30s: float = 2.0
+    checks_per_30s: float = 4.0  # a window can hold two other languages, two sentences each
     pad_s: float = 0.3
+    relabel_probability: float = 0.8  # keep the first decode but fix its language tag
 
 
 def mean_word_probability(segment: RecognizedSegment) -> float:
@@ -49,23 +50,40 @@ def repair_language_switches(
     """
     if not options.enabled or not recognizer.multilingual or decoding.language is not None:
         return segments, 0
-    candidates = sorted(
-        (
-            (mean_word_probability(s), i)
-            for i, s in enumerate(segments)
-            if s.end - s.start >= options.min_duration_s
-            and mean_word_probability(s) < options.max_word_probability
-        )
-    )
+    doubtful = {
+        i
+        for i, s in enumerate(segments)
+        if s.end - s.start >= options.min_duration_s
+        and mean_word_probability(s) < options.max_word_probability
+    }
+    candidates = sorted((mean_word_probability(segments[i]), i) for i in doubtful)
     budget = int(options.checks_per_30s * max(1.0, channel.duration / 30.0))
+    chosen = {i for _, i in candidates[:budget]}
     result = list(segments)
     repaired = 0
-    for confidence, index in candidates[:budget]:
+    for index in range(len(segments)):
+        switched = index > 0 and result[index - 1].language != segments[index - 1].language
+        if index not in chosen and not (switched and budget > len(chosen)):
+            continue  # the sentences after a switched one are judged too, within the budget
+        chosen.add(index)
+        confidence = mean_word_probability(segments[index])
         segment = segments[index]
         first = max(0, int((segment.start - options.pad_s) * channel.sample_rate))
         last = min(len(channel.samples), int((segment.end + options.pad_s) * channel.sample_rate))
         audio = channel.samples[first:last]
         language, probability = recognizer.detect_language(audio)
+        previous = result[index - 1] if index > 0 else None
+        unsure = probability < options.relabel_probability
+        if (
+            unsure
+            and previous is not None
+            and previous.language not in (language, segment.language)
+        ):
+            # a short sentence after a switched one: judge it with the one before it
+            start = max(0, int((previous.start - options.pad_s) * channel.sample_rate))
+            joint, joint_p = recognizer.detect_language(channel.samples[start:last])
+            if joint == previous.language:
+                language, probability = joint, joint_p
         if language == segment.language or probability < options.min_language_probability:
             continue
         span = replace(
@@ -77,6 +95,9 @@ def repair_language_switches(
         offset = first / channel.sample_rate
         joined = _join(redecoded, offset, language)
         if mean_word_probability(joined) <= confidence:
+            if probability >= options.relabel_probability:  # same words, wrong language tag
+                result[index] = replace(segment, language=language)
+                repaired += 1
             continue
         logger.info(
             "segment at %.1f s re-decoded as %s (p=%.2f) instead of %s",
