@@ -58,7 +58,7 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
     from api.live import LiveHub
     from api.retention import RetentionSweeper
 
-    services.live = LiveHub(settings)
+    services.live = LiveHub(settings, store)
 
     services.retention = RetentionSweeper(services)
     services.retention.start()

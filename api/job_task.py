@@ -31,9 +31,9 @@ from api.jobs import (
     report_progress,
     retry_job,
     set_call_status,
-    utc_now,
 )
 from api.store.db import Store
+from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job, Tenant
 from api.store.schema import Policy as PolicyRow
 from pipelines.emotion import NEGATIVE

@@ -23,7 +23,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select, update
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from api.store.db import Store
+from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job
 from pipelines.errors import ConfigError
 from pipelines.settings import Settings
@@ -47,10 +48,6 @@ QUEUE_FILE = "queue.db"
 
 class LeaseLost(Exception):
     """This worker no longer holds the job's lease (another worker took the job over)."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def queue_name(settings: Settings) -> str:

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 import uuid
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from api.store.db import Store
+from pipelines.policy import Policy
 from pipelines.record import segment_to_dict
 from pipelines.settings import Settings
-from pipelines.types import Layout, Role, Segment
+from pipelines.types import Layout, Role, Samples, Segment
 from voice.frames import PcmFrameBuffer, StreamEncoding
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,12 @@ class LiveCall:
     """One running call: audio in, events out, finalised into a stored call."""
 
     def __init__(
-        self, engine: LiveEngine, start: LiveStart, folder: Path, tracks: tuple[int, ...]
+        self,
+        engine: LiveEngine,
+        start: LiveStart,
+        folder: Path,
+        tracks: tuple[int, ...],
+        policy: Policy | None = None,
     ) -> None:
         from pipelines.live_alerts import LiveMonitor
         from pipelines.streaming import LiveOptions, LiveTranscriber
@@ -121,7 +126,7 @@ class LiveCall:
         self.buffers: dict[int, PcmFrameBuffer] = {}
         self.subscribers: set[Send] = set()
         self.lock = threading.Lock()
-        self.monitor = LiveMonitor(engine.stages, _policy(engine, start), score_agents=False)
+        self.monitor = LiveMonitor(engine.stages, policy, score_agents=False)
         options = LiveOptions()
         if start.language:
             options = replace(options, language=start.language)
@@ -211,7 +216,7 @@ class LiveCall:
             )
         elif isinstance(event, Final):
             segment = self._labelled(event.segment)
-            self.engine.post.submit(self._final, segment)
+            self.engine.post.submit(self._final, segment, event.audio)
         elif isinstance(event, Notice):
             self.publish(
                 {
@@ -232,11 +237,10 @@ class LiveCall:
             role=self.roles.get(channel, "unknown"),
         )
 
-    def _final(self, segment: Segment) -> None:
+    def _final(self, segment: Segment, samples: Samples | None) -> None:
         try:
-            channel = segment.channel if segment.channel is not None else 0
-            samples = self.files[channel].read(segment.start, segment.end)
-            update = self.monitor.on_final(segment, samples if len(samples) else None)
+            has_audio = samples is not None and len(samples) > 0
+            update = self.monitor.on_final(segment, samples if has_audio else None)
             self.publish({"type": "final", "segment": desktop_segment(update.segment)})
             for alert in update.alerts:
                 self.publish(alert.to_event())
@@ -327,13 +331,12 @@ def _roles(layout: Layout, tracks: int) -> dict[int, Role]:
     return {0: "agent", 1: "customer"}
 
 
-NUMBER = re.compile(r"\d(?:[\d\s,.-]*\d)?")
-
-
 def mask_numbers(text: str) -> str:
     """Digit runs of four or more digits as ``[NUMBER]``: a live decode can garble a card or
     phone number past the recognizers ("4-1-1"), and desktops never need the digits."""
-    return NUMBER.sub(
+    from pipelines.pii import DIGIT_RUN
+
+    return DIGIT_RUN.sub(
         lambda m: "[NUMBER]" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), text
     )
 
@@ -349,25 +352,12 @@ def desktop_segment(segment: Segment) -> dict[str, Any]:
     return segment_to_dict(replace(segment, text=text, words=words))
 
 
-def _policy(engine: LiveEngine, start: LiveStart) -> Any:
-    if start.policy_id is None:
-        return None
-    from api.job_task import stored_policy
-    from api.store.db import Store
-
-    store = Store(engine.settings.resolved_database_url)
-    try:
-        with store.session() as session:
-            return stored_policy(session, start.tenant, start.policy_id, None)
-    finally:
-        store.dispose()
-
-
 class LiveHub:
     """The calls running in this server, by id, for ``/v1/live`` subscribers."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
+        self.store = store
         self.calls: dict[str, LiveCall] = {}
         self.lock = threading.Lock()
         self._engine: LiveEngine | None = None
@@ -382,10 +372,18 @@ class LiveHub:
         with self.lock:
             if start.call_id in self.calls:
                 raise KeyError(start.call_id)
-        call = LiveCall(self.engine(), start, folder, tracks)
+        call = LiveCall(self.engine(), start, folder, tracks, self._policy(start))
         with self.lock:
             self.calls[start.call_id] = call
         return call
+
+    def _policy(self, start: LiveStart) -> Policy | None:
+        if start.policy_id is None:
+            return None
+        from api.job_task import stored_policy
+
+        with self.store.session() as session:
+            return stored_policy(session, start.tenant, start.policy_id, None)
 
     def get(self, tenant: str, call_id: str) -> LiveCall | None:
         with self.lock:
@@ -395,10 +393,6 @@ class LiveHub:
     def close_call(self, call_id: str) -> None:
         with self.lock:
             self.calls.pop(call_id, None)
-
-    def running(self) -> Iterator[LiveCall]:
-        with self.lock:
-            yield from list(self.calls.values())
 
     def close(self) -> None:
         if self._engine is not None:
@@ -422,7 +416,3 @@ def subscriber(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[dict[str, A
         loop.call_soon_threadsafe(put)
 
     return send
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from api.jobs import build_queue, enqueue, new_job, pending_job_ids, sweep, utc_now
+from api.jobs import build_queue, enqueue, new_job, pending_job_ids, sweep
 from api.store.db import Store, migrate
+from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job, LedgerEntry, Policy
 from api.worker import start_embedded_workers
 from pipelines.pipeline import CallPipeline
