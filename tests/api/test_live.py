@@ -228,3 +228,15 @@ def test_a_bad_call_does_not_affect_a_good_one_and_drops_lose_no_audio(server: S
             break
         time.sleep(0.5)
     assert dropped, [(c.id, c.size_bytes) for c in calls]
+
+
+def test_callqa_stream_command_prints_the_events(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.cli import main
+
+    code = main(["stream", str(SPANISH), "--url", f"{server.url}/v1/stream", "--token", server.key])
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert code == 0 and events[-1]["type"] == "end"
+    assert any(e["type"] == "final" for e in events)
+    assert main(["stream", str(SPANISH), "--url", "http://nowhere", "--token", "k"]) == 2
