@@ -1,0 +1,1 @@
+"""The review page: static files served by the API at ``/``."""
