@@ -108,6 +108,7 @@ def create_app(
         policies,
         records,
         stream,
+        web,
     )
 
     @asynccontextmanager
@@ -130,6 +131,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, keys, calls, records, policies, analytics, audit_export, stream):
+    for module in (health, keys, calls, records, policies, analytics, audit_export, stream, web):
         app.include_router(module.router)
+    app.mount("/static", web.page_files(), name="static")
     return app

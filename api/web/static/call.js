@@ -1,0 +1,200 @@
+// One call: redacted audio, timeline, transcript with click-to-seek, scorecard with evidence,
+// review overrides (qa_analyst) and transcript downloads.
+
+import { ApiFailure, download, getBlob, getJson } from "./api.js";
+import { append, clock, h, labelOf, notify, seconds, when } from "./dom.js";
+import { scorecard } from "./scorecard.js";
+
+function player(blob) {
+  const audio = h("audio", { id: "player", controls: true, preload: "auto", "aria-label": "Redacted call audio" });
+  audio.src = URL.createObjectURL(blob);
+  return audio;
+}
+
+function segmentAt(record, time) {
+  return record.segments.find((segment) => segment.start <= time && time < segment.end);
+}
+
+export function makeSeeker(audio, record) {
+  return (time, reason) => {
+    audio.currentTime = Math.max(0, time);
+    audio.play().catch(() => {});
+    const segment = segmentAt(record, time + 0.01);
+    const row = segment && document.getElementById(`seg-${segment.id}`);
+    if (row) row.focus({ preventScroll: false });
+    notify(`Playing from ${seconds(time)}${reason ? ` (${reason})` : ""}`);
+  };
+}
+
+async function timeline(callId, seek) {
+  const blob = await getBlob(`/v1/calls/${callId}/timeline.svg`);
+  const text = await blob.text();
+  const svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+  const axis = ["t0", "t1", "x0", "x1"].map((name) => Number(svg.getAttribute(`data-${name}`)));
+  const title = svg.querySelector("title")?.textContent || "Call timeline";
+  const image = h("img", {
+    class: "timeline",
+    id: "timeline",
+    alt: `${title}. Click a moment to play it; the transcript below holds the same moments.`,
+  });
+  image.src = URL.createObjectURL(blob);
+  image.addEventListener("click", (event) => {
+    const [t0, t1, x0, x1] = axis;
+    const fraction = event.offsetX / image.clientWidth;
+    if (!(t1 > t0) || fraction < x0 || fraction > x1) return;
+    seek(t0 + ((fraction - x0) / (x1 - x0)) * (t1 - t0), "timeline");
+  });
+  return h("figure", { class: "card" }, image, h("figcaption", {}, "Timeline: turns per speaker, overtalk, silence, customer emotion, compliance marks and redacted spans."));
+}
+
+function roleOf(record, speaker) {
+  return record.participants.find((p) => p.speaker === speaker)?.role || "unknown";
+}
+
+function transcript(record, seek) {
+  const translated = record.segments.some((segment) => segment.translation);
+  const rows = record.segments.map((segment) => {
+    const role = segment.role || roleOf(record, segment.speaker);
+    const emotion = segment.emotion;
+    return h(
+      "li",
+      { id: `seg-${segment.id}`, class: `segment role-${role}`, tabindex: "-1", dataset: { start: segment.start, end: segment.end } },
+      h(
+        "button",
+        { type: "button", class: "time", "aria-label": `Play from ${seconds(segment.start)}`, onclick: () => seek(segment.start, `${role} turn`) },
+        seconds(segment.start),
+      ),
+      h("span", { class: `role ${role}` }, role),
+      h("span", { class: "speaker" }, segment.speaker),
+      h(
+        "div",
+        { class: translated ? "text two" : "text" },
+        h("p", { lang: segment.language || null }, segment.text),
+        segment.translation
+          ? h("p", { class: "translation", lang: segment.translation.language }, h("span", { class: "visually-hidden" }, "Translation: "), `${segment.translation.language}: ${segment.translation.text}`)
+          : translated
+            ? h("p", { class: "translation muted" }, "")
+            : null,
+      ),
+      emotion ? h("span", { class: `emotion ${emotion.valence < -0.2 ? "negative" : ""}`, title: `valence ${emotion.valence}, arousal ${emotion.arousal}, from ${emotion.source}` }, emotion.label) : null,
+    );
+  });
+  return h(
+    "section",
+    { class: "card transcript", "aria-labelledby": "transcript-title" },
+    h("h2", { id: "transcript-title" }, "Transcript"),
+    translated ? h("p", { class: "muted" }, "Translations are shown beside the original.") : null,
+    h("ol", { class: "segments" }, rows),
+  );
+}
+
+function facts(record) {
+  const metrics = record.metrics || {};
+  const topics = (record.topics || []).map((t) => `${labelOf(t.label)} (${t.score.toFixed(2)})`).join(", ");
+  const talk = Object.entries(metrics.talk_s || {}).map(([who, s]) => `${roleOf(record, who)} ${seconds(s)}`).join(", ");
+  const interruptions = Object.entries(metrics.interruptions || {}).map(([who, n]) => `${roleOf(record, who)} ${n}`).join(", ");
+  const pii = {};
+  for (const entity of record.pii?.entities || []) pii[entity.type] = (pii[entity.type] || 0) + 1;
+  const items = [
+    ["Received", when(record.created_at)],
+    ["Duration", clock(record.audio?.duration_s)],
+    ["Languages", (record.languages || []).join(", ") || "–"],
+    ["Topics", topics || "–"],
+    ["Talk time", talk || "–"],
+    ["Silence", seconds(metrics.silence_s)],
+    ["Overtalk", seconds(metrics.overtalk_s)],
+    ["Interruptions", interruptions || "none"],
+    ["Agent response latency", metrics.agent_response_latency_s == null ? "–" : `${metrics.agent_response_latency_s.toFixed(2)} s`],
+    ["Redacted", Object.entries(pii).map(([type, n]) => `${type} ×${n}`).join(", ") || "nothing"],
+  ];
+  return h(
+    "section",
+    { class: "card facts", "aria-labelledby": "facts-title" },
+    h("h2", { id: "facts-title" }, "Call"),
+    h("dl", {}, items.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)])),
+  );
+}
+
+function escalationBanner(record, seek) {
+  const escalation = record.metrics?.escalation;
+  if (!escalation?.detected) return null;
+  return h(
+    "p",
+    { class: "alert", role: "note" },
+    `Customer escalation (${escalation.reason}) from ${seconds(escalation.at_s)}. `,
+    h("button", { type: "button", class: "link", onclick: () => seek(escalation.at_s, "escalation") }, "Play it"),
+  );
+}
+
+function downloads(callId) {
+  const files = [
+    ["transcript.vtt", "WebVTT"],
+    ["transcript.srt", "SubRip"],
+    ["transcript.txt", "Text"],
+    ["diarization.rttm", "RTTM"],
+  ];
+  return h(
+    "p",
+    { class: "downloads" },
+    "Download: ",
+    files.map(([name, label]) =>
+      h("button", {
+        type: "button",
+        class: "link",
+        onclick: () => download(`/v1/calls/${callId}/${name}`, null, `${callId}.${name.split(".").pop()}`).catch((error) => notify(`Download failed: ${error.message}`, "error")),
+      }, label),
+    ),
+  );
+}
+
+async function pending(target, callId, error) {
+  target.append(h("h1", {}, `Call ${callId.slice(0, 8)}…`), h("p", { class: "alert", role: "status" }, error.message));
+}
+
+export async function callView(target, callId) {
+  let record;
+  try {
+    record = await getJson(`/v1/calls/${callId}`);
+  } catch (error) {
+    if (error instanceof ApiFailure && [404, 409, 410].includes(error.status)) {
+      await pending(target, callId, error);
+      return;
+    }
+    throw error;
+  }
+  const audio = player(await getBlob(`/v1/calls/${callId}/audio`));
+  const seek = makeSeeker(audio, record);
+  audio.addEventListener("timeupdate", () => {
+    const now = audio.currentTime;
+    for (const row of target.querySelectorAll(".segment")) {
+      row.classList.toggle("playing", Number(row.dataset.start) <= now && now < Number(row.dataset.end));
+    }
+  });
+  const compliance = record.compliance;
+  append(target, [
+    h(
+      "div",
+      { class: "title-row" },
+      h("h1", {}, `Call of ${when(record.created_at)}`),
+      h("p", { class: "muted" }, h("a", { href: "#/calls" }, "← All calls"), ` · id ${record.id}`),
+    ),
+    escalationBanner(record, seek),
+    h("section", { class: "card player", "aria-label": "Audio" }, audio, downloads(callId)),
+    await timeline(callId, seek).catch((error) =>
+      h("p", { class: "alert" }, `The timeline picture is not available: ${error.message}`),
+    ),
+    h(
+      "div",
+      { class: "columns" },
+      transcript(record, seek),
+      h(
+        "div",
+        { class: "side" },
+        compliance
+          ? scorecard(record, callId, seek)
+          : h("section", { class: "card" }, h("h2", {}, "Scorecard"), h("p", {}, "Not scored against a policy.")),
+        facts(record),
+      ),
+    ),
+  ]);
+}

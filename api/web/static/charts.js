@@ -1,0 +1,77 @@
+// Small SVG bar charts drawn in the page (no library); every chart has its numbers as a table.
+
+import { h } from "./dom.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const WIDTH = 520;
+const HEIGHT = 220;
+const PAD = { left: 48, right: 12, top: 12, bottom: 58 };
+
+function s(tag, attrs = {}, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function niceMax(value) {
+  if (!(value > 0)) return 1;
+  const step = 10 ** Math.floor(Math.log10(value));
+  for (const k of [1, 2, 2.5, 5, 10]) if (k * step >= value) return k * step;
+  return 10 * step;
+}
+
+function shortLabel(text) {
+  const value = String(text ?? "none").replaceAll("_", " ");
+  return value.length > 14 ? `${value.slice(0, 13)}…` : value;
+}
+
+export function barChart({ id, title, groups, metric, format, fixedMax }) {
+  const values = groups.map((group) => group[metric]);
+  const max = fixedMax ?? niceMax(Math.max(0, ...values.filter((v) => v !== null)));
+  const innerW = WIDTH - PAD.left - PAD.right;
+  const innerH = HEIGHT - PAD.top - PAD.bottom;
+  const band = groups.length ? innerW / groups.length : innerW;
+  const svg = s("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-labelledby": `${id}-title`, class: "chart" });
+  svg.append(s("title", { id: `${id}-title` }, `${title}: ${groups.length} groups`));
+  for (const tick of [0, 0.5, 1]) {
+    const y = PAD.top + innerH * (1 - tick);
+    svg.append(s("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y, y2: y, class: "grid" }));
+    svg.append(s("text", { x: PAD.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, format(max * tick)));
+  }
+  groups.forEach((group, index) => {
+    const value = group[metric];
+    const x = PAD.left + index * band;
+    if (value !== null && value !== undefined) {
+      const height = Math.max(1, (innerH * value) / max);
+      const bar = s("rect", { x: x + band * 0.15, y: PAD.top + innerH - height, width: Math.max(1, band * 0.7), height, class: "bar" });
+      bar.append(s("title", {}, `${group.key ?? "none"}: ${format(value)}`));
+      svg.append(bar);
+    }
+    if (groups.length <= 16 || index % Math.ceil(groups.length / 16) === 0) {
+      const lx = x + band / 2;
+      const ly = PAD.top + innerH + 12;
+      svg.append(s("text", { x: lx, y: ly, transform: `rotate(35 ${lx} ${ly})`, class: "tick" }, shortLabel(group.key)));
+    }
+  });
+  const table = h(
+    "table",
+    { class: "data" },
+    h("caption", {}, title),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Group"), h("th", { scope: "col" }, title))),
+    h(
+      "tbody",
+      {},
+      groups.map((group) =>
+        h("tr", {}, h("th", { scope: "row" }, String(group.key ?? "none")), h("td", { class: "num" }, group[metric] == null ? "–" : format(group[metric]))),
+      ),
+    ),
+  );
+  return h(
+    "figure",
+    { class: "card chart-card", id },
+    h("figcaption", {}, h("h3", {}, title)),
+    svg,
+    h("details", {}, h("summary", {}, "Show the numbers"), table),
+  );
+}
