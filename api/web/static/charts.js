@@ -5,6 +5,7 @@ import { h } from "./dom.js";
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 520;
 const HEIGHT = 220;
+const MAX_BAR = 56;
 const PAD = { left: 48, right: 12, top: 12, bottom: 58 };
 
 function s(tag, attrs = {}, text) {
@@ -44,7 +45,8 @@ export function barChart({ id, title, groups, metric, format, fixedMax }) {
     const x = PAD.left + index * band;
     if (value !== null && value !== undefined) {
       const height = Math.max(1, (innerH * value) / max);
-      const bar = s("rect", { x: x + band * 0.15, y: PAD.top + innerH - height, width: Math.max(1, band * 0.7), height, class: "bar" });
+      const width = Math.min(MAX_BAR, Math.max(1, band * 0.7));
+      const bar = s("rect", { x: x + (band - width) / 2, y: PAD.top + innerH - height, width, height, class: "bar" });
       bar.append(s("title", {}, `${group.key ?? "none"}: ${format(value)}`));
       svg.append(bar);
     }

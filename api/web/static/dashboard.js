@@ -6,7 +6,7 @@ import { windowParams } from "./calls.js";
 import { clear, h, notify, percent } from "./dom.js";
 
 const CHARTS = [
-  { metric: "volume", title: "Calls", format: (v) => String(Math.round(v)) },
+  { metric: "volume", title: "Calls", format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)) },
   { metric: "pass_rate", title: "Pass rate", format: percent, fixedMax: 1 },
   { metric: "negative_emotion_rate", title: "Negative customer emotion", format: percent, fixedMax: 1 },
   { metric: "handle_time", title: "Average handle time (s)", format: (v) => `${Math.round(v)} s` },

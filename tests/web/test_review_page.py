@@ -1,0 +1,260 @@
+"""The review page end to end in headless Chromium against a real server with real models:
+sign in, upload a call, see it listed, open it, seek from a compliance check to its moment,
+override a check with a reason, the dashboard, the auditor's read-only view and export,
+another tenant's emptiness. Screenshots are written to ``test-artifacts/review-page``."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from web_fixtures import (
+    VIEWPORT,
+    Site,
+    artifacts_dir,
+    chromium,
+    page_errors,
+    running_site,
+    sign_in,
+    sign_out,
+)
+
+from api.export import verify_bundle
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+CALL = DATA / "calls" / "missing-lines-cancel.wav"
+POLICY = DATA.parent.parent / "samples" / "policies" / "ecommerce-aftersales.yaml"
+ANALYSIS_TIMEOUT_MS = 300_000
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with running_site(tmp_path_factory.mktemp("web")) as running:
+        answer = httpx.put(
+            f"{running.url}/v1/policies/ecommerce-aftersales",
+            content=POLICY.read_bytes(),
+            headers={
+                "Authorization": f"Bearer {running.keys['qa_analyst']}",
+                "Content-Type": "application/yaml",
+            },
+        )
+        assert answer.status_code in (200, 201), answer.text
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    opened = context.new_page()
+    errors = page_errors(opened)
+    yield opened
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def call_id(site: Site, browser: Browser) -> str:
+    """A call uploaded through the page's form by an analyst and analysed by the server."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    errors = page_errors(page)
+    sign_in(page, site, "qa_analyst")
+    page.get_by_text("Upload a recording").click()
+    page.get_by_label("Recording").set_input_files(CALL)
+    page.get_by_label("Channels").select_option("stereo-agent-left")
+    expect(page.locator("#u-policy option[value=ecommerce-aftersales]")).to_have_count(1)
+    page.get_by_label("Policy").select_option("ecommerce-aftersales")
+    page.get_by_label("Agent (optional)").fill("agent-7")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#status")).to_contain_text(
+        "A new call is analysed and listed", timeout=ANALYSIS_TIMEOUT_MS
+    )
+    row = page.locator("#calls-body tr", has_text="agent-7")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Failed")
+    expect(row).to_contain_text("cancellation")
+    found = row.get_attribute("data-call-id")
+    context.close()
+    assert not errors, errors
+    assert found is not None and re.fullmatch(r"[0-9a-f]{32}", found)
+    return found
+
+
+def _open_call(page: Page, site: Site, role: str, call_id: str) -> None:
+    sign_in(page, site, role)
+    page.locator(f'#calls-body tr[data-call-id="{call_id}"] a').click()
+    expect(page.locator("#scorecard")).to_be_visible()
+    expect(page.locator("#timeline")).to_be_visible()
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+
+
+def _current_time(page: Page) -> float:
+    return float(page.evaluate("document.getElementById('player').currentTime"))
+
+
+def test_evidence_and_timeline_seek_the_audio(page: Page, site: Site, call_id: str) -> None:
+    _open_call(page, site, "qa_analyst", call_id)
+    evidence = page.locator(".check .evidence button.seek").first
+    start = float(evidence.get_attribute("data-start") or "nan")
+    evidence.click()
+    page.evaluate("document.getElementById('player').pause()")
+    assert start - 0.05 <= _current_time(page) <= start + 1.5
+    focused = page.evaluate("document.activeElement.id")
+    segment = page.locator(f"#{focused}")
+    assert focused.startswith("seg-")
+    assert float(segment.get_attribute("data-start") or "nan") <= start + 0.01
+
+    svg = httpx.get(
+        f"{site.url}/v1/calls/{call_id}/timeline.svg",
+        headers={"Authorization": f"Bearer {site.keys['qa_analyst']}"},
+    )
+    root = ET.fromstring(svg.content)
+    t0, t1, x0, x1 = (float(root.attrib[f"data-{name}"]) for name in ("t0", "t1", "x0", "x1"))
+    image = page.locator("#timeline")
+    box = image.bounding_box()
+    assert box is not None
+    target = 20.0
+    x = (x0 + (target - t0) / (t1 - t0) * (x1 - x0)) * box["width"]
+    image.click(position={"x": x, "y": box["height"] / 2})
+    page.evaluate("document.getElementById('player').pause()")
+    assert abs(_current_time(page) - target) < 1.0
+
+
+def test_analyst_overrides_a_check_with_a_reason(page: Page, site: Site, call_id: str) -> None:
+    _open_call(page, site, "qa_analyst", call_id)
+    failed = page.locator(".check.fail").first
+    rule_id = failed.get_attribute("data-rule-id")
+    assert rule_id
+    failed.locator("summary").click()
+    failed.get_by_label("Passed").check()
+    reason = "Greeting was said before the recording started (checked with the agent's log)."
+    failed.get_by_label("Reason (kept in the record's history)").fill(reason)
+    failed.get_by_role("button", name="Save override").click()
+    expect(page.locator("#status")).to_contain_text("Override saved")
+    check = page.locator(f'.check[data-rule-id="{rule_id}"]')
+    expect(check).to_have_class(re.compile(r"\bpass\b"))
+    expect(check).to_contain_text("Overridden by web-qa_analyst")
+    expect(page.locator(".history")).to_contain_text(reason)
+    page.screenshot(path=artifacts_dir() / "call-view-analyst.png", full_page=True)
+
+    record = httpx.get(
+        f"{site.url}/v1/calls/{call_id}",
+        headers={"Authorization": f"Bearer {site.keys['auditor']}"},
+    ).json()
+    last = record["review"]["overrides"][-1]
+    assert (last["rule_id"], last["value"], last["previous"]) == (rule_id, True, False)
+    assert last["by"] == "web-qa_analyst" and last["reason"] == reason
+
+
+def test_dashboard_charts_the_aggregates(page: Page, site: Site, call_id: str) -> None:
+    sign_in(page, site, "qa_analyst")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.locator("#chart-volume svg rect.bar")).to_have_count(1)
+    for metric in ("pass_rate", "negative_emotion_rate", "handle_time"):
+        expect(page.locator(f"#chart-{metric} svg")).to_be_visible()
+    expect(page.locator(".totals")).to_contain_text("Calls1")
+    page.get_by_label("Group by").select_option("agent")
+    expect(page.locator("#chart-volume svg title")).to_contain_text("Calls by agent")
+    expect(page.locator("#chart-volume table")).to_contain_text("agent-7")
+    page.screenshot(path=artifacts_dir() / "dashboard.png", full_page=True)
+
+
+def test_auditor_reads_and_exports_but_cannot_change(
+    page: Page, site: Site, call_id: str, tmp_path: Path
+) -> None:
+    _open_call(page, site, "auditor", call_id)
+    expect(page.get_by_role("link", name="Dashboard")).to_be_hidden()
+    expect(page.locator(".override-box")).to_have_count(0)
+    expect(page.get_by_text("Override", exact=False)).to_have_count(0)
+    evidence = page.locator(".check .evidence button.seek").first
+    evidence.click()
+    page.evaluate("document.getElementById('player').pause()")
+    assert _current_time(page) >= float(evidence.get_attribute("data-start") or "nan") - 0.05
+    page.screenshot(path=artifacts_dir() / "call-view-auditor.png", full_page=True)
+
+    page.get_by_role("link", name="Calls").click()
+    expect(page.locator("details", has_text="Upload a recording")).to_have_count(0)
+    with page.expect_download() as pending:
+        page.get_by_role("button", name="Export bundle").click()
+    bundle = tmp_path / "bundle.zip"
+    pending.value.save_as(bundle)
+    expect(page.locator("#status")).to_contain_text("Export bundle downloaded")
+    report = verify_bundle(bundle, [site.services.signer])
+    assert report.ok and report.chains[0].count >= 2  # the record and the override
+
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.locator("table.audit")).to_contain_text("call.review")
+    expect(page.locator("table.audit")).to_contain_text("export")
+
+
+def test_another_tenant_sees_none_of_it(page: Page, site: Site, call_id: str) -> None:
+    sign_in(page, site, "stranger")
+    expect(page.locator(".count")).to_have_text("No calls match.")
+    page.goto(f"{site.url}/#/calls/{call_id}")
+    expect(page.locator("main")).to_contain_text(f"no call {call_id}")
+    expect(page.locator("#player")).to_have_count(0)
+
+
+def test_a_wrong_key_is_refused_and_sign_out_forgets_the_key(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/")
+    page.get_by_label("API key").fill("cqa_not-a-real-key")
+    page.get_by_label("API key").press("Enter")
+    expect(page.locator("#sign-in-error")).to_contain_text("the API key is not valid")
+    sign_in(page, site, "ingest")
+    expect(page.locator("details", has_text="Upload a recording")).to_be_visible()
+    expect(page.locator("table.calls")).to_have_count(0)
+    sign_out(page)
+    assert page.evaluate("sessionStorage.length") == 0
+    page.reload()
+    expect(page.locator("#sign-in")).to_be_visible()
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map((el) => el.outerHTML)"""
+NAMELESS = """() => [...document.querySelectorAll('button, a[href], img')]
+  .filter((el) => el.offsetParent !== null)
+  .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('alt')
+                    || el.textContent.trim()))
+  .map((el) => el.outerHTML)"""
+
+
+def test_every_control_is_labelled_and_reachable_by_keyboard(
+    page: Page, site: Site, call_id: str
+) -> None:
+    page.goto(f"{site.url}/")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.get_by_label("API key").focus()
+    page.keyboard.type(site.keys["qa_analyst"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#calls-body tr")).to_have_count(1)
+    page.get_by_text("Upload a recording").click()
+    for view in ("#/calls", f"#/calls/{call_id}", "#/dashboard"):
+        page.goto(f"{site.url}/{view}")
+        page.wait_for_selector("main h1")
+        page.wait_for_load_state("networkidle")
+        for summary in page.locator("details > summary").all():
+            summary.click()
+        assert page.evaluate(UNLABELLED) == [], view
+        assert page.evaluate(NAMELESS) == [], view
+    page.goto(f"{site.url}/#/calls/{call_id}")
+    evidence = page.locator(".check .evidence button.seek").first
+    evidence.focus()
+    page.keyboard.press("Enter")  # a keyboard user seeks the same way
+    page.evaluate("document.getElementById('player').pause()")
+    assert _current_time(page) >= float(evidence.get_attribute("data-start") or "nan") - 0.05

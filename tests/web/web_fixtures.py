@@ -1,0 +1,130 @@
+"""A real callqa server on a local port and Debian's headless Chromium driven by Playwright.
+
+The browser is the distribution's ``/usr/bin/chromium`` (``make install`` installs it); no
+browser is downloaded. Screenshots go to ``test-artifacts/review-page`` (or
+``$CALLQA_TEST_ARTIFACTS``) so a person can look at them after the run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
+
+from api.app import close_services, create_app, open_services
+from api.auth import create_key
+from api.deps import Services
+from pipelines.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CALLQA_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+VIEWPORT: ViewportSize = {"width": 1366, "height": 900}  # a laptop screen
+
+
+def artifacts_dir() -> Path:
+    folder = Path(os.environ.get("CALLQA_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "review-page"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@dataclass
+class Site:
+    """A running server: its base URL, services, and one API key per role (plus a stranger)."""
+
+    url: str
+    services: Services
+    keys: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_site(data_dir: Path) -> Iterator[Site]:
+    """``callqa serve`` in a thread (one embedded worker, SQLite) with keys for every role."""
+    settings = Settings(data_dir=data_dir)
+    services = open_services(settings, workers=1)
+    keys: dict[str, str] = {}
+    with services.store.session() as session:
+        for role in ("qa_analyst", "auditor", "ingest", "admin"):
+            keys[role] = create_key(session, f"web-{role}", settings.tenant, [role], created_by="t")
+        keys["stranger"] = create_key(
+            session, "web-stranger", "another-tenant", ["qa_analyst", "auditor"], created_by="t"
+        )
+    port = _free_port()
+    config = uvicorn.Config(create_app(services=services), port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield Site(f"http://127.0.0.1:{port}", services, keys)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        close_services(services)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium; fails (never skips) when it is not installed."""
+    if not CHROMIUM.is_file():
+        raise RuntimeError(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def page_errors(page: Page) -> list[str]:
+    """Collects uncaught script errors and console errors of ``page`` as they happen."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text}")
+
+    page.on("console", console)
+    return errors
+
+
+def sign_in(page: Page, site: Site, role: str) -> None:
+    page.goto(f"{site.url}/")
+    page.get_by_label("API key").fill(site.keys[role])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("#nav:not([hidden])")
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("#sign-in:not([hidden])")
