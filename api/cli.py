@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from pydantic import ValidationError
 
@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--out", type=Path, help="record file (one input) or directory")
     analyze.add_argument(
         "--rttm", type=Path, help="also write the diarization as RTTM (file, or directory)"
+    )
+    analyze.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png|FILE.svg|DIR",
+        help="also draw each call's timeline: a .png or .svg file for one input; a directory "
+        "(several inputs, or an existing one) gets <stem>.png per input",
     )
     analyze.add_argument("--policy", type=Path, help="compliance policy (YAML or JSON)")
     analyze.add_argument("--layout", choices=LAYOUTS, help="channel layout (default: from audio)")
@@ -170,6 +177,7 @@ def _analyze(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"{option} {target} must be a directory when several inputs are given"
             )
+    plot_format = _plot_format(args.plot, several=len(inputs) > 1)
     if args.language != "auto" and not args.language.isalpha():
         raise ConfigError(f"--language {args.language!r} is not a language code")
     if args.translate_to is not None:
@@ -202,8 +210,10 @@ def _analyze(args: argparse.Namespace) -> int:
         finally:
             if hook:
                 hook.close()
-        text = json.dumps(record_to_dict(record), ensure_ascii=False, indent=2)
-        _write(text, path, out, several=len(inputs) > 1)
+        body = record_to_dict(record)
+        _write(json.dumps(body, ensure_ascii=False, indent=2), path, out, several=len(inputs) > 1)
+        if args.plot is not None:
+            _write_plot(body, path, args.plot, plot_format, several=len(inputs) > 1)
         if args.rttm is not None and record.diarization is not None:
             _write_rttm(record.diarization, path, args.rttm, several=len(inputs) > 1)
     return status
@@ -216,6 +226,31 @@ def _write(text: str, source: Path, out: Path | None, *, several: bool) -> None:
     target = out / f"{source.stem}.json" if several or out.is_dir() else out
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text + "\n", encoding="utf-8")
+    logger.info("wrote %s", target)
+
+
+def _plot_format(plot: Path | None, *, several: bool) -> Literal["png", "svg"]:
+    """The picture format ``--plot`` asks for; ConfigError (exit 2) before any audio is read."""
+    from pipelines.errors import ConfigError
+
+    if plot is None or plot.is_dir():
+        return "png"
+    suffix = plot.suffix.lower()
+    if several and (suffix or plot.exists()):
+        raise ConfigError(f"--plot {plot} must be a directory when several inputs are given")
+    if not several and suffix not in (".png", ".svg"):
+        raise ConfigError(f"--plot {plot}: the picture file must end in .png or .svg")
+    return "svg" if suffix == ".svg" else "png"
+
+
+def _write_plot(
+    record: dict[str, Any], source: Path, plot: Path, fmt: Literal["png", "svg"], *, several: bool
+) -> None:
+    from pipelines.timeline import render_timeline
+
+    target = plot / f"{source.stem}.{fmt}" if several or plot.is_dir() else plot
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(render_timeline(record, fmt))
     logger.info("wrote %s", target)
 
 

@@ -1,4 +1,5 @@
-"""Interaction records: search, read (JSON, transcripts, RTTM, redacted audio), review, erase.
+"""Interaction records: search, read (JSON, transcripts, RTTM, redacted audio, timeline picture),
+review, erase.
 
 Every route reads only the caller's tenant: another tenant's call is a 404, like an unknown
 one. Every read, override and erasure is written to the audit log with its result.
@@ -203,6 +204,34 @@ def read_transcript(
 def read_rttm(call_id: CallId, principal: Reader, services: ServicesDep) -> Response:
     """Who spoke when, as NIST RTTM (file id: the call id)."""
     return _rendered(call_id, principal, services, "rttm")
+
+
+@router.get(
+    "/calls/{call_id}/timeline.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+def read_timeline(call_id: CallId, principal: Reader, services: ServicesDep) -> Response:
+    """The call timeline picture (SVG): turns by speaker, overtalk, silence, customer emotion,
+    compliance marks and redacted spans; its root element's ``data-t0/t1/x0/x1`` map x to time.
+    """
+    from pipelines.timeline import render_timeline
+
+    with audited(services, principal, "call.timeline", call_id):
+        with services.store.session() as session:
+            record = record_dict_of(session, principal.tenant, call_id)
+        svg = render_timeline(record, "svg")
+    return Response(
+        svg,
+        media_type="image/svg+xml",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="{call_id}.timeline.svg"',
+            # opened on its own, the picture may style itself and nothing else
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/calls/{call_id}/review", status_code=201)

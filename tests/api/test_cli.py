@@ -74,12 +74,16 @@ def test_analyze_several_files_into_a_directory(tmp_path: Path, data_dir: Path) 
             str(out),
             "--model",
             "base",
+            "--plot",
+            str(tmp_path / "plots"),
         ]
     )
     assert status == 2, "one bad input among several still reports bad input"
     record = json.loads((out / "es_queue-periodic-announce.json").read_text())
     assert record["languages"] == ["es"] and record["audio"]["sample_rate"] == 8000
     assert not (out / "notes.json").exists()
+    plots = sorted(path.name for path in (tmp_path / "plots").iterdir())
+    assert plots == ["es_queue-periodic-announce.png"]
 
 
 def test_tiny_en_model_and_forced_language(tmp_path: Path, data_dir: Path) -> None:
@@ -95,6 +99,8 @@ def test_tiny_en_model_and_forced_language(tmp_path: Path, data_dir: Path) -> No
                 "en",
                 "--out",
                 str(out),
+                "--plot",
+                str(tmp_path / "jfk.png"),
             ]
         )
         == 0
@@ -102,6 +108,26 @@ def test_tiny_en_model_and_forced_language(tmp_path: Path, data_dir: Path) -> No
     record = json.loads(out.read_text())
     assert record["provenance"]["models"][0]["name"] == "whisper-tiny.en"
     assert "fellow Americans" in record["segments"][0]["text"]
+    png = (tmp_path / "jfk.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == struct.pack(">II", 1200, 450)
+
+
+@pytest.mark.parametrize(
+    ("plot", "inputs", "reason"),
+    [
+        ("timeline.pdf", 1, "must end in .png or .svg"),
+        ("timeline", 1, "must end in .png or .svg"),
+        ("timeline.svg", 2, "must be a directory when several inputs"),
+    ],
+)
+def test_plot_needs_a_png_or_svg_name_before_any_audio_is_read(
+    plot: str, inputs: int, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = [str(tmp_path / f"nowhere-{i}.wav") for i in range(inputs)]  # never opened
+    assert main(["analyze", *missing, "--plot", str(tmp_path / plot)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and reason in err[0] and "nowhere" not in err[0]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_models_lists_what_is_available(capsys: pytest.CaptureFixture[str]) -> None:
