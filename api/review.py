@@ -112,3 +112,40 @@ def make_override(
         raise ApiError(422, "value: a score override is a number from 0 to 100")
     previous = _current_score(record, overrides)
     return {"score": True, "value": float(value), "previous": previous, **common}
+
+
+def reviewed_outcome(
+    record: Mapping[str, Any], overrides: list[dict[str, Any]], pass_score: float | None
+) -> tuple[float | None, bool | None]:
+    """The call's score and verdict with the overrides applied (the newest of each wins).
+
+    Check overrides re-score the call with the policy's weights; a score override replaces
+    the score. The verdict needs the policy's pass score: without it (policy no longer
+    stored) the analysis' verdict stands unless no check changed.
+    """
+    from pipelines.compliance import scorecard
+    from pipelines.types import ComplianceCheck
+
+    compliance = record.get("compliance")
+    if not compliance or compliance.get("score") is None:
+        return None, None
+    verdicts = {item["rule_id"]: item["value"] for item in overrides if item.get("rule_id")}
+    checks = [
+        ComplianceCheck(
+            rule_id=str(check.get("rule_id")),
+            kind=str(check.get("kind")),
+            passed=bool(verdicts.get(check.get("rule_id"), check.get("passed"))),
+            severity=str(check.get("severity")),
+            weight=float(check.get("weight") or 0.0),
+        )
+        for check in compliance.get("checks") or []
+    ]
+    score, passed = scorecard(checks, 0.0 if pass_score is None else pass_score)
+    scores = [float(item["value"]) for item in overrides if item.get("score") is True]
+    if scores:
+        score = round(scores[-1], 2)
+        critical = any(c.severity == "critical" and not c.passed for c in checks)
+        passed = pass_score is not None and score >= pass_score - 1e-9 and not critical
+    if pass_score is None:
+        return score, compliance.get("passed")
+    return score, passed

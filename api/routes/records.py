@@ -24,7 +24,14 @@ from api.auth import Principal
 from api.deps import Services, ServicesDep, require
 from api.formats import MEDIA_TYPES, RENDERERS
 from api.http_errors import ApiError
-from api.review import MAX_REASON, ReviewIn, make_override, overrides_of, review_block
+from api.review import (
+    MAX_REASON,
+    ReviewIn,
+    make_override,
+    overrides_of,
+    review_block,
+    reviewed_outcome,
+)
 from api.search import (
     Filters,
     encode_cursor,
@@ -106,7 +113,21 @@ def _record(session: Session, tenant: str, found: Stored) -> dict[str, Any]:
     record = record_dict(found.entry)
     overrides = overrides_of(list_reviews(session, tenant, found.entry.call_id))
     record["review"] = review_block(record.get("review"), overrides)
+    if overrides and found.call is not None:  # the outcome after review, as calls are listed
+        record["review"].update(score=found.call.score, passed=found.call.passed)
     return record
+
+
+def _pass_score(session: Session, tenant: str, call: Call) -> float | None:
+    """The pass score of the policy version the call was scored with, when it is stored."""
+    from api.job_task import stored_policy
+    from pipelines.errors import PolicyError
+
+    try:
+        policy = stored_policy(session, tenant, call.policy_id, call.policy_version)
+    except PolicyError:
+        return None
+    return policy.pass_score if policy is not None else None
 
 
 @router.get("/calls")
@@ -253,6 +274,11 @@ def review(
         entry = append_review(session, principal.tenant, call_id, override, services.signer)
         detail.update(value=override["value"], previous=override["previous"], seq=entry.seq)
         block = review_block(record.get("review"), [*overrides, {**override, "seq": entry.seq}])
+        if found.call is not None:  # lists, search and analytics show the reviewed outcome
+            pass_score = _pass_score(session, principal.tenant, found.call)
+            score, passed = reviewed_outcome(record, block["overrides"], pass_score)
+            found.call.score, found.call.passed = score, passed
+            block.update(score=score, passed=passed)
     return block
 
 

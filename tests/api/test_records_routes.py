@@ -211,6 +211,62 @@ def test_review_overrides_are_appended_with_reasons(any_db_env: Env) -> None:
     assert audit_actions(env).count(("call.review", call_id, "ok")) == 3
 
 
+def test_reviews_change_the_listed_score_and_verdict(env: Env) -> None:
+    """Check overrides re-score the call with the policy's weights and pass score; a score
+    override wins; lists and analytics show the outcome, the record keeps the analysis'."""
+    policy = Path(__file__).resolve().parents[2] / "samples/policies/ecommerce-aftersales.yaml"
+    put = env.client.put(
+        "/v1/policies/ecommerce-aftersales",
+        content=policy.read_bytes(),
+        headers={**env.as_("qa_analyst"), "Content-Type": "application/yaml"},
+    )
+    assert put.status_code in (200, 201), put.text
+    call_id = env.store_call("angry-customer")  # 60, failed: identity_verification is critical
+    with env.services.store.session() as session:
+        session.execute(
+            update(Call)
+            .where(Call.id == call_id)
+            .values(policy_id="ecommerce-aftersales", policy_version=put.json()["version"])
+        )
+    url, headers = f"/v1/calls/{call_id}", env.as_("qa_analyst")
+
+    def listed() -> tuple[float, bool]:
+        items = env.client.get("/v1/calls", headers=headers).json()["items"]
+        row = next(item for item in items if item["id"] == call_id)
+        return row["score"], row["passed"]
+
+    def override(body: dict[str, Any]) -> dict[str, Any]:
+        answer = env.client.post(f"{url}/review", json={**body, "reason": "r"}, headers=headers)
+        assert answer.status_code == 201, answer.text
+        block: dict[str, Any] = answer.json()
+        return block
+
+    assert listed() == (60.0, False)
+    block = override({"rule_id": "identity_verification", "value": True})  # +15 -> 75 < 80
+    assert (block["score"], block["passed"]) == (75.0, False) and listed() == (75.0, False)
+    block = override({"rule_id": "recording_disclosure", "value": True})  # +10 -> 85
+    assert (block["score"], block["passed"]) == (85.0, True) and listed() == (85.0, True)
+    rate = env.client.get("/v1/analytics", params={"metric": "pass_rate"}, headers=headers)
+    assert rate.json()["groups"][0]["pass_rate"] == 1.0
+    assert override({"score": True, "value": 70})["passed"] is False and listed() == (70.0, False)
+    assert override({"rule_id": "identity_verification", "value": False})["score"] == 70.0
+    record = env.client.get(url, headers=headers).json()
+    assert (record["compliance"]["score"], record["compliance"]["passed"]) == (60.0, False)
+    assert (record["review"]["score"], record["review"]["passed"]) == (70.0, False)
+
+
+def test_without_its_policy_a_review_rescoring_keeps_the_analysis_verdict() -> None:
+    from routes_fixtures import real_record
+
+    from api.review import reviewed_outcome
+
+    record = real_record("angry-customer", "0" * 32, "acme")
+    overrides = [{"rule_id": "identity_verification", "value": True}]
+    assert reviewed_outcome(record, overrides, None) == (75.0, False)
+    assert reviewed_outcome(record, overrides, 70.0) == (75.0, True)
+    assert reviewed_outcome({"compliance": None}, overrides, 80.0) == (None, None)
+
+
 def test_erasure_removes_content_and_keeps_a_tombstone(any_db_env: Env) -> None:
     env = any_db_env
     call_id = env.store_call()

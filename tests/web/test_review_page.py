@@ -73,7 +73,7 @@ def call_id(site: Site, browser: Browser) -> str:
     errors = page_errors(page)
     sign_in(page, site, "qa_analyst")
     page.get_by_text("Upload a recording").click()
-    page.get_by_label("Recording").set_input_files(CALL)
+    page.get_by_label("Recording", exact=True).set_input_files(CALL)
     page.get_by_label("Channels").select_option("stereo-agent-left")
     expect(page.locator("#u-policy option[value=ecommerce-aftersales]")).to_have_count(1)
     page.get_by_label("Policy").select_option("ecommerce-aftersales")
@@ -148,6 +148,7 @@ def test_analyst_overrides_a_check_with_a_reason(page: Page, site: Site, call_id
     expect(check).to_have_class(re.compile(r"\bpass\b"))
     expect(check).to_contain_text("Overridden by web-qa_analyst")
     expect(page.locator(".history")).to_contain_text(reason)
+    expect(page.locator("#reviewed-outcome")).to_contain_text("after review (analysis:")
     page.screenshot(path=artifacts_dir() / "call-view-analyst.png", full_page=True)
 
     record = httpx.get(
@@ -157,18 +158,21 @@ def test_analyst_overrides_a_check_with_a_reason(page: Page, site: Site, call_id
     last = record["review"]["overrides"][-1]
     assert (last["rule_id"], last["value"], last["previous"]) == (rule_id, True, False)
     assert last["by"] == "web-qa_analyst" and last["reason"] == reason
+    assert record["review"]["score"] > record["compliance"]["score"]  # re-scored by the review
 
 
 def test_dashboard_charts_the_aggregates(page: Page, site: Site, call_id: str) -> None:
     sign_in(page, site, "qa_analyst")
     page.get_by_role("link", name="Dashboard").click()
-    expect(page.locator("#chart-volume svg rect.bar")).to_have_count(1)
     for metric in ("pass_rate", "negative_emotion_rate", "handle_time"):
         expect(page.locator(f"#chart-{metric} svg")).to_be_visible()
-    expect(page.locator(".totals")).to_contain_text("Calls1")
+    days = page.locator("#chart-volume svg rect.bar")
+    expect(days).to_have_count(3)  # two days of history and today
+    expect(page.locator(".totals")).to_contain_text(f"Calls{site.history + 1}")
     page.get_by_label("Group by").select_option("agent")
-    expect(page.locator("#chart-volume svg title")).to_contain_text("Calls by agent")
+    expect(page.locator("#chart-volume-title")).to_contain_text("Calls by agent")
     expect(page.locator("#chart-volume table")).to_contain_text("agent-7")
+    expect(days).to_have_count(4)  # agent-7 and the history's three agents
     page.screenshot(path=artifacts_dir() / "dashboard.png", full_page=True)
 
 
@@ -185,7 +189,7 @@ def test_auditor_reads_and_exports_but_cannot_change(
     assert _current_time(page) >= float(evidence.get_attribute("data-start") or "nan") - 0.05
     page.screenshot(path=artifacts_dir() / "call-view-auditor.png", full_page=True)
 
-    page.get_by_role("link", name="Calls").click()
+    page.get_by_role("link", name="Calls", exact=True).click()
     expect(page.locator("details", has_text="Upload a recording")).to_have_count(0)
     with page.expect_download() as pending:
         page.get_by_role("button", name="Export bundle").click()
@@ -193,7 +197,7 @@ def test_auditor_reads_and_exports_but_cannot_change(
     pending.value.save_as(bundle)
     expect(page.locator("#status")).to_contain_text("Export bundle downloaded")
     report = verify_bundle(bundle, [site.services.signer])
-    assert report.ok and report.chains[0].count >= 2  # the record and the override
+    assert report.ok and report.chains[0].count >= site.history + 2  # records and override
 
     page.get_by_role("link", name="Audit log").click()
     expect(page.locator("table.audit")).to_contain_text("call.review")
@@ -237,16 +241,16 @@ def test_every_control_is_labelled_and_reachable_by_keyboard(
     page: Page, site: Site, call_id: str
 ) -> None:
     page.goto(f"{site.url}/")
-    page.keyboard.press("Tab")  # the skip link comes first
-    assert page.evaluate("document.activeElement.className") == "skip-link"
-    page.get_by_label("API key").focus()
+    expect(page.get_by_label("API key")).to_be_focused()  # the sign-in field takes the focus
     page.keyboard.type(site.keys["qa_analyst"])
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign in")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.locator("#calls-body tr")).to_have_count(1)
+    expect(page.locator("#calls-body tr")).to_have_count(site.history + 1)
     page.get_by_text("Upload a recording").click()
     for view in ("#/calls", f"#/calls/{call_id}", "#/dashboard"):
         page.goto(f"{site.url}/{view}")
-        page.wait_for_selector("main h1")
+        page.wait_for_selector("#view h1")
         page.wait_for_load_state("networkidle")
         for summary in page.locator("details > summary").all():
             summary.click()

@@ -7,24 +7,39 @@ browser is downloaded. Screenshots go to ``test-artifacts/review-page`` (or
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Response,
+    ViewportSize,
+    sync_playwright,
+)
 
 from api.app import close_services, create_app, open_services
 from api.auth import create_key
 from api.deps import Services
+from api.job_task import summary_columns
+from api.store.ledger import append_record
+from api.store.schema import Call
 from pipelines.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+RECORDS = ROOT / "tests" / "data" / "records"  # written by `callqa analyze` on real test calls
+HISTORY_DAYS = 2
 CHROMIUM = Path(os.environ.get("CALLQA_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -52,6 +67,7 @@ class Site:
     url: str
     services: Services
     keys: dict[str, str]
+    history: int  # calls stored before the tests start
 
 
 def _free_port() -> int:
@@ -60,9 +76,40 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def seed_history(services: Services, tenant: str) -> int:
+    """Real stored records as earlier calls of ``tenant`` (one per record, agent and day), so
+    lists and the dashboard have a history; returns how many were stored."""
+    count = 0
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    with services.store.session() as session:
+        for day in range(1, HISTORY_DAYS + 1):
+            for index, path in enumerate(sorted(RECORDS.glob("*.json"))):
+                call_id = uuid.uuid4().hex
+                record = json.loads(path.read_text(encoding="utf-8"))
+                record.update(id=call_id, tenant=tenant)
+                record.pop("integrity", None)
+                entry = append_record(session, tenant, call_id, record, services.signer)
+                metadata: dict[str, object] = {"agent": f"agent-{index + 1}"}
+                session.add(
+                    Call(
+                        id=call_id,
+                        tenant=tenant,
+                        created_at=noon - timedelta(days=day, minutes=index),
+                        status="done",
+                        metadata_json=metadata,
+                        layout=record["layout"],
+                        record_seq=entry.seq,
+                        **summary_columns(record, metadata),
+                    )
+                )
+                count += 1
+    return count
+
+
 @contextmanager
 def running_site(data_dir: Path) -> Iterator[Site]:
-    """``callqa serve`` in a thread (one embedded worker, SQLite) with keys for every role."""
+    """``callqa serve`` in a thread (one embedded worker, SQLite) with keys for every role and
+    a history of earlier calls."""
     settings = Settings(data_dir=data_dir)
     services = open_services(settings, workers=1)
     keys: dict[str, str] = {}
@@ -72,6 +119,7 @@ def running_site(data_dir: Path) -> Iterator[Site]:
         keys["stranger"] = create_key(
             session, "web-stranger", "another-tenant", ["qa_analyst", "auditor"], created_by="t"
         )
+    history = seed_history(services, settings.tenant)
     port = _free_port()
     config = uvicorn.Config(create_app(services=services), port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -83,7 +131,7 @@ def running_site(data_dir: Path) -> Iterator[Site]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield Site(f"http://127.0.0.1:{port}", services, keys)
+        yield Site(f"http://127.0.0.1:{port}", services, keys, history)
     finally:
         server.should_exit = True
         thread.join(30)
@@ -106,15 +154,21 @@ def chromium() -> Iterator[Browser]:
 
 
 def page_errors(page: Page) -> list[str]:
-    """Collects uncaught script errors and console errors of ``page`` as they happen."""
+    """Collects uncaught script errors, console errors and 5xx answers of ``page``."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
 
     def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
+        # refused requests (401/403/404) are the page's to handle; server faults are not
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
             errors.append(f"console: {message.text}")
 
+    def response(answer: Response) -> None:
+        if answer.status >= 500:
+            errors.append(f"server fault: {answer.status} {answer.url}")
+
     page.on("console", console)
+    page.on("response", response)
     return errors
 
 

@@ -7,7 +7,8 @@ import { scorecard } from "./scorecard.js";
 
 function player(blob) {
   const audio = h("audio", { id: "player", controls: true, preload: "auto", "aria-label": "Redacted call audio" });
-  audio.src = URL.createObjectURL(blob);
+  if (blob) audio.src = URL.createObjectURL(blob);
+  else notify("This call has no redacted audio to play.", "error");
   return audio;
 }
 
@@ -26,12 +27,19 @@ export function makeSeeker(audio, record) {
   };
 }
 
+function unescapeXml(text) {
+  const entities = { "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&" };
+  return text.replace(/&(lt|gt|quot|apos|amp);/g, (entity) => entities[entity]);
+}
+
 async function timeline(callId, seek) {
   const blob = await getBlob(`/v1/calls/${callId}/timeline.svg`);
   const text = await blob.text();
-  const svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
-  const axis = ["t0", "t1", "x0", "x1"].map((name) => Number(svg.getAttribute(`data-${name}`)));
-  const title = svg.querySelector("title")?.textContent || "Call timeline";
+  // read the time axis from the root tag's data-* attributes; the picture itself is only
+  // ever shown as an image (parsing it into this page would apply its inline styles)
+  const root = text.match(/<svg\b[^>]*>/)?.[0] || "";
+  const axis = ["t0", "t1", "x0", "x1"].map((name) => Number(root.match(new RegExp(`data-${name}="([^"]*)"`))?.[1]));
+  const title = unescapeXml(text.match(/<title\b[^>]*>([^<]*)<\/title>/)?.[1] || "Call timeline");
   const image = h("img", {
     class: "timeline",
     id: "timeline",
@@ -162,7 +170,7 @@ export async function callView(target, callId) {
     }
     throw error;
   }
-  const audio = player(await getBlob(`/v1/calls/${callId}/audio`));
+  const audio = player(await getBlob(`/v1/calls/${callId}/audio`).catch(() => null));
   const seek = makeSeeker(audio, record);
   audio.addEventListener("timeupdate", () => {
     const now = audio.currentTime;

@@ -161,8 +161,9 @@ export function scorecard(record, callId, seek) {
 
   const compliance = record.compliance;
   const overrides = record.review?.overrides || [];
-  const scoreOverride = lastOverride(overrides, (item) => item.score === true);
-  const score = scoreOverride ? scoreOverride.value : compliance.score;
+  const reviewed = overrides.length > 0 && typeof record.review?.score === "number";
+  const score = reviewed ? record.review.score : compliance.score;
+  const passed = reviewed ? record.review.passed : compliance.passed;
   append(section, [
     h("h2", { id: "scorecard-title", tabindex: "-1" }, "Scorecard"),
     h(
@@ -170,8 +171,10 @@ export function scorecard(record, callId, seek) {
       { class: "score" },
       h("span", { class: "big", "aria-label": `Score ${Math.round(score)} of 100` }, `${Math.round(score)}`),
       h("span", { class: "muted" }, " / 100 "),
-      verdict(compliance.passed),
-      scoreOverride ? h("span", { class: "reviewed" }, ` reviewed (analysis: ${Math.round(compliance.score)})`) : null,
+      verdict(passed),
+      reviewed
+        ? h("span", { class: "reviewed", id: "reviewed-outcome" }, ` after review (analysis: ${Math.round(compliance.score)}, ${compliance.passed ? "passed" : "failed"})`)
+        : null,
     ),
     h("p", { class: "muted" }, `Policy ${compliance.policy?.id ?? "?"} v${compliance.policy?.version ?? "?"} · review: ${record.review?.status || "unreviewed"}`),
     h("ol", { class: "checks" }, compliance.checks.map((check) => checkItem(check, overrides, seek, save))),
