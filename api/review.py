@@ -149,3 +149,22 @@ def reviewed_outcome(
     if pass_score is None:
         return score, compliance.get("passed")
     return score, passed
+
+
+def as_reviewed(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The served record (with its review block) with the compliance verdicts as reviewed:
+    each check's newest override, and the reviewed score and verdict when there is one."""
+    review = record.get("review") or {}
+    overrides = review.get("overrides") or []
+    compliance = record.get("compliance")
+    if not overrides or not compliance:
+        return dict(record)
+    verdicts = {item["rule_id"]: item["value"] for item in overrides if item.get("rule_id")}
+    checks = [
+        {**check, "passed": verdicts.get(check.get("rule_id"), check.get("passed"))}
+        for check in compliance.get("checks") or []
+    ]
+    reviewed = {**compliance, "checks": checks}
+    if review.get("score") is not None:
+        reviewed.update(score=review["score"], passed=review.get("passed"))
+    return {**record, "compliance": reviewed}

@@ -27,6 +27,7 @@ from api.http_errors import ApiError
 from api.review import (
     MAX_REASON,
     ReviewIn,
+    as_reviewed,
     make_override,
     overrides_of,
     review_block,
@@ -234,14 +235,15 @@ def read_rttm(call_id: CallId, principal: Reader, services: ServicesDep) -> Resp
 )
 def read_timeline(call_id: CallId, principal: Reader, services: ServicesDep) -> Response:
     """The call timeline picture (SVG): turns by speaker, overtalk, silence, customer emotion,
-    compliance marks and redacted spans; its root element's ``data-t0/t1/x0/x1`` map x to time.
+    compliance marks (as reviewed) and redacted spans; its root element's ``data-t0/t1/x0/x1``
+    map x to time.
     """
     from pipelines.timeline import render_timeline
 
     with audited(services, principal, "call.timeline", call_id):
         with services.store.session() as session:
-            record = record_dict_of(session, principal.tenant, call_id)
-        svg = render_timeline(record, "svg")
+            record = _record(session, principal.tenant, stored(session, principal.tenant, call_id))
+        svg = render_timeline(as_reviewed(record), "svg")
     return Response(
         svg,
         media_type="image/svg+xml",

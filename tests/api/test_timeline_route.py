@@ -52,3 +52,14 @@ def test_other_roles_no_key_and_other_tenants_are_refused(env: Env) -> None:
     answer = env.client.get(f"/v1/calls/{pending}/timeline.svg", headers=env.as_("auditor"))
     assert error_of(answer) == (409, "processing")
     assert ("0" * 32, "not_found") in timeline_audits(env)
+
+
+def test_the_picture_shows_the_reviewed_verdicts(env: Env) -> None:
+    call_id = env.store_call("angry-customer")
+    url, headers = f"/v1/calls/{call_id}", env.as_("qa_analyst")
+    body = {"rule_id": "recording_disclosure", "value": True, "reason": "said before the beep"}
+    assert env.client.post(f"{url}/review", json=body, headers=headers).status_code == 201
+    root = ET.fromstring(env.client.get(f"{url}/timeline.svg", headers=headers).content)
+    title = root.find("{http://www.w3.org/2000/svg}title")
+    assert title is not None and title.text is not None
+    assert "7 checks passed, 4 failed" in title.text  # was 6 and 5
