@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from web_fixtures import (
+    HISTORY_DAYS,
     VIEWPORT,
     Site,
     artifacts_dir,
@@ -172,7 +173,7 @@ def test_dashboard_charts_the_aggregates(page: Page, site: Site, call_id: str) -
     page.get_by_label("Group by").select_option("agent")
     expect(page.locator("#chart-volume-title")).to_contain_text("Calls by agent")
     expect(page.locator("#chart-volume table")).to_contain_text("agent-7")
-    expect(days).to_have_count(4)  # agent-7 and the history's three agents
+    expect(days).to_have_count(site.history // HISTORY_DAYS + 1)  # history's agents, agent-7
     page.screenshot(path=artifacts_dir() / "dashboard.png", full_page=True)
 
 
@@ -202,6 +203,59 @@ def test_auditor_reads_and_exports_but_cannot_change(
     page.get_by_role("link", name="Audit log").click()
     expect(page.locator("table.audit")).to_contain_text("call.review")
     expect(page.locator("table.audit")).to_contain_text("export")
+
+
+def test_filters_and_search_narrow_the_list(page: Page, site: Site, call_id: str) -> None:
+    sign_in(page, site, "qa_analyst")
+    rows = page.locator("#calls-body tr")
+    expect(rows).to_have_count(site.history + 1)
+
+    def search(**fields: str) -> None:
+        page.get_by_role("button", name="Reset").click()
+        for label, value in fields.items():
+            control = page.get_by_label(label.replace("_", " "), exact=True)
+            if control.evaluate("el => el.tagName") == "SELECT":
+                control.select_option(value)
+            else:
+                control.fill(value)
+        page.get_by_role("button", name="Search").click()
+
+    search(Agent="agent-7")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-call-id", call_id)
+    search(Search_transcripts="cancel my order")
+    expect(rows).to_have_count(1)
+    search(Topic="returns")
+    expect(rows).to_have_count(2)  # compliant-return on each day of the history
+    expect(rows.first).to_contain_text("returns")
+    search(Result="true")
+    expect(rows).to_have_count(2)  # compliant-return passes; the others fail or are unscored
+    for row in rows.all():
+        expect(row).to_contain_text("Passed")
+    search(Customer_emotion="negative", Agent="agent-1")
+    expect(rows).to_have_count(2)  # angry-customer, twice
+    today = page.evaluate("new Date().toISOString().slice(0, 10)")
+    search(From=today)
+    expect(rows).to_have_count(1)
+    search(Agent="nobody")
+    expect(page.locator(".count")).to_have_text("No calls match.")
+
+
+def test_translations_are_shown_beside_the_original(page: Page, site: Site) -> None:
+    sign_in(page, site, "auditor")
+    page.get_by_label("Search transcripts").fill("representantes")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#calls-body tr")).to_have_count(HISTORY_DAYS)
+    page.locator("#calls-body tr a").first.click()
+    first = page.locator(".segment").first
+    expect(first.locator("p[lang=es]")).to_contain_text("Todos nuestros representantes")
+    expect(first.locator("p.translation[lang=en]")).to_contain_text("representatives")
+    original, translation = (
+        first.locator(selector).bounding_box() for selector in ("p[lang=es]", "p.translation")
+    )
+    assert original is not None and translation is not None
+    assert translation["x"] > original["x"] + original["width"] - 1  # beside, not below
+    page.screenshot(path=artifacts_dir() / "call-view-translated.png", full_page=True)
 
 
 def test_another_tenant_sees_none_of_it(page: Page, site: Site, call_id: str) -> None:

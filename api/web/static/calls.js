@@ -31,12 +31,19 @@ function filterForm(onSearch) {
     field("Topic", select("f-topic", "topic", TOPICS.map((t) => [t, labelOf(t)]), "Any")),
     field("Customer emotion", select("f-emotion", "emotion", EMOTIONS.map((e) => [e, e]), "Any")),
     field("Search transcripts", h("input", { id: "f-q", name: "q", type: "search", maxlength: 200 })),
-    h("div", { class: "field actions" }, h("button", { type: "submit" }, "Search")),
+    h(
+      "div",
+      { class: "field actions" },
+      h("button", { type: "submit" }, "Search"),
+      " ",
+      h("button", { type: "reset", class: "secondary" }, "Reset"),
+    ),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     onSearch(Object.fromEntries(new FormData(form)));
   });
+  form.addEventListener("reset", () => setTimeout(() => onSearch({}), 0));
   return form;
 }
 
@@ -185,9 +192,12 @@ export async function callsView(target) {
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   const count = h("p", { class: "count", "aria-live": "polite" });
 
+  let latest = 0;
   async function load(append) {
     if (!canRead) return;
+    const ticket = ++latest;
     const page = await getJson("/v1/calls", { ...filters, ...windowParams(filters), cursor: append ? cursor : null });
+    if (ticket !== latest) return; // a newer search answered or is on its way
     if (!append) clear(body);
     for (const call of page.items) body.append(callRow(call));
     cursor = page.next;
@@ -222,6 +232,7 @@ export async function callsView(target) {
   target.append(
     filterForm(async (values) => {
       filters = values;
+      cursor = null;
       try {
         await load(false);
       } catch (error) {
