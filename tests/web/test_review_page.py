@@ -99,7 +99,7 @@ def _open_call(page: Page, site: Site, role: str, call_id: str) -> None:
     page.locator(f'#calls-body tr[data-call-id="{call_id}"] a').click()
     expect(page.locator("#scorecard")).to_be_visible()
     expect(page.locator("#timeline")).to_be_visible()
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.wait_for_function("() => document.getElementById('player')?.readyState >= 1")
 
 
 def _current_time(page: Page) -> float:
@@ -248,6 +248,7 @@ def test_translations_are_shown_beside_the_original(page: Page, site: Site) -> N
     expect(page.locator("#calls-body tr")).to_have_count(HISTORY_DAYS)
     page.locator("#calls-body tr a").first.click()
     first = page.locator(".segment").first
+    page.wait_for_function("() => document.getElementById('player')?.readyState >= 1")
     expect(first.locator("p[lang=es]")).to_contain_text("Todos nuestros representantes")
     expect(first.locator("p.translation[lang=en]")).to_contain_text("representatives")
     original, translation = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -33,12 +34,23 @@ from api.app import close_services, create_app, open_services
 from api.auth import create_key
 from api.deps import Services
 from api.job_task import summary_columns
+from api.search import iso_z
 from api.store.ledger import append_record
 from api.store.schema import Call
+from pipelines.pii import redact_text
 from pipelines.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-RECORDS = ROOT / "tests" / "data" / "records"  # written by `callqa analyze` on real test calls
+DATA = ROOT / "tests" / "data"
+RECORDS = DATA / "records"  # written by `callqa analyze` on real test calls
+# the recordings those records came from; none holds personal data (the records redacted
+# nothing), so each is its own redacted audio
+SOURCES = {
+    "angry-customer": DATA / "calls" / "angry-customer.wav",
+    "compliant-return": DATA / "calls" / "compliant-return.wav",
+    "greeting-mono": DATA / "calls" / "greeting-mono.wav",
+    "spanish-announcement-translated": DATA / "telephony" / "es_queue-periodic-announce.wav",
+}
 HISTORY_DAYS = 2
 CHROMIUM = Path(os.environ.get("CALLQA_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -81,21 +93,28 @@ def seed_history(services: Services, tenant: str) -> int:
     lists and the dashboard have a history; returns how many were stored."""
     count = 0
     noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    folder = services.settings.data_path / "audio" / tenant
+    folder.mkdir(parents=True, exist_ok=True)
     with services.store.session() as session:
         for day in range(1, HISTORY_DAYS + 1):
             for index, path in enumerate(sorted(RECORDS.glob("*.json"))):
                 call_id = uuid.uuid4().hex
+                created = noon - timedelta(days=day, minutes=index)
                 record = json.loads(path.read_text(encoding="utf-8"))
-                record.update(id=call_id, tenant=tenant)
+                assert not record["pii"]["entities"], f"{path.name}: its audio needs redacting"
+                record.update(id=call_id, tenant=tenant, created_at=iso_z(created))
                 record.pop("integrity", None)
+                audio = folder / f"{call_id}.redacted.wav"
+                shutil.copyfile(SOURCES[path.stem], audio)
                 entry = append_record(session, tenant, call_id, record, services.signer)
                 metadata: dict[str, object] = {"agent": f"agent-{index + 1}"}
                 session.add(
                     Call(
                         id=call_id,
                         tenant=tenant,
-                        created_at=noon - timedelta(days=day, minutes=index),
+                        created_at=created,
                         status="done",
+                        redacted_audio_path=str(audio),
                         metadata_json=metadata,
                         layout=record["layout"],
                         record_seq=entry.seq,
@@ -120,6 +139,7 @@ def running_site(data_dir: Path) -> Iterator[Site]:
             session, "web-stranger", "another-tenant", ["qa_analyst", "auditor"], created_by="t"
         )
     history = seed_history(services, settings.tenant)
+    redact_text("")  # the PII recognizers load once (~20 s); searches wait for them
     port = _free_port()
     config = uvicorn.Config(create_app(services=services), port=port, log_level="warning")
     server = uvicorn.Server(config)
