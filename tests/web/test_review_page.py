@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import func, select
 from web_fixtures import (
     HISTORY_DAYS,
     VIEWPORT,
@@ -26,6 +27,7 @@ from web_fixtures import (
 )
 
 from api.export import verify_bundle
+from api.store.schema import Call
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CALL = DATA / "calls" / "missing-lines-cancel.wav"
@@ -267,7 +269,9 @@ def test_another_tenant_sees_none_of_it(page: Page, site: Site, call_id: str) ->
     expect(page.locator("#player")).to_have_count(0)
 
 
-def test_a_wrong_key_is_refused_and_sign_out_forgets_the_key(page: Page, site: Site) -> None:
+def test_a_wrong_key_is_refused_and_sign_out_forgets_the_key(
+    page: Page, site: Site, call_id: str
+) -> None:
     page.goto(f"{site.url}/")
     page.get_by_label("API key").fill("cqa_not-a-real-key")
     page.get_by_label("API key").press("Enter")
@@ -275,6 +279,13 @@ def test_a_wrong_key_is_refused_and_sign_out_forgets_the_key(page: Page, site: S
     sign_in(page, site, "ingest")
     expect(page.locator("details", has_text="Upload a recording")).to_be_visible()
     expect(page.locator("table.calls")).to_have_count(0)
+    page.get_by_label("Recording", exact=True).set_input_files(
+        {"name": "call.wav", "mimeType": "audio/wav", "buffer": b"name,card\nAda,4111 1111\n"}
+    )  # a spreadsheet named like a recording
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#status")).to_contain_text("Upload refused: the upload is not audio")
+    with site.services.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == site.history + 1
     sign_out(page)
     assert page.evaluate("sessionStorage.length") == 0
     page.reload()
