@@ -290,6 +290,8 @@ def _serve(args: argparse.Namespace) -> int:
     generated = first_admin_key(settings)
     if generated is not None:
         print(f"callqa: first admin key (shown once, store it now): {generated}", flush=True)
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    logger.info("review page: http://%s:%s/ (sign in with an API key)", shown_host, args.port)
     uvicorn.run(
         create_app(settings, workers=args.workers),
         host=args.host,

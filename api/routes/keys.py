@@ -33,6 +33,39 @@ class KeyOut(BaseModel):
     key: str
 
 
+class KeyListed(BaseModel):
+    name: str
+    roles: list[str]
+    created_at: str | None
+    created_by: str | None
+    revoked_at: str | None
+
+
+@router.get("")
+def list_keys(principal: Admin, services: ServicesDep) -> dict[str, list[KeyListed]]:
+    """The keys of the admin's tenant, newest first (names and roles; never a key)."""
+    from api.search import iso_z
+
+    with services.store.session() as session:
+        rows = session.scalars(
+            select(ApiKey)
+            .where(ApiKey.tenant == principal.tenant)
+            .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        ).all()
+        items = [
+            KeyListed(
+                name=row.name,
+                roles=sorted(row.roles.split(",")),
+                created_at=iso_z(row.created_at),
+                created_by=row.created_by,
+                revoked_at=iso_z(row.revoked_at),
+            )
+            for row in rows
+        ]
+    audit(services, principal, "key.list", None, detail={"count": len(items)})
+    return {"items": items}
+
+
 @router.post("", status_code=201)
 def create(body: KeyIn, principal: Admin, services: ServicesDep) -> KeyOut:
     """A new key for ``tenant`` (default: the admin's own); the key is shown only here.

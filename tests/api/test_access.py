@@ -165,6 +165,25 @@ def test_keys_are_for_admins_within_their_tenant(env: Env) -> None:
     assert error_of(env.client.get("/v1/calls", headers=key)) == (401, "unauthorized")
 
 
+def test_admins_list_their_tenants_keys_without_the_keys(env: Env) -> None:
+    for role in ("qa_analyst", "auditor", "ingest"):
+        assert error_of(env.client.get("/v1/keys", headers=env.as_(role)))[0] == 403
+    assert error_of(env.client.get("/v1/keys")) == (401, "unauthorized")
+    made = env.client.post(
+        "/v1/keys", json={"name": "listed", "roles": ["auditor"]}, headers=env.as_("admin")
+    ).json()
+    env.client.delete("/v1/keys/listed", headers=env.as_("admin"))
+    answer = env.client.get("/v1/keys", headers=env.as_("admin"))
+    items = answer.json()["items"]
+    assert (
+        items[0]["name"] == "listed" and items[0]["revoked_at"] and items[0]["roles"] == ["auditor"]
+    )
+    assert {item["name"] for item in items} == {"listed", *(f"acme-{role}" for role in ROLES)}
+    assert made["key"] not in answer.text and "sha256" not in answer.text
+    globex = env.client.get("/v1/keys", headers=env.as_("admin", "globex")).json()["items"]
+    assert {item["name"] for item in globex} == {f"globex-{role}" for role in ROLES}
+
+
 def test_failed_sign_ins_are_rate_limited(env: Env) -> None:
     codes = [
         env.client.get("/v1/calls", headers={"Authorization": f"Bearer wrong-{n}"}).status_code

@@ -261,6 +261,36 @@ def test_translations_are_shown_beside_the_original(page: Page, site: Site) -> N
     page.screenshot(path=artifacts_dir() / "call-view-translated.png", full_page=True)
 
 
+def test_admin_creates_and_revokes_a_key_on_the_page(page: Page, site: Site) -> None:
+    sign_in(page, site, "admin")
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()  # where it can act
+    expect(page.get_by_role("link", name="Calls", exact=True)).to_be_hidden()
+    page.get_by_label("Name").fill("web-new-analyst")
+    page.get_by_label("QA analyst", exact=False).check()
+    page.get_by_role("button", name="Create key").click()
+    secret = page.get_by_label("The new key").input_value()
+    assert secret.startswith("cqa_")
+    expect(page.locator('#keys-body tr[data-key-name="web-new-analyst"]')).to_contain_text(
+        "qa_analyst"
+    )
+    sign_out(page)
+    page.get_by_label("API key").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_contain_text("web-new-analyst")
+    expect(page.locator("table.calls")).to_be_visible()
+    sign_out(page)
+    sign_in(page, site, "admin")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke the key web-new-analyst").click()
+    expect(page.locator('#keys-body tr[data-key-name="web-new-analyst"]')).to_contain_text(
+        "revoked"
+    )
+    sign_out(page)
+    page.get_by_label("API key").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#sign-in-error")).to_contain_text("the API key is not valid")
+
+
 def test_another_tenant_sees_none_of_it(page: Page, site: Site, call_id: str) -> None:
     sign_in(page, site, "stranger")
     expect(page.locator(".count")).to_have_text("No calls match.")

@@ -6,6 +6,7 @@ import { callView } from "./call.js";
 import { callsView } from "./calls.js";
 import { dashboardView } from "./dashboard.js";
 import { clear, h, notify } from "./dom.js";
+import { keysView } from "./keys.js";
 
 const READERS = ["qa_analyst", "auditor"];
 
@@ -14,6 +15,7 @@ function routeOf(hash) {
   if (parts[0] === "calls" && parts[1]) return { view: "call", id: parts[1] };
   if (parts[0] === "dashboard") return { view: "dashboard" };
   if (parts[0] === "audit") return { view: "audit" };
+  if (parts[0] === "keys") return { view: "keys" };
   return { view: "calls" };
 }
 
@@ -64,6 +66,9 @@ async function render() {
   }
   showChrome();
   const route = routeOf(location.hash);
+  if (route.view === "calls" && !session.can(...READERS, "ingest") && session.can("admin")) {
+    route.view = "keys"; // an admin-only key starts where it can act
+  }
   markCurrent(route);
   const target = clear(document.getElementById("view"));
   notify("");
@@ -71,6 +76,7 @@ async function render() {
     if (route.view === "call") await callView(target, route.id);
     else if (route.view === "dashboard") await dashboardView(target);
     else if (route.view === "audit") await auditView(target);
+    else if (route.view === "keys") await keysView(target);
     else if (session.can(...READERS, "ingest")) await callsView(target);
     else target.append(h("p", {}, "This key has no role that can see calls."));
   } catch (error) {
