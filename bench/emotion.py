@@ -1,11 +1,18 @@
 """Speech emotion on EmoDB's held-out test split (speakers 15 and 16): ``python -m bench.emotion``.
 
 Prints first the leave-one-speaker-out cross-validation figures on the training speakers that are
-stored with the weights (what every model choice was made on), then, for both heads of the shipped
-model on the test split, 7-class accuracy, per-class recall, the confusion
-matrix and anger-vs-rest precision/recall/F1; and inference time per second of audio (features +
-utterance head, one thread of this machine). The ``speaker`` head normalises each test speaker's
-turns by that speaker's own turns (all of them, unlabelled), as a call would per caller.
+stored with the weights (what every model choice was made on), then, on the test split, 7-class
+accuracy, per-class recall, the confusion matrix and anger-vs-rest precision/recall/F1 for:
+
+* ``utterance (packed)``: each test speaker's clips in a fixed shuffled order (seed 0), packed
+  into 30 s encoder windows as a caller's turns are in a call (``predict_turns``; the model's
+  ``min_turns`` keeps the utterance head for every count of turns). File order is not used: it
+  puts one sentence in several emotions side by side, which no call does.
+* ``utterance (alone)``: each clip encoded on its own (a single turn, as live calls score).
+* ``speaker (packed)``: the packed embeddings, each test speaker z-scored over their own clips
+  (all of them, unlabelled).
+
+And inference time per second of audio (features + embeddings + head) on this machine.
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from models.emotion.encoder import DIMENSIONS
 from models.emotion.features import SAMPLE_RATE, extract_features
-from models.emotion.model import Normalization, SpeechEmotionModel
+from models.emotion.model import SpeechEmotionModel
 from models.emotion.train import DEFAULT_DATA, parse_name, split_train_test
 
 
@@ -91,18 +99,60 @@ def load_test_split(data_dir: Path) -> TestSplit:
     )
 
 
-def predict_split(
-    model: SpeechEmotionModel, split: TestSplit, features: npt.NDArray[np.float64]
-) -> dict[Normalization, list[str]]:
-    """Labels from both heads; the speaker head normalises per test speaker."""
-    utterance = [p.label for p in model.predict_features(features, "utterance")]
-    speaker = [""] * len(split.files)
+SHUFFLE_SEED = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SplitInputs:
+    """Acoustic features and embeddings of the test clips (rows in file order)."""
+
+    features: npt.NDArray[np.float64]
+    packed: npt.NDArray[np.float64]
+    alone: npt.NDArray[np.float64] | None
+
+
+def shuffled_speaker_orders(split: TestSplit) -> list[npt.NDArray[np.int64]]:
+    """Per test speaker, the row indices of their clips in a fixed shuffled order."""
+    rng = np.random.default_rng(SHUFFLE_SEED)
     speakers = np.array(split.speakers)
+    orders = []
     for s in sorted(set(split.speakers)):
         rows = np.flatnonzero(speakers == s)
-        for row, pred in zip(rows, model.predict_features(features[rows], "speaker"), strict=True):
+        orders.append(rows[rng.permutation(len(rows))])
+    return orders
+
+
+def split_inputs(model: SpeechEmotionModel, split: TestSplit, *, alone: bool = True) -> SplitInputs:
+    features = np.stack([extract_features(s) for s in split.samples])
+    packed = np.zeros((len(split.files), DIMENSIONS))
+    for order in shuffled_speaker_orders(split):
+        packed[order] = model.embedder.embed([split.samples[i] for i in order])
+    single = None
+    if alone:
+        single = np.stack([model.embedder.embed([s])[0] for s in split.samples])
+    return SplitInputs(features, packed, single)
+
+
+def predict_split(
+    model: SpeechEmotionModel, split: TestSplit, inputs: SplitInputs
+) -> dict[str, list[str]]:
+    """Labels per protocol (see the module docstring); the speaker head per test speaker."""
+    out = {
+        "utterance (packed)": [
+            p.label for p in model.predict_features(inputs.features, inputs.packed, "utterance")
+        ]
+    }
+    if inputs.alone is not None:
+        out["utterance (alone)"] = [
+            p.label for p in model.predict_features(inputs.features, inputs.alone, "utterance")
+        ]
+    speaker = [""] * len(split.files)
+    for rows in shuffled_speaker_orders(split):
+        preds = model.predict_features(inputs.features[rows], inputs.packed[rows], "speaker")
+        for row, pred in zip(rows, preds, strict=True):
             speaker[row] = pred.label
-    return {"utterance": utterance, "speaker": speaker}
+    out["speaker (packed)"] = speaker
+    return out
 
 
 def _print_scores(title: str, scores: EmotionScores) -> None:
@@ -126,12 +176,21 @@ def _print_cross_validation(cv: Mapping[str, Any]) -> None:
         if head not in cv:
             continue
         r = cv[head]
-        seven = r.get("seven_class", r)
+        contexts = ", ".join(
+            f"{c} {v['accuracy']:.3f}/{v['anger_f1']:.3f}" for c, v in r["contexts"].items()
+        )
         print(
             f"{head} head: 7-class accuracy {r['accuracy']:.3f}  anger F1 {r['anger_f1']:.3f}"
-            f"  (LDA shrinkage {r['shrinkage']}, anger head shrinkage {r.get('anger_shrinkage')};"
-            f" without the anger head {seven['accuracy']:.3f} / {seven['anger_f1']:.3f})"
+            f" (mean of the packed contexts; {contexts});"
+            f" acoustic weight {r['acoustic_weight']}, LDA shrinkage acoustic"
+            f" {r['acoustic_shrinkage']}, embedding {r['embedding_shrinkage']};"
+            f" acoustic alone {r['acoustic_only']['accuracy']:.3f}/"
+            f"{r['acoustic_only']['anger_f1']:.3f}, embedding alone"
+            f" {r['embedding_only']['accuracy']:.3f}/{r['embedding_only']['anger_f1']:.3f}"
         )
+    turns = cv.get("speaker_turns_accuracy")
+    if turns:
+        print(f"speaker head accuracy by turns in the baseline: {turns}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,27 +203,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print_cross_validation(model.cross_validation)
     print(f"\ntest split: {len(split.files)} files, speakers {sorted(set(split.speakers))}")
 
-    rows, elapsed = [], 0.0
-    for samples in split.samples:
-        start = time.perf_counter()
-        feats = extract_features(samples)
-        model.predict_features(feats[None, :], "utterance")
-        elapsed += time.perf_counter() - start
-        rows.append(feats)
-    features = np.stack(rows)
+    print(f"min turns for the speaker head in predict_turns: {model.min_turns}")
+    start = time.perf_counter()
+    inputs = split_inputs(model, split)
+    elapsed = time.perf_counter() - start
     audio_s = sum(len(s) for s in split.samples) / SAMPLE_RATE
 
-    for head, labels in predict_split(model, split, features).items():
-        _print_scores(f"{head} head", evaluate(split.emotions, labels, model.classes))
+    for protocol, labels in predict_split(model, split, inputs).items():
+        _print_scores(f"{protocol} head", evaluate(split.emotions, labels, model.classes))
 
     long_turn = np.concatenate(split.samples[:15])
     start = time.perf_counter()
-    model.predict(long_turn)
-    long_s = time.perf_counter() - start
+    model.predict_turns(list(split.samples[:15]))
+    packed_s = time.perf_counter() - start
     print(
-        f"\ninference: {elapsed / audio_s * 1000:.1f} ms per second of audio over {audio_s:.0f} s "
-        f"of 2-s turns; {long_s / (len(long_turn) / SAMPLE_RATE) * 1000:.1f} ms/s on one "
-        f"{len(long_turn) / SAMPLE_RATE:.0f}-s turn"
+        f"\ninference: {elapsed / audio_s / 2 * 1000:.1f} ms per second of audio over"
+        f" {audio_s:.0f} s of 2-s turns (features, packed and alone embeddings, averaged); "
+        f"{packed_s / (len(long_turn) / SAMPLE_RATE) * 1000:.1f} ms/s for 15 turns of one caller"
+        f" ({len(long_turn) / SAMPLE_RATE:.0f} s) through predict_turns"
     )
     return 0
 

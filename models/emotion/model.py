@@ -1,29 +1,28 @@
-"""Speech emotion from acoustic features: two linear heads trained by the project on EmoDB.
+"""Speech emotion from acoustic features and whisper encoder embeddings, trained on EmoDB.
 
-The weights are package data (``models/emotion/weights/emotion-emodb-v2.json``, plain JSON,
-numpy-only inference; ``python -m models.emotion.train`` rebuilds them). Two heads share the
-feature set of ``models.emotion.features``:
+The weights are package data (``models/emotion/weights/emotion-emodb-v3.json``, plain JSON,
+numpy-only heads; ``python -m models.emotion.train`` rebuilds them). Each turn is described twice:
+by the acoustic features of ``models.emotion.features`` and by the pooled whisper-base encoder
+embedding of ``models.emotion.encoder`` (the turns of one speaker packed into 30 s windows). Two
+heads read them:
 
-* ``utterance``: standardised features of one turn -> linear softmax head (the posterior of a
-  shrinkage LDA). Works on any single turn.
-* ``speaker``: each feature first z-scored over *the same speaker's* turns (per call, per
-  speaker), then standardised -> linear softmax head. It is more accurate but needs enough turns
-  of that speaker to estimate their baseline (``min_turns``, chosen by cross-validation on the
-  training speakers); with fewer turns ``predict_turns`` falls back to the utterance head. Its
-  baseline assumes the turns are not all in one emotion: a call that is angry throughout looks
-  "normal" for that speaker.
+* ``utterance``: each representation standardised -> a linear softmax (the posterior of a
+  shrinkage LDA) per representation. Works on any single turn.
+* ``speaker``: each representation first z-scored over *the same speaker's* turns (per call, per
+  speaker), then as above. It is more accurate but needs enough turns of that speaker to estimate
+  their baseline (``min_turns``, chosen by cross-validation on the training speakers); with fewer
+  turns ``predict_turns`` falls back to the utterance head. Its baseline assumes the turns are not
+  all in one emotion: a call that is angry throughout looks "normal" for that speaker.
 
-Each head may carry a binary anger-vs-rest head on the same (normalised) features, a shrinkage
-LDA too, whose anger probability replaces the seven-class one (the other classes are rescaled to
-fill the rest). Training adopts it only where leave-one-speaker-out cross-validation on the
-training speakers shows a higher anger-vs-rest F1 at no loss of accuracy.
+Within a head the two posteriors are fused log-linearly: ``p ~ p_acoustic^w * p_embedding^(1-w)``
+with the weight ``w`` chosen by leave-one-speaker-out cross-validation.
 
 Arousal and valence are the probability-weighted mean of a fixed per-class mapping (``AFFECT``,
 Russell-style circumplex positions of the seven EmoDB classes).
 
 A turn with no voiced speech (silence, noise, a click: fewer than three pitch frames) carries no
 evidence: it gets a uniform distribution, label ``neutral``, arousal = valence = confidence = 0
-and ``normalization="none"``, and it is left out of its speaker's baseline.
+and ``normalization="none"``; it is neither encoded nor part of its speaker's baseline.
 """
 
 from __future__ import annotations
@@ -41,6 +40,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from models.emotion.encoder import (
+    DIMENSIONS,
+    EMBEDDING_VERSION,
+    ENCODER_SHA256,
+    TurnEmbedder,
+    WhisperEncoderModel,
+)
 from models.emotion.features import (
     FEATURE_NAMES,
     FEATURE_VERSION,
@@ -54,10 +60,9 @@ from pipelines.types import Emotion, ModelInfo
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "callqa-emotion-emodb"
-MODEL_VERSION = "2"
-WEIGHTS_FILE = "emotion-emodb-v2.json"
-WEIGHTS_FORMAT = "callqa-emotion-linear/2"
-ANGER = "anger"
+MODEL_VERSION = "3"
+WEIGHTS_FILE = "emotion-emodb-v3.json"
+WEIGHTS_FORMAT = "callqa-emotion-fused/3"
 REBUILD = "python -m models.emotion.train"
 
 Normalization = Literal["utterance", "speaker", "none"]
@@ -134,13 +139,50 @@ class LinearHead:
         return head
 
 
-def with_anger(probs: Matrix, anger: Matrix, anger_index: int) -> Matrix:
-    """Class posteriors whose anger column is ``anger``; the others rescaled to sum to the rest."""
-    p = np.atleast_2d(probs)
-    rest = np.maximum(1.0 - p[:, anger_index], 1e-12)
-    out: Matrix = p * ((1.0 - anger) / rest)[:, None]
-    out[:, anger_index] = anger
+def fuse_posteriors(acoustic: Matrix, embedding: Matrix, acoustic_weight: float) -> Matrix:
+    """Log-linear fusion ``p ~ acoustic^w * embedding^(1 - w)``, renormalised per row."""
+    w = float(acoustic_weight)
+    log_p = w * np.log(np.maximum(np.atleast_2d(acoustic), 1e-12)) + (1.0 - w) * np.log(
+        np.maximum(np.atleast_2d(embedding), 1e-12)
+    )
+    log_p -= log_p.max(axis=1, keepdims=True)
+    p = np.exp(log_p)
+    out: Matrix = p / p.sum(axis=1, keepdims=True)
     return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FusedHead:
+    """An acoustic head and an embedding head whose posteriors are fused log-linearly."""
+
+    acoustic: LinearHead
+    embedding: LinearHead
+    acoustic_weight: float
+
+    def probabilities(self, acoustic: Matrix, embedding: Matrix) -> Matrix:
+        return fuse_posteriors(
+            self.acoustic.probabilities(acoustic),
+            self.embedding.probabilities(embedding),
+            self.acoustic_weight,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "acoustic": self.acoustic.to_json(),
+            "embedding": self.embedding.to_json(),
+            "acoustic_weight": self.acoustic_weight,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], n_classes: int) -> FusedHead:
+        weight = float(data["acoustic_weight"])
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"acoustic weight {weight} outside [0, 1]")
+        return cls(
+            acoustic=LinearHead.from_json(data["acoustic"], len(FEATURE_NAMES), n_classes),
+            embedding=LinearHead.from_json(data["embedding"], DIMENSIONS, n_classes),
+            acoustic_weight=weight,
+        )
 
 
 def speaker_normalize(features: Matrix, floor: Matrix) -> Matrix:
@@ -155,11 +197,10 @@ class EmotionWeights:
     """The parsed weights file."""
 
     classes: tuple[str, ...]
-    utterance: LinearHead
-    speaker: LinearHead
-    utterance_anger: LinearHead | None
-    speaker_anger: LinearHead | None
-    std_floor: Matrix
+    utterance: FusedHead
+    speaker: FusedHead
+    acoustic_floor: Matrix
+    embedding_floor: Matrix
     min_turns: int
     sha256: str
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -167,6 +208,13 @@ class EmotionWeights:
 
 def default_weights_path() -> Path:
     return Path(str(importlib.resources.files("models.emotion").joinpath("weights", WEIGHTS_FILE)))
+
+
+def _floor(data: Any, n: int) -> Matrix:
+    floor = np.asarray(data, dtype=np.float64)
+    if floor.shape != (n,) or not np.all(np.isfinite(floor)) or np.any(floor <= 0):
+        raise ValueError("bad speaker std floor")
+    return floor
 
 
 @functools.lru_cache(maxsize=4)
@@ -184,22 +232,24 @@ def load_weights(path: Path) -> EmotionWeights:
             raise ValueError(f"format {data.get('format')!r}, expected {WEIGHTS_FORMAT!r}")
         if data["feature_version"] != FEATURE_VERSION or tuple(data["features"]) != FEATURE_NAMES:
             raise ValueError(f"features {data['feature_version']!r} != {FEATURE_VERSION!r}")
+        embedding = data["embedding"]
+        if (embedding["version"], embedding["encoder_sha256"], embedding["dimensions"]) != (
+            EMBEDDING_VERSION,
+            ENCODER_SHA256,
+            DIMENSIONS,
+        ):
+            raise ValueError(f"embedding {embedding} is not {EMBEDDING_VERSION!r}")
         classes = tuple(str(c) for c in data["classes"])
         if set(classes) - set(AFFECT) or "neutral" not in classes:
             raise ValueError(f"classes {classes} are not a subset of {sorted(AFFECT)} with neutral")
-        n_feat, n_cls = len(FEATURE_NAMES), len(classes)
         heads = data["heads"]
         norm = data["speaker_normalization"]
-        floor = np.asarray(norm["std_floor"], dtype=np.float64)
-        if floor.shape != (n_feat,) or np.any(floor <= 0):
-            raise ValueError("bad speaker std floor")
         weights = EmotionWeights(
             classes=classes,
-            utterance=LinearHead.from_json(heads["utterance"], n_feat, n_cls),
-            speaker=LinearHead.from_json(heads["speaker"], n_feat, n_cls),
-            utterance_anger=_anger_head(heads, "utterance", n_feat, classes),
-            speaker_anger=_anger_head(heads, "speaker", n_feat, classes),
-            std_floor=floor,
+            utterance=FusedHead.from_json(heads["utterance"], len(classes)),
+            speaker=FusedHead.from_json(heads["speaker"], len(classes)),
+            acoustic_floor=_floor(norm["acoustic_std_floor"], len(FEATURE_NAMES)),
+            embedding_floor=_floor(norm["embedding_std_floor"], DIMENSIONS),
             min_turns=int(norm["min_turns"]),
             sha256=hashlib.sha256(raw).hexdigest(),
             meta={k: data[k] for k in ("train", "cv") if k in data},
@@ -212,24 +262,23 @@ def load_weights(path: Path) -> EmotionWeights:
     return weights
 
 
-def _anger_head(
-    heads: Mapping[str, Any], name: str, n_features: int, classes: tuple[str, ...]
-) -> LinearHead | None:
-    """The optional binary head ``<name>_anger`` (columns: rest, anger); null when not adopted."""
-    data = heads[f"{name}_anger"]
-    if data is None:
-        return None
-    if ANGER not in classes:
-        raise ValueError("an anger head needs the anger class")
-    return LinearHead.from_json(data, n_features, 2)
-
-
 class SpeechEmotionModel:
-    """Seven-class acoustic emotion (EmoDB classes) for 16 kHz mono turns of any length."""
+    """Seven-class speech emotion (EmoDB classes) for 16 kHz mono turns of any length.
 
-    def __init__(self, weights_path: Path | None = None) -> None:
+    ``encoder``: an already loaded faster-whisper ``WhisperModel`` of whisper base (int8) to
+    share; by default the encoder is loaded from the installed packages on first use.
+    """
+
+    def __init__(
+        self,
+        weights_path: Path | None = None,
+        *,
+        encoder: WhisperEncoderModel | None = None,
+        cpu_threads: int = 0,
+    ) -> None:
         self._path = weights_path if weights_path is not None else default_weights_path()
         self._weights = load_weights(self._path)
+        self.embedder = TurnEmbedder(encoder, cpu_threads=cpu_threads)
 
     @property
     def info(self) -> ModelInfo:
@@ -251,39 +300,60 @@ class SpeechEmotionModel:
         return self._weights.min_turns
 
     def predict(self, samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> EmotionPrediction:
-        """Emotion of one turn on its own (utterance head)."""
-        features = extract_features(samples, sample_rate)
-        return self.predict_features(features[None, :], "utterance")[0]
+        """Emotion of one turn on its own (utterance head; the turn is encoded alone)."""
+        return self._predict([samples], sample_rate, "utterance")[0]
 
     def predict_turns(
         self, turns: Sequence[npt.ArrayLike], sample_rate: int = SAMPLE_RATE
     ) -> list[EmotionPrediction]:
-        """Emotions of several turns of *one* speaker (e.g. a caller's turns in one call)."""
+        """Emotions of several turns of *one* speaker (e.g. a caller's turns in one call), in
+        the order they were spoken (they are encoded together, see ``models.emotion.encoder``)."""
+        return self._predict(turns, sample_rate, None)
+
+    def _predict(
+        self,
+        turns: Sequence[npt.ArrayLike],
+        sample_rate: int,
+        normalization: Normalization | None,
+    ) -> list[EmotionPrediction]:
         if not turns:
             return []
+        if sample_rate != SAMPLE_RATE:
+            raise ValueError(f"emotion expects {SAMPLE_RATE} Hz audio, got {sample_rate}")
         features = np.stack([extract_features(t, sample_rate) for t in turns])
-        voiced = int(has_voice(features).sum())
-        mode: Normalization = "speaker" if voiced >= self.min_turns else "utterance"
-        return self.predict_features(features, mode)
+        voiced = [int(i) for i in np.flatnonzero(has_voice(features))]
+        embeddings = np.zeros((len(turns), DIMENSIONS))
+        if voiced:
+            embeddings[voiced] = self.embedder.embed([turns[i] for i in voiced])
+        if normalization is None:
+            normalization = "speaker" if len(voiced) >= self.min_turns else "utterance"
+        return self.predict_features(features, embeddings, normalization)
 
     def predict_features(
-        self, features: Matrix, normalization: Normalization = "utterance"
+        self,
+        features: Matrix,
+        embeddings: Matrix,
+        normalization: Normalization = "utterance",
     ) -> list[EmotionPrediction]:
-        """Predictions for rows of ``extract_features`` vectors; ``speaker``: all one speaker."""
+        """Predictions for rows of ``extract_features`` vectors and their turn embeddings;
+        ``speaker``: all rows are one speaker's turns."""
         w = self._weights
         x = np.atleast_2d(features)
+        e = np.atleast_2d(embeddings)
+        if len(x) != len(e):
+            raise ValueError(f"{len(x)} feature rows but {len(e)} embeddings")
         voiced = has_voice(x)
         out = [self._no_speech()] * len(x)
         if not voiced.any():
             return out
         if normalization == "speaker":
-            z, head, anger = speaker_normalize(x[voiced], w.std_floor), w.speaker, w.speaker_anger
+            head = w.speaker
+            xs = speaker_normalize(x[voiced], w.acoustic_floor)
+            es = speaker_normalize(e[voiced], w.embedding_floor)
         else:
             normalization = "utterance"
-            z, head, anger = x[voiced], w.utterance, w.utterance_anger
-        probs = head.probabilities(z)
-        if anger is not None:
-            probs = with_anger(probs, anger.probabilities(z)[:, 1], w.classes.index(ANGER))
+            head, xs, es = w.utterance, x[voiced], e[voiced]
+        probs = head.probabilities(xs, es)
         for row, p in zip(np.flatnonzero(voiced), probs, strict=True):
             out[row] = self._prediction(p, normalization)
         return out

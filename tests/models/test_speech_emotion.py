@@ -16,22 +16,25 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
-from bench.emotion import EmotionScores, evaluate, load_test_split, predict_split
+from bench.emotion import EmotionScores, evaluate, load_test_split, predict_split, split_inputs
+from models.emotion.encoder import DIMENSIONS, WINDOW_SAMPLES, pack
 from models.emotion.features import FEATURE_NAMES, extract_features
 from models.emotion.model import (
     AFFECT,
     EmotionPrediction,
     SpeechEmotionModel,
     default_weights_path,
+    fuse_posteriors,
     load_weights,
-    with_anger,
 )
 from models.emotion.train import TEST_SPEAKERS, parse_name, split_train_test
+from models.whisper import BASE_SHA256
 from pipelines.errors import ModelUnavailableError
 
-# Measured once on this split with the shipped v2 weights (python -m bench.emotion), after every
-# choice was made by cross-validation on the training speakers:
-# speaker head 0.811 / anger F1 0.825, utterance head 0.685 / anger F1 0.693.
+# Measured once on this split with the shipped v3 weights (python -m bench.emotion), after every
+# choice was made by cross-validation on the training speakers: speaker head (packed) 0.890 /
+# anger F1 0.852; utterance head (packed) 0.835 / anger F1 0.783; utterance head (each clip
+# encoded alone) 0.827 / 0.806.
 TARGET_ACCURACY = 0.70
 MARGIN = 0.03
 
@@ -49,8 +52,7 @@ def model() -> SpeechEmotionModel:
 @pytest.fixture(scope="module")
 def scores(emodb: Path, model: SpeechEmotionModel) -> dict[str, EmotionScores]:
     split = load_test_split(emodb)
-    features = np.stack([extract_features(s) for s in split.samples])
-    labels = predict_split(model, split, features)
+    labels = predict_split(model, split, split_inputs(model, split, alone=False))
     return {head: evaluate(split.emotions, pred, model.classes) for head, pred in labels.items()}
 
 
@@ -80,20 +82,21 @@ def test_copied_data_is_the_test_split_only(emodb: Path) -> None:
 
 @pytest.mark.slow
 def test_speaker_normalized_head_reaches_accuracy_target(scores: dict[str, EmotionScores]) -> None:
-    speaker = scores["speaker"]
-    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.811 - MARGIN)
-    # anger-vs-rest F1 target is 0.85: not reached (0.825; happiness taken for anger)
-    assert speaker.anger_f1 >= 0.825 - MARGIN
+    speaker = scores["speaker (packed)"]
+    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.890 - MARGIN)
+    # anger-vs-rest F1 target 0.85: 0.852 measured, one clip above it (7 of 17 happy clips
+    # taken for anger); the guard allows the margin below it
+    assert speaker.anger_f1 >= 0.852 - MARGIN
     assert speaker.recall["anger"] >= 0.9
 
 
 @pytest.mark.slow
-def test_single_utterance_head_holds_its_measured_scores(scores: dict[str, EmotionScores]) -> None:
-    # below both targets (0.685 < 0.70, anger F1 0.693 < 0.85; 14 of 17 happy turns taken for
-    # anger): a regression guard only
-    utterance = scores["utterance"]
-    assert utterance.accuracy >= 0.685 - MARGIN
-    assert utterance.anger_f1 >= 0.693 - MARGIN
+def test_utterance_head_holds_its_measured_scores(scores: dict[str, EmotionScores]) -> None:
+    # accuracy above the target, anger F1 below it (0.783 < 0.85; 12 of 17 happy clips taken
+    # for anger): a regression guard
+    utterance = scores["utterance (packed)"]
+    assert utterance.accuracy >= max(TARGET_ACCURACY, 0.835 - MARGIN)
+    assert utterance.anger_f1 >= 0.783 - MARGIN
     assert utterance.recall["anger"] >= 0.9
 
 
@@ -123,21 +126,30 @@ def test_features_are_finite_and_gain_invariant(emodb: Path) -> None:
 
 
 def test_turns_of_one_speaker_use_their_baseline_only_when_enough(
-    emodb: Path, model: SpeechEmotionModel
+    emodb: Path, tmp_path: Path, model: SpeechEmotionModel
 ) -> None:
-    turns = [_clip(emodb, p.name) for p in sorted(emodb.glob("15*.wav"))[: model.min_turns]]
-    few = model.predict_turns(turns[:3])
+    # cross-validation found the speaker baseline no better than the utterance head at any
+    # number of turns, so the shipped model never switches; a copy with min_turns 5 does
+    data = json.loads(default_weights_path().read_text(encoding="utf-8"))
+    assert model.min_turns == data["speaker_normalization"]["min_turns"] >= 10**6
+    data["speaker_normalization"]["min_turns"] = 5
+    path = tmp_path / "five-turns.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    five = SpeechEmotionModel(path, encoder=model.embedder.model())
+    turns = [_clip(emodb, p.name) for p in sorted(emodb.glob("15*.wav"))[:5]]
+    few = five.predict_turns(turns[:3])
     assert [p.normalization for p in few] == ["utterance"] * 3
-    enough = model.predict_turns([*turns, np.zeros(16000, dtype=np.float32)])
+    enough = five.predict_turns([*turns, np.zeros(16000, dtype=np.float32)])
     assert [p.normalization for p in enough] == ["speaker"] * len(turns) + ["none"]
     for pred in enough:
-        _valid(pred, model.classes)
+        _valid(pred, five.classes)
+    assert [p.normalization for p in model.predict_turns(turns)] == ["utterance"] * 5
     assert model.predict_turns([]) == []
 
 
 def test_affect_follows_the_documented_mapping(model: SpeechEmotionModel) -> None:
     one_hot = np.zeros((1, len(FEATURE_NAMES)))
-    pred = model.predict_features(one_hot)[0]  # no voice: uniform, zero affect
+    pred = model.predict_features(one_hot, np.zeros((1, DIMENSIONS)))[0]  # no voice: uniform
     assert pred.label == "neutral" and (pred.valence, pred.arousal) == (0.0, 0.0)
     angry = EmotionPrediction("anger", {"anger": 1.0}, 0.8, -0.6, 1.0)
     assert (angry.valence, angry.arousal) == AFFECT["anger"]
@@ -148,10 +160,12 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
     path = default_weights_path()
     assert path.stat().st_size < 1_000_000
     info = model.info
-    assert (info.stage, info.name, info.version) == ("emotion", "callqa-emotion-emodb", "2")
+    assert path.name == "emotion-emodb-v3.json"
+    assert (info.stage, info.name, info.version) == ("emotion", "callqa-emotion-emodb", "3")
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     meta = json.loads(path.read_text(encoding="utf-8"))
     assert meta["features"] == list(FEATURE_NAMES) and meta["classes"] == list(model.classes)
+    assert meta["embedding"]["encoder_sha256"] == BASE_SHA256
     assert not set(meta["train"]["speakers"]) & TEST_SPEAKERS
     assert len(meta["train"]["sha256"]) == 64 and meta["cv"]["speaker"]["accuracy"] > 0.7
     assert model.cross_validation == meta["cv"]
@@ -161,7 +175,7 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
 def test_missing_or_corrupt_weights_name_the_file_and_the_fix(
     tmp_path: Path, content: bytes | None
 ) -> None:
-    path = tmp_path / "emotion-emodb-v2.json"
+    path = tmp_path / "emotion-emodb-v3.json"
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ModelUnavailableError) as error:
@@ -169,38 +183,62 @@ def test_missing_or_corrupt_weights_name_the_file_and_the_fix(
     assert str(path) in str(error.value) and "python -m models.emotion.train" in str(error.value)
 
 
-@pytest.mark.parametrize("head", ["speaker", "speaker_anger", "utterance_anger"])
-def test_damaged_arrays_are_rejected(tmp_path: Path, head: str) -> None:
+@pytest.mark.parametrize(
+    ("head", "part"),
+    [("speaker", "acoustic"), ("speaker", "embedding"), ("utterance", "embedding")],
+)
+def test_damaged_arrays_are_rejected(tmp_path: Path, head: str, part: str) -> None:
     data = json.loads(default_weights_path().read_text(encoding="utf-8"))
-    assert data["heads"][head] is not None
-    data["heads"][head]["coef"] = data["heads"][head]["coef"][:-1]
+    data["heads"][head][part]["coef"] = data["heads"][head][part]["coef"][:-1]
     path = tmp_path / "damaged.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelUnavailableError, match="corrupt"):
         load_weights(path)
 
 
-def test_anger_head_replaces_the_anger_probability_only() -> None:
-    probs = np.array([[0.5, 0.3, 0.2], [0.0, 0.0, 1.0]])
-    out = with_anger(probs, np.array([0.9, 0.4]), 0)
-    np.testing.assert_allclose(out, [[0.9, 0.06, 0.04], [0.4, 0.0, 0.6]])
-
-
-def test_weights_without_anger_heads_use_the_seven_class_posterior(
-    tmp_path: Path, model: SpeechEmotionModel
-) -> None:
+@pytest.mark.parametrize(
+    ("key", "value"), [("encoder_sha256", "0" * 64), ("version", "other"), ("dimensions", 384)]
+)
+def test_weights_for_another_encoder_are_rejected(tmp_path: Path, key: str, value: object) -> None:
     data = json.loads(default_weights_path().read_text(encoding="utf-8"))
-    data["heads"]["utterance_anger"] = data["heads"]["speaker_anger"] = None
-    path = tmp_path / "no-anger.json"
+    data["embedding"][key] = value
+    path = tmp_path / "other-encoder.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    plain = SpeechEmotionModel(path)
-    features = np.zeros((1, len(FEATURE_NAMES)))
-    features[0, FEATURE_NAMES.index("f0_mean")] = 20.0
-    weights = load_weights(path)
-    expected = weights.utterance.probabilities(features)[0]
-    got = plain.predict_features(features)[0].probabilities
-    np.testing.assert_allclose([got[c] for c in plain.classes], expected)
-    assert model.predict_features(features)[0].probabilities != got
+    with pytest.raises(ModelUnavailableError, match="corrupt"):
+        load_weights(path)
+
+
+def test_fusion_weights_the_two_posteriors() -> None:
+    acoustic = np.array([[0.5, 0.3, 0.2]])
+    embedding = np.array([[0.2, 0.2, 0.6]])
+    np.testing.assert_allclose(fuse_posteriors(acoustic, embedding, 1.0), acoustic)
+    np.testing.assert_allclose(fuse_posteriors(acoustic, embedding, 0.0), embedding)
+    half = np.sqrt(acoustic * embedding)
+    np.testing.assert_allclose(fuse_posteriors(acoustic, embedding, 0.5), half / half.sum())
+
+
+def test_turns_are_packed_in_order_into_30_s_windows() -> None:
+    second = 16000
+    assert pack([2 * second] * 16) == [
+        [(i, 0, 2 * second) for i in range(15)],
+        [(15, 0, 2 * second)],
+    ]
+    assert pack([second, 40 * second, 3 * second]) == [
+        [(0, 0, second)],
+        [(1, 0, WINDOW_SAMPLES)],
+        [(1, WINDOW_SAMPLES, 40 * second)],
+        [(2, 0, 3 * second)],
+    ]
+    assert pack([]) == []
+
+
+def test_embeddings_pool_each_turn(emodb: Path, model: SpeechEmotionModel) -> None:
+    clips = [_clip(emodb, p.name) for p in sorted(emodb.glob("16*.wav"))[:3]]
+    long_turn = np.concatenate([clips[0]] * 18)  # 36 s: two windows
+    rows = model.embedder.embed([clips[1], np.zeros(0, dtype=np.float32), long_turn, clips[2]])
+    assert rows.shape == (4, DIMENSIONS) and np.all(np.isfinite(rows))
+    assert not rows[1].any() and rows[0].any() and rows[2].any() and rows[3].any()
+    assert model.embedder.embed([]).shape == (0, DIMENSIONS)
 
 
 def test_split_never_trains_on_test_speakers(emodb: Path) -> None:
