@@ -20,6 +20,7 @@ from web_fixtures import (
     Site,
     artifacts_dir,
     chromium,
+    enter_key,
     page_errors,
     running_site,
     sign_in,
@@ -274,8 +275,7 @@ def test_admin_creates_and_revokes_a_key_on_the_page(page: Page, site: Site) -> 
         "qa_analyst"
     )
     sign_out(page)
-    page.get_by_label("API key").fill(secret)
-    page.get_by_role("button", name="Sign in").click()
+    enter_key(page, secret)
     expect(page.locator("#who")).to_contain_text("web-new-analyst")
     expect(page.locator("table.calls")).to_be_visible()
     sign_out(page)
@@ -286,8 +286,7 @@ def test_admin_creates_and_revokes_a_key_on_the_page(page: Page, site: Site) -> 
         "revoked"
     )
     sign_out(page)
-    page.get_by_label("API key").fill(secret)
-    page.get_by_role("button", name="Sign in").click()
+    enter_key(page, secret)
     expect(page.locator("#sign-in-error")).to_contain_text("the API key is not valid")
 
 

@@ -192,10 +192,15 @@ def page_errors(page: Page) -> list[str]:
     return errors
 
 
+def enter_key(page: Page, key: str) -> None:
+    """Type ``key`` into the sign-in form of the page as it is and submit it."""
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def sign_in(page: Page, site: Site, role: str) -> None:
     page.goto(f"{site.url}/")
-    page.get_by_label("API key").fill(site.keys[role])
-    page.get_by_role("button", name="Sign in").click()
+    enter_key(page, site.keys[role])
     page.wait_for_selector("#nav:not([hidden])")
 
 
