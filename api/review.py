@@ -59,11 +59,7 @@ def _current_check(record: Mapping[str, Any], overrides: list[dict[str, Any]], r
     found = [check for check in checks if check.get("rule_id") == rule_id]
     if not found:
         raise ApiError(404, f"no rule {rule_id!r} among this call's compliance checks")
-    current = found[0].get("passed")
-    for item in overrides:
-        if item.get("rule_id") == rule_id:
-            current = item.get("value")
-    return current
+    return _check_overrides(overrides).get(rule_id, found[0].get("passed"))
 
 
 def _current_score(record: Mapping[str, Any], overrides: list[dict[str, Any]]) -> Any:
@@ -114,22 +110,27 @@ def make_override(
     return {"score": True, "value": float(value), "previous": previous, **common}
 
 
+def _check_overrides(overrides: list[dict[str, Any]]) -> dict[str, Any]:
+    """rule_id -> the newest overriding verdict."""
+    return {item["rule_id"]: item["value"] for item in overrides if item.get("rule_id")}
+
+
 def reviewed_outcome(
     record: Mapping[str, Any], overrides: list[dict[str, Any]], pass_score: float | None
 ) -> tuple[float | None, bool | None]:
     """The call's score and verdict with the overrides applied (the newest of each wins).
 
     Check overrides re-score the call with the policy's weights; a score override replaces
-    the score. The verdict needs the policy's pass score: without it (policy no longer
-    stored) the analysis' verdict stands unless no check changed.
+    the score. The verdict needs the policy's pass score: without it (the policy is no longer
+    stored) the analysis' verdict stands.
     """
-    from pipelines.compliance import scorecard
+    from pipelines.compliance import passes, scorecard
     from pipelines.types import ComplianceCheck
 
     compliance = record.get("compliance")
     if not compliance or compliance.get("score") is None:
         return None, None
-    verdicts = {item["rule_id"]: item["value"] for item in overrides if item.get("rule_id")}
+    verdicts = _check_overrides(overrides)
     checks = [
         ComplianceCheck(
             rule_id=str(check.get("rule_id")),
@@ -144,8 +145,7 @@ def reviewed_outcome(
     scores = [float(item["value"]) for item in overrides if item.get("score") is True]
     if scores:
         score = round(scores[-1], 2)
-        critical = any(c.severity == "critical" and not c.passed for c in checks)
-        passed = pass_score is not None and score >= pass_score - 1e-9 and not critical
+        passed = pass_score is not None and passes(score, checks, pass_score)
     if pass_score is None:
         return score, compliance.get("passed")
     return score, passed
@@ -159,7 +159,7 @@ def as_reviewed(record: Mapping[str, Any]) -> dict[str, Any]:
     compliance = record.get("compliance")
     if not overrides or not compliance:
         return dict(record)
-    verdicts = {item["rule_id"]: item["value"] for item in overrides if item.get("rule_id")}
+    verdicts = _check_overrides(overrides)
     checks = [
         {**check, "passed": verdicts.get(check.get("rule_id"), check.get("passed"))}
         for check in compliance.get("checks") or []

@@ -277,12 +277,17 @@ def evaluate(rule: Rule, call: _Call) -> ComplianceCheck:
     return ComplianceCheck(rule.id, rule.kind, passed, rule.severity, rule.weight, evidence, detail)
 
 
+def passes(score: float, checks: Sequence[ComplianceCheck], pass_score: float) -> bool:
+    """A call passes at or above ``pass_score`` when no critical check failed."""
+    critical = any(c.severity == "critical" and not c.passed for c in checks)
+    return score >= pass_score - 1e-9 and not critical
+
+
 def scorecard(checks: Sequence[ComplianceCheck], pass_score: float) -> tuple[float, bool]:
-    """Score 0-100 (passed / total weight); pass: score >= pass_score and no critical failure."""
+    """Score 0-100 (passed / total weight) and whether the call passes."""
     total = sum(c.weight for c in checks)
     score = 100.0 * sum(c.weight for c in checks if c.passed) / total if total > 0 else 100.0
-    critical = any(c.severity == "critical" and not c.passed for c in checks)
-    return round(score, 2), score >= pass_score - 1e-9 and not critical
+    return round(score, 2), passes(score, checks, pass_score)
 
 
 class ScriptComplianceChecker:
