@@ -1,7 +1,7 @@
 // The scorecard: each compliance check with its evidence (click to play that moment), the
 // review overrides made so far, and override forms for keys with the qa_analyst role.
 
-import { ApiFailure, getJson, sendJson, session } from "./api.js";
+import { ApiFailure, sendJson, session } from "./api.js";
 import { append, h, labelOf, notify, seconds, verdict, when } from "./dom.js";
 
 function lastOverride(overrides, test) {
@@ -148,9 +148,9 @@ export function scorecard(record, callId, seek) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      await sendJson(`/v1/calls/${callId}/review`, "POST", body);
-      const fresh = await getJson(`/v1/calls/${callId}`);
-      section.replaceWith(scorecard(fresh, callId, seek));
+      // the answer is the record's new review block; the rest of the record is unchanged
+      const review = await sendJson(`/v1/calls/${callId}/review`, "POST", body);
+      section.replaceWith(scorecard({ ...record, review }, callId, seek));
       notify("Override saved with its reason.", "ok");
       document.getElementById("scorecard-title")?.focus();
     } catch (error) {
