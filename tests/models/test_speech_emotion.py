@@ -30,6 +30,8 @@ from models.emotion.model import (
 from models.emotion.train import TEST_SPEAKERS, parse_name, split_train_test
 from models.whisper import BASE_SHA256
 from pipelines.errors import ModelUnavailableError
+from pipelines.registry import build_analytics, build_recognizer
+from pipelines.settings import Settings
 
 # Measured once on this split with the shipped v3 weights (python -m bench.emotion), after every
 # choice was made by cross-validation on the training speakers: speaker head (packed) 0.890 /
@@ -253,3 +255,19 @@ def test_split_never_trains_on_test_speakers(emodb: Path) -> None:
     assert split_train_test(reversed(names)) == (train, test)
     with pytest.raises(ValueError):
         parse_name("notemodb.wav")
+
+
+def test_analytics_share_the_transcribers_whisper_base(
+    emodb: Path, model: SpeechEmotionModel
+) -> None:
+    settings = Settings()
+    base = build_recognizer(settings, "base")
+    shared = build_analytics(settings, recognizer=base).acoustic_emotion
+    assert isinstance(shared, SpeechEmotionModel)
+    assert shared.embedder.model() is base.model
+    clips = [_clip(emodb, p.name) for p in sorted(emodb.glob("16*.wav"))[:4]]
+    np.testing.assert_allclose(shared.embedder.embed(clips), model.embedder.embed(clips), atol=1e-5)
+    tiny = build_recognizer(settings, "tiny.en")
+    own = build_analytics(settings, recognizer=tiny).acoustic_emotion
+    assert isinstance(own, SpeechEmotionModel)
+    assert own.embedder.model() is not tiny.model
