@@ -271,3 +271,18 @@ def test_analytics_share_the_transcribers_whisper_base(
     own = build_analytics(settings, recognizer=tiny).acoustic_emotion
     assert isinstance(own, SpeechEmotionModel)
     assert own.embedder.model() is not tiny.model
+
+
+def test_predictions_do_not_depend_on_the_recording_level(
+    emodb: Path, model: SpeechEmotionModel
+) -> None:
+    # EmoDB's clips are peak-normalised; a call's turns are not: a line 6 or 20 dB quieter must
+    # not change what the model says (at -30 dB some acoustic features start to drift)
+    turns = [_clip(emodb, p.name) for p in sorted(emodb.glob("15*.wav"))[:8]]
+    loud = model.predict_turns(turns)
+    for gain_db in (-6.0, -20.0):
+        quiet = model.predict_turns([t * np.float32(10 ** (gain_db / 20)) for t in turns])
+        assert [p.label for p in quiet] == [p.label for p in loud]
+        for a, b in zip(quiet, loud, strict=True):
+            assert a.arousal == pytest.approx(b.arousal, abs=0.05)
+            assert a.valence == pytest.approx(b.valence, abs=0.05)
