@@ -31,7 +31,7 @@ import soundfile as sf
 from models.emotion.encoder import DIMENSIONS
 from models.emotion.features import SAMPLE_RATE, extract_features
 from models.emotion.model import SpeechEmotionModel
-from models.emotion.train import DEFAULT_DATA, parse_name, split_train_test
+from models.emotion.train_data import DEFAULT_DATA, parse_name, split_train_test
 
 
 @dataclass(frozen=True, slots=True)

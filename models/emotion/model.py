@@ -1,6 +1,6 @@
 """Speech emotion from acoustic features and whisper encoder embeddings, trained on EmoDB.
 
-The weights are package data (``models/emotion/weights/emotion-emodb-v3.json``, plain JSON,
+The weights are package data (``models/emotion/weights/emotion-emodb-v4.json``, plain JSON,
 numpy-only heads; ``python -m models.emotion.train`` rebuilds them). Each turn is described twice:
 by the acoustic features of ``models.emotion.features`` and by the pooled whisper-base encoder
 embedding of ``models.emotion.encoder`` (the turns of one speaker packed into 30 s windows). Two
@@ -60,8 +60,8 @@ from pipelines.types import Emotion, ModelInfo
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "callqa-emotion-emodb"
-MODEL_VERSION = "3"
-WEIGHTS_FILE = "emotion-emodb-v3.json"
+MODEL_VERSION = "4"
+WEIGHTS_FILE = "emotion-emodb-v4.json"
 WEIGHTS_FORMAT = "callqa-emotion-fused/3"
 REBUILD = "python -m models.emotion.train"
 

@@ -7,11 +7,13 @@ normalisation.
 
 Each clip is described by its acoustic features (``models.emotion.features``) and by its whisper
 encoder embedding (``models.emotion.encoder``) in four contexts: packed with the other clips of the
-same speaker into 30 s windows in three shuffled orders (``PACKINGS``; a call's turns are packed
-the same way, and the clips' file order would put the same sentence in several emotions side by
-side, which the encoder exploits and no call offers), and encoded alone (a single turn). The
-embedding heads are fitted on the rows of all four contexts; their cross-validated scores are
-given per context, and choices are made on the mean over the three packed contexts.
+same speaker into 30 s windows in three shuffled orders (a call's turns are packed the same way,
+and the clips' file order would put the same sentence in several emotions side by side, which the
+encoder exploits and no call offers), and encoded alone (a single turn); see
+``models.emotion.train_data``. The embedding heads are fitted on the rows of all four contexts;
+their cross-validated scores are given per context, and choices are made on the mean over the
+three packed contexts. Speed-perturbed copies of the fitting speakers' clips (0.9x and 1.1x,
+packed contexts) are added to every head's training rows, never to what is scored.
 
 Each head (``utterance``; ``speaker``: every speaker z-scored over their own clips, the held-out
 one too, with std floors from the fitting speakers) is an acoustic LDA and an embedding LDA with a
@@ -29,39 +31,42 @@ rejected); packed in shuffled order 0.804/0.872; fused with the acoustic head, s
 about 0.89/0.91-0.92 for both heads. Concatenating the two representations into one LDA,
 logistic regression, re-adding binary anger heads and pYIN at 0.2-semitone resolution (a third
 of the feature time, but 18 of the 408 training clips lose all voiced frames) were no better.
+With v3 (those heads, no speed copies: utterance 0.895/0.916) as the base, the LOSO confusion
+showed happiness taken for anger as the main error (11 of 54 happy clips; 11 of the 12 false
+anger calls), so these were weighed against it (each at its best fusion weight): speed copies on
+every head's rows 0.897/0.928 (kept: the plain form of the technique, and the anger F1 gain); on
+the acoustic rows only 0.899/0.912, on the embedding rows only 0.893/0.916; a happiness-vs-anger
+pairwise LDA re-splitting the two classes' mass 0.892/0.911 at best; an anger prior shift (log
+-1.5 to +0.5) 0.895/0.919 at best; projecting out the top 2-6 between-speaker directions (nuisance
+attribute projection), without speed copies, 0.898/0.922 at best (left out: no clear gain).
 
-The result is written as JSON into the package (``models/emotion/weights/emotion-emodb-v3.json``):
+The result is written as JSON into the package (``models/emotion/weights/emotion-emodb-v4.json``):
 scalers and softmax weights as plain arrays, the feature list and versions, the whisper weights'
 SHA-256, the classes, a SHA-256 over the training files (sorted names + bytes) and the
-cross-validation scores. ``--cache DIR`` keeps the extracted features and embeddings (about half
-an hour on two cores, most of it encoding each clip alone) for a re-run.
+cross-validation scores. ``--cache DIR`` keeps the extracted features and embeddings (about 45
+minutes on two cores, most of it encoding each clip alone, then the speed copies) for a re-run.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
-import hashlib
 import importlib.metadata
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import librosa
 import numpy as np
 import numpy.typing as npt
-import soundfile as sf
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.preprocessing import StandardScaler
 
-from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, ENCODER_SHA256, TurnEmbedder
-from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, SAMPLE_RATE, extract_features
+from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, ENCODER_SHA256
+from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, SAMPLE_RATE
 from models.emotion.model import (
     MODEL_NAME,
     MODEL_VERSION,
@@ -72,29 +77,25 @@ from models.emotion.model import (
     fuse_posteriors,
     speaker_normalize,
 )
+from models.emotion.train_data import (
+    CONTEXTS,
+    DEFAULT_DATA,
+    PACKED,
+    SPEEDS,
+    TrainSet,
+    data_sha256,
+    extract,
+    read_labels,
+    split_train_test,
+)
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "emodb"
 DEFAULT_OUT = Path(__file__).resolve().parent / "weights" / WEIGHTS_FILE
-TEST_SPEAKERS = frozenset({"15", "16"})
 ANGER = "anger"
-EMOTION_CODES = {
-    "W": "anger",
-    "L": "boredom",
-    "E": "disgust",
-    "A": "fear",
-    "F": "happiness",
-    "T": "sadness",
-    "N": "neutral",
-}
 ACOUSTIC_SHRINKAGE: tuple[str | float, ...] = ("auto", 0.1, 0.3, 0.5)  # "auto": Ledoit-Wolf
 EMBEDDING_SHRINKAGE: tuple[str | float, ...] = ("auto", 0.5)
 WEIGHT_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)  # acoustic weight in the log-linear fusion
-PACKINGS = (0, 1, 2)  # seeds of the shuffled packings
-CONTEXTS = ("packed0", "packed1", "packed2", "alone")
-PACKED = CONTEXTS[:3]
 TURN_GRID = (3, 5, 8, 10, 15, 20)
 SUBSET_REPEATS = 5
 FLOOR_FRACTION = 0.25
@@ -103,93 +104,8 @@ NEVER = 10**6  # min_turns when speaker normalisation never beats the utterance 
 Matrix = npt.NDArray[np.float64]
 Labels = npt.NDArray[np.str_]
 Fit = Callable[[Matrix, Labels], LinearHead]
-
-
-@dataclass(frozen=True, slots=True)
-class Utterance:
-    file: str
-    speaker: str
-    emotion: str
-
-
-def parse_name(file: str) -> Utterance:
-    """Speaker and emotion from an EmoDB file name such as ``03a01Wa.wav``."""
-    stem = Path(file).name
-    if len(stem) < 7 or not stem[:2].isdigit() or stem[5] not in EMOTION_CODES:
-        raise ValueError(f"not an EmoDB file name: {file!r}")
-    return Utterance(stem, stem[:2], EMOTION_CODES[stem[5]])
-
-
-def read_labels(data_dir: Path) -> list[Utterance]:
-    """``labels.tsv`` rows, checked against what the file names encode."""
-    out = []
-    with (data_dir / "labels.tsv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            utt = parse_name(row["file"])
-            if (row["speaker"], row["emotion"]) != (utt.speaker, utt.emotion):
-                raise ValueError(f"labels.tsv disagrees with the file name: {row}")
-            out.append(utt)
-    return out
-
-
-def split_train_test(files: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(train, test) file names; the test split is every file of speakers 15 and 16."""
-    train: list[str] = []
-    test: list[str] = []
-    for file in sorted(files):
-        (test if parse_name(file).speaker in TEST_SPEAKERS else train).append(file)
-    return train, test
-
-
-def data_sha256(data_dir: Path, files: Sequence[str]) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(files):
-        digest.update(file.encode())
-        digest.update((data_dir / file).read_bytes())
-    return digest.hexdigest()
-
-
-def load_audio(data_dir: Path, files: Sequence[str]) -> list[npt.NDArray[np.float32]]:
-    out = []
-    for file in files:
-        samples, rate = sf.read(data_dir / file, dtype="float32", always_2d=True)
-        mono = samples.mean(axis=1)
-        if rate != SAMPLE_RATE:
-            mono = librosa.resample(mono, orig_sr=rate, target_sr=SAMPLE_RATE)
-        out.append(np.asarray(mono, dtype=np.float32))
-    return out
-
-
-def load_features(audio: Sequence[npt.NDArray[np.float32]]) -> Matrix:
-    rows = []
-    for index, samples in enumerate(audio, 1):
-        rows.append(extract_features(samples))
-        if index % 50 == 0 or index == len(audio):
-            logger.info("features: %d/%d files", index, len(audio))
-    return np.stack(rows)
-
-
-def packed_embeddings(
-    embedder: TurnEmbedder, audio: Sequence[npt.NDArray[np.float32]], speakers: Labels, seed: int
-) -> Matrix:
-    """Each speaker's clips in a shuffled order, packed into 30 s windows as a call's turns are."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros((len(audio), DIMENSIONS))
-    for s in sorted(set(speakers.tolist())):
-        rows = np.flatnonzero(speakers == s)
-        order = rows[rng.permutation(len(rows))]
-        out[order] = embedder.embed([audio[i] for i in order])
-    logger.info("embeddings: packing %d done", seed)
-    return out
-
-
-def alone_embeddings(embedder: TurnEmbedder, audio: Sequence[npt.NDArray[np.float32]]) -> Matrix:
-    rows = []
-    for index, samples in enumerate(audio, 1):
-        rows.append(embedder.embed([samples])[0])
-        if index % 50 == 0 or index == len(audio):
-            logger.info("embeddings alone: %d/%d files", index, len(audio))
-    return np.stack(rows)
+View = Callable[[Matrix], Matrix]
+Mask = npt.NDArray[np.bool_]
 
 
 def std_floor(x: Matrix, speakers: Labels) -> Matrix:
@@ -243,28 +159,52 @@ def mean_scores(per_context: Mapping[str, Mapping[str, float]]) -> dict[str, flo
     }
 
 
-@dataclass(frozen=True, slots=True)
-class TrainSet:
-    """Training clips: labels, speakers, acoustic features and embeddings per context."""
+def unchanged(x: Matrix) -> Matrix:
+    return x
 
-    y: Labels
-    speakers: Labels
-    acoustic: Matrix
-    embeddings: Mapping[str, Matrix]
+
+def speaker_view(speakers: Labels, floor: Matrix) -> View:
+    """Each speaker's rows z-scored over themselves (``speakers`` labels the rows)."""
+    return functools.partial(normalize_by_speaker, speakers=speakers, floor=floor)
+
+
+def acoustic_floor(data: TrainSet, keep: Mask) -> Matrix:
+    return std_floor(data.acoustic[keep], data.speakers[keep])
+
+
+def embedding_floor(data: TrainSet, keep: Mask) -> Matrix:
+    return std_floor(
+        np.vstack([data.embeddings[c][keep] for c in CONTEXTS]),
+        np.concatenate([data.speakers[keep]] * len(CONTEXTS)),
+    )
+
+
+def acoustic_rows(data: TrainSet, keep: Mask, view: View) -> tuple[Matrix, Labels]:
+    """Training rows of an acoustic head: the kept clips and their speed copies (each copy
+    seen through ``view`` on its own, so a copy is a speaker of its own)."""
+    blocks = [data.acoustic, *(copy.acoustic for copy in data.copies)]
+    return np.vstack([view(b)[keep] for b in blocks]), np.concatenate([data.y[keep]] * len(blocks))
+
+
+def embedding_rows(data: TrainSet, keep: Mask, view: View) -> tuple[Matrix, Labels]:
+    """Training rows of an embedding head: the kept clips in every context and their speed
+    copies in the packed contexts."""
+    blocks = [data.embeddings[c] for c in CONTEXTS]
+    blocks += [copy.embeddings[c] for copy in data.copies for c in PACKED]
+    return np.vstack([view(b)[keep] for b in blocks]), np.concatenate([data.y[keep]] * len(blocks))
 
 
 def loso_acoustic(data: TrainSet, fit: Fit, by_speaker: bool) -> Matrix:
     """Each training speaker's acoustic posteriors from a head fitted on the other speakers."""
-    x, y, speakers = data.acoustic, data.y, data.speakers
     out: Matrix | None = None
-    for held in np.unique(speakers):
-        test = speakers == held
-        xs = x
+    for held in np.unique(data.speakers):
+        test = data.speakers == held
+        view: View = unchanged
         if by_speaker:
-            xs = normalize_by_speaker(x, speakers, std_floor(x[~test], speakers[~test]))
-        probs = fit(xs[~test], y[~test]).probabilities(xs[test])
+            view = speaker_view(data.speakers, acoustic_floor(data, ~test))
+        probs = fit(*acoustic_rows(data, ~test, view)).probabilities(view(data.acoustic)[test])
         if out is None:
-            out = np.zeros((len(y), probs.shape[1]))
+            out = np.zeros((len(data.y), probs.shape[1]))
         out[test] = probs
     if out is None:
         raise ValueError("no training speakers")
@@ -273,24 +213,16 @@ def loso_acoustic(data: TrainSet, fit: Fit, by_speaker: bool) -> Matrix:
 
 def loso_embedding(data: TrainSet, fit: Fit, by_speaker: bool) -> dict[str, Matrix]:
     """Posteriors per context of embedding heads fitted on all contexts of the other speakers."""
-    y, speakers = data.y, data.speakers
     out: dict[str, Matrix] = {}
-    for held in np.unique(speakers):
-        test = speakers == held
-        xs = dict(data.embeddings)
+    for held in np.unique(data.speakers):
+        test = data.speakers == held
+        view: View = unchanged
         if by_speaker:
-            floor = std_floor(
-                np.vstack([xs[c][~test] for c in CONTEXTS]),
-                np.concatenate([speakers[~test]] * len(CONTEXTS)),
-            )
-            xs = {c: normalize_by_speaker(v, speakers, floor) for c, v in xs.items()}
-        head = fit(
-            np.vstack([xs[c][~test] for c in CONTEXTS]),
-            np.concatenate([y[~test]] * len(CONTEXTS)),
-        )
+            view = speaker_view(data.speakers, embedding_floor(data, ~test))
+        head = fit(*embedding_rows(data, ~test, view))
         for c in CONTEXTS:
-            probs = head.probabilities(xs[c][test])
-            out.setdefault(c, np.zeros((len(y), probs.shape[1])))[test] = probs
+            probs = head.probabilities(view(data.embeddings[c])[test])
+            out.setdefault(c, np.zeros((len(data.y), probs.shape[1])))[test] = probs
     return out
 
 
@@ -344,20 +276,20 @@ def select(data: TrainSet, classes: Sequence[str], by_speaker: bool) -> dict[str
 
 
 def fit_fused(
-    acoustic: Matrix,
-    embeddings: Mapping[str, Matrix],
-    y: Labels,
+    data: TrainSet,
+    keep: Mask,
+    views: tuple[View, View],
     classes: Sequence[str],
     chosen: Mapping[str, Any],
 ) -> FusedHead:
-    """A fused head: acoustic LDA on the clips, embedding LDA on the clips of every context."""
+    """A fused head fitted on the kept clips: acoustic LDA and embedding LDA (``views``: what
+    the acoustic features and the embeddings are seen through)."""
     return FusedHead(
-        acoustic=fit_head(acoustic, y, classes, chosen["acoustic_shrinkage"]),
+        acoustic=fit_head(
+            *acoustic_rows(data, keep, views[0]), classes, chosen["acoustic_shrinkage"]
+        ),
         embedding=fit_head(
-            np.vstack([embeddings[c] for c in CONTEXTS]),
-            np.concatenate([y] * len(CONTEXTS)),
-            classes,
-            chosen["embedding_shrinkage"],
+            *embedding_rows(data, keep, views[1]), classes, chosen["embedding_shrinkage"]
         ),
         acoustic_weight=float(chosen["acoustic_weight"]),
     )
@@ -370,25 +302,13 @@ def turns_curve(
     (embeddings of the first packing)."""
     rng = np.random.default_rng(0)
     correct = {k: 0.0 for k in TURN_GRID}
-    y, speakers, x = data.y, data.speakers, data.acoustic
+    y, speakers = data.y, data.speakers
     for held in np.unique(speakers):
         test = speakers == held
-        floor = std_floor(x[~test], speakers[~test])
-        efloor = std_floor(
-            np.vstack([data.embeddings[c][~test] for c in CONTEXTS]),
-            np.concatenate([speakers[~test]] * len(CONTEXTS)),
-        )
-        head = fit_fused(
-            normalize_by_speaker(x[~test], speakers[~test], floor),
-            {
-                c: normalize_by_speaker(e[~test], speakers[~test], efloor)
-                for c, e in data.embeddings.items()
-            },
-            y[~test],
-            classes,
-            chosen,
-        )
-        xt, et = x[test], data.embeddings[PACKED[0]][test]
+        floor, efloor = acoustic_floor(data, ~test), embedding_floor(data, ~test)
+        views = (speaker_view(speakers, floor), speaker_view(speakers, efloor))
+        head = fit_fused(data, ~test, views, classes, chosen)
+        xt, et = data.acoustic[test], data.embeddings[PACKED[0]][test]
         for k in TURN_GRID:
             for _ in range(SUBSET_REPEATS):
                 pick = rng.choice(len(xt), size=min(k, len(xt)), replace=False)
@@ -399,29 +319,6 @@ def turns_curve(
     return {k: round(v / len(y), 4) for k, v in correct.items()}
 
 
-def extract(data_dir: Path, files: Sequence[str], speakers: Labels, cache: Path | None) -> TrainSet:
-    """Features and embeddings of the training clips, from ``cache`` if it holds these files'."""
-    digest = data_sha256(data_dir, files)
-    key = f"{digest[:16]}-{FEATURE_VERSION}-{EMBEDDING_VERSION}".replace("/", "_")
-    cached = cache / f"emotion-train-{key}.npz" if cache is not None else None
-    if cached is not None and cached.is_file():
-        logger.info("features and embeddings from %s", cached)
-        with np.load(cached) as npz:
-            return TrainSet(
-                np.empty(0, dtype=str), speakers, npz["acoustic"], {c: npz[c] for c in CONTEXTS}
-            )
-    audio = load_audio(data_dir, files)
-    acoustic = load_features(audio)
-    embedder = TurnEmbedder()
-    embeddings = {f"packed{s}": packed_embeddings(embedder, audio, speakers, s) for s in PACKINGS}
-    embeddings["alone"] = alone_embeddings(embedder, audio)
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, Any] = {"acoustic": acoustic, **embeddings}
-        np.savez(cached, **arrays)
-    return TrainSet(np.empty(0, dtype=str), speakers, acoustic, embeddings)
-
-
 def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any]:
     """Extract, choose and fit both heads, write the weights JSON; returns its content."""
     labels = {u.file: u for u in read_labels(data_dir)}
@@ -429,8 +326,7 @@ def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any
     logger.info("train: %d files; held out (never read): %d", len(train_files), len(held_out))
     y = np.array([labels[f].emotion for f in train_files])
     speakers = np.array([labels[f].speaker for f in train_files])
-    extracted = extract(data_dir, train_files, speakers, cache)
-    data = TrainSet(y, speakers, extracted.acoustic, extracted.embeddings)
+    data = extract(data_dir, train_files, y, speakers, cache)
     classes = sorted(set(y.tolist()))
 
     utt_cv = select(data, classes, by_speaker=False)
@@ -445,19 +341,11 @@ def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any
     ]
     min_turns = enough[0] if enough else NEVER
 
-    floor = std_floor(data.acoustic, speakers)
-    efloor = std_floor(
-        np.vstack([data.embeddings[c] for c in CONTEXTS]),
-        np.concatenate([speakers] * len(CONTEXTS)),
-    )
-    utterance = fit_fused(data.acoustic, data.embeddings, y, classes, utt_cv)
-    speaker = fit_fused(
-        normalize_by_speaker(data.acoustic, speakers, floor),
-        {c: normalize_by_speaker(e, speakers, efloor) for c, e in data.embeddings.items()},
-        y,
-        classes,
-        spk_cv,
-    )
+    everyone = np.ones(len(y), dtype=bool)
+    floor, efloor = acoustic_floor(data, everyone), embedding_floor(data, everyone)
+    utterance = fit_fused(data, everyone, (unchanged, unchanged), classes, utt_cv)
+    by_speaker = (speaker_view(speakers, floor), speaker_view(speakers, efloor))
+    speaker = fit_fused(data, everyone, by_speaker, classes, spk_cv)
     content: dict[str, Any] = {
         "format": WEIGHTS_FORMAT,
         "name": MODEL_NAME,
@@ -477,6 +365,7 @@ def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any
             "speakers": sorted(set(speakers.tolist())),
             "sha256": data_sha256(data_dir, train_files),
             "contexts": list(CONTEXTS),
+            "speed_copies": {"speeds": list(SPEEDS), "contexts": list(PACKED)},
             "versions": {
                 "numpy": np.__version__,
                 "librosa": importlib.metadata.version("librosa"),

@@ -27,7 +27,7 @@ from models.emotion.model import (
     fuse_posteriors,
     load_weights,
 )
-from models.emotion.train import TEST_SPEAKERS, parse_name, split_train_test
+from models.emotion.train_data import TEST_SPEAKERS, parse_name, split_train_test
 from models.whisper import BASE_SHA256
 from pipelines.errors import ModelUnavailableError
 from pipelines.registry import build_analytics, build_recognizer
@@ -162,7 +162,7 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
     path = default_weights_path()
     assert path.stat().st_size < 1_000_000
     info = model.info
-    assert path.name == "emotion-emodb-v3.json"
+    assert path.name == "emotion-emodb-v4.json"
     assert (info.stage, info.name, info.version) == ("emotion", "callqa-emotion-emodb", "3")
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     meta = json.loads(path.read_text(encoding="utf-8"))
@@ -177,7 +177,7 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
 def test_missing_or_corrupt_weights_name_the_file_and_the_fix(
     tmp_path: Path, content: bytes | None
 ) -> None:
-    path = tmp_path / "emotion-emodb-v3.json"
+    path = tmp_path / "emotion-emodb-v4.json"
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ModelUnavailableError) as error:

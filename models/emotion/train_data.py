@@ -1,0 +1,216 @@
+"""EmoDB's training clips for ``models.emotion.train``: labels, split, features and embeddings.
+
+Speakers 15 and 16 are the held-out test split: ``split_train_test`` puts every one of their
+files aside and nothing here reads them. Each training clip is described by its acoustic features
+(``models.emotion.features``) and by its whisper encoder embedding (``models.emotion.encoder``) in
+four contexts: packed with the other clips of the same speaker into 30 s windows in three shuffled
+orders (``PACKINGS``), and encoded alone.
+
+Speed-perturbed copies (``SPEEDS``: the clip resampled so that it plays 10 % slower or faster,
+which moves its pitch and formants as another speaker's voice would be) add training rows: their
+acoustic features and their embeddings in the three packed contexts (each copy is a pseudo-speaker
+of its own). They are training rows only; every cross-validation score is on the original clips.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import librosa
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+
+from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, TurnEmbedder
+from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, extract_features
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "emodb"
+TEST_SPEAKERS = frozenset({"15", "16"})
+EMOTION_CODES = {
+    "W": "anger",
+    "L": "boredom",
+    "E": "disgust",
+    "A": "fear",
+    "F": "happiness",
+    "T": "sadness",
+    "N": "neutral",
+}
+PACKINGS = (0, 1, 2)  # seeds of the shuffled packings
+CONTEXTS = ("packed0", "packed1", "packed2", "alone")
+PACKED = CONTEXTS[:3]
+SPEEDS = (0.9, 1.1)  # speed perturbation of the training copies
+
+Matrix = npt.NDArray[np.float64]
+Labels = npt.NDArray[np.str_]
+Clip = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    file: str
+    speaker: str
+    emotion: str
+
+
+def parse_name(file: str) -> Utterance:
+    """Speaker and emotion from an EmoDB file name such as ``03a01Wa.wav``."""
+    stem = Path(file).name
+    if len(stem) < 7 or not stem[:2].isdigit() or stem[5] not in EMOTION_CODES:
+        raise ValueError(f"not an EmoDB file name: {file!r}")
+    return Utterance(stem, stem[:2], EMOTION_CODES[stem[5]])
+
+
+def read_labels(data_dir: Path) -> list[Utterance]:
+    """``labels.tsv`` rows, checked against what the file names encode."""
+    out = []
+    with (data_dir / "labels.tsv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            utt = parse_name(row["file"])
+            if (row["speaker"], row["emotion"]) != (utt.speaker, utt.emotion):
+                raise ValueError(f"labels.tsv disagrees with the file name: {row}")
+            out.append(utt)
+    return out
+
+
+def split_train_test(files: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(train, test) file names; the test split is every file of speakers 15 and 16."""
+    train: list[str] = []
+    test: list[str] = []
+    for file in sorted(files):
+        (test if parse_name(file).speaker in TEST_SPEAKERS else train).append(file)
+    return train, test
+
+
+def data_sha256(data_dir: Path, files: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(files):
+        digest.update(file.encode())
+        digest.update((data_dir / file).read_bytes())
+    return digest.hexdigest()
+
+
+def load_audio(data_dir: Path, files: Sequence[str]) -> list[Clip]:
+    out = []
+    for file in files:
+        samples, rate = sf.read(data_dir / file, dtype="float32", always_2d=True)
+        mono = samples.mean(axis=1)
+        if rate != SAMPLE_RATE:
+            mono = librosa.resample(mono, orig_sr=rate, target_sr=SAMPLE_RATE)
+        out.append(np.asarray(mono, dtype=np.float32))
+    return out
+
+
+def change_speed(samples: Clip, speed: float) -> Clip:
+    """The clip played ``speed`` times as fast (tempo, pitch and formants move together)."""
+    target = round(SAMPLE_RATE / speed)
+    out = librosa.resample(samples, orig_sr=SAMPLE_RATE, target_sr=target)
+    return np.asarray(out, dtype=np.float32)
+
+
+def load_features(audio: Sequence[Clip]) -> Matrix:
+    rows = []
+    for index, samples in enumerate(audio, 1):
+        rows.append(extract_features(samples))
+        if index % 50 == 0 or index == len(audio):
+            logger.info("features: %d/%d files", index, len(audio))
+    return np.stack(rows)
+
+
+def packed_embeddings(
+    embedder: TurnEmbedder, audio: Sequence[Clip], speakers: Labels, seed: int
+) -> Matrix:
+    """Each speaker's clips in a shuffled order, packed into 30 s windows as a call's turns are."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((len(audio), DIMENSIONS))
+    for s in sorted(set(speakers.tolist())):
+        rows = np.flatnonzero(speakers == s)
+        order = rows[rng.permutation(len(rows))]
+        out[order] = embedder.embed([audio[i] for i in order])
+    logger.info("embeddings: packing %d done", seed)
+    return out
+
+
+def alone_embeddings(embedder: TurnEmbedder, audio: Sequence[Clip]) -> Matrix:
+    rows = []
+    for index, samples in enumerate(audio, 1):
+        rows.append(embedder.embed([samples])[0])
+        if index % 50 == 0 or index == len(audio):
+            logger.info("embeddings alone: %d/%d files", index, len(audio))
+    return np.stack(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedCopy:
+    """The training clips at another speed: acoustic features, embeddings per packed context."""
+
+    speed: float
+    acoustic: Matrix
+    embeddings: Mapping[str, Matrix]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainSet:
+    """Training clips: labels, speakers, acoustic features, embeddings per context, copies."""
+
+    y: Labels
+    speakers: Labels
+    acoustic: Matrix
+    embeddings: Mapping[str, Matrix]
+    copies: tuple[SpeedCopy, ...] = ()
+
+
+def _cached(path: Path | None, compute: Any) -> dict[str, Matrix]:
+    if path is not None and path.is_file():
+        logger.info("features and embeddings from %s", path)
+        with np.load(path) as npz:
+            return {k: npz[k] for k in npz.files}
+    arrays: dict[str, Matrix] = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+    return arrays
+
+
+def extract(
+    data_dir: Path, files: Sequence[str], y: Labels, speakers: Labels, cache: Path | None
+) -> TrainSet:
+    """Features and embeddings of the training clips and their speed copies (``cache``: keep
+    them there, keyed by the files' hash and the feature and embedding versions)."""
+    key = f"{data_sha256(data_dir, files)[:16]}-{FEATURE_VERSION}-{EMBEDDING_VERSION}"
+    key = key.replace("/", "_")
+    audio = load_audio(data_dir, files)
+    embedder = TurnEmbedder()
+
+    def original() -> dict[str, Matrix]:
+        arrays = {"acoustic": load_features(audio)}
+        arrays |= {f"packed{s}": packed_embeddings(embedder, audio, speakers, s) for s in PACKINGS}
+        arrays["alone"] = alone_embeddings(embedder, audio)
+        return arrays
+
+    def at_speed(speed: float) -> dict[str, Matrix]:
+        logger.info("speed copy %.2f", speed)
+        faster = [change_speed(a, speed) for a in audio]
+        arrays = {"acoustic": load_features(faster)}
+        arrays |= {f"packed{s}": packed_embeddings(embedder, faster, speakers, s) for s in PACKINGS}
+        return arrays
+
+    def where(suffix: str) -> Path | None:
+        return cache / f"emotion-train-{key}{suffix}.npz" if cache is not None else None
+
+    base = _cached(where(""), original)
+    copies = []
+    for speed in SPEEDS:
+        arrays = _cached(where(f"-speed{speed}"), lambda speed=speed: at_speed(speed))
+        copies.append(SpeedCopy(speed, arrays["acoustic"], {c: arrays[c] for c in PACKED}))
+    return TrainSet(
+        y, speakers, base["acoustic"], {c: base[c] for c in CONTEXTS}, copies=tuple(copies)
+    )
