@@ -28,8 +28,6 @@ def build_live_models(settings: Settings) -> LiveModels:
     from pipelines.registry import build_analytics, build_recognizer, build_translator
 
     recognizer = build_recognizer(settings, None)
-    # the emotion encoder is not shared with the decoder: a CTranslate2 model runs one call at a
-    # time, and the alerts thread's encoder passes would queue behind utterance decoding
     stages = replace(
         build_analytics(settings),
         compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1)),

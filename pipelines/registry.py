@@ -75,7 +75,7 @@ def build_pipeline(
         translator=translator,
         translate_to=translate_to,
         diarizer=build_diarizer(settings) if diarize else None,
-        analytics=build_analytics(settings, policy, recognizer) if analytics else AnalyticsStages(),
+        analytics=build_analytics(settings, policy) if analytics else AnalyticsStages(),
         tenant=settings.tenant,
         stereo_default=settings.audio.stereo_layout,
     )
@@ -90,35 +90,18 @@ def build_translator(settings: Settings, recognizer: SpeechRecognizer) -> Segmen
     return SegmentTranslator(speech, ArgosTranslator(settings.data_path / PACKAGES_DIR_NAME))
 
 
-def build_analytics(
-    settings: Settings,
-    policy: Policy | None = None,
-    recognizer: SpeechRecognizer | None = None,
-) -> AnalyticsStages:
-    """PII redaction always; emotion from voice and words; compliance when a policy is given.
-
-    The emotion model encodes turns with whisper base (int8); when ``recognizer`` is that very
-    model it is shared rather than loaded a second time.
-    """
-    from models.emotion.encoder import COMPUTE_TYPE, ENCODER_SHA256
+def build_analytics(settings: Settings, policy: Policy | None = None) -> AnalyticsStages:
+    """PII redaction always; emotion from voice and words; compliance when a policy is given."""
     from models.emotion.model import SpeechEmotionModel
     from models.sentiment import TextSentiment
     from models.text_embedding import SentenceEmbedder
     from pipelines.compliance import ScriptComplianceChecker
     from pipelines.pii import default_redactor
 
-    encoder = None
-    if (
-        recognizer is not None
-        and recognizer.weights.sha256 == ENCODER_SHA256
-        and recognizer.compute_type == COMPUTE_TYPE
-    ):
-        encoder = recognizer.model
-        logger.info("emotion embeddings share the transcriber's whisper base encoder")
     return AnalyticsStages(
         redactor=default_redactor(),
         text_sentiment=TextSentiment(),
-        acoustic_emotion=SpeechEmotionModel(encoder=encoder),
+        acoustic_emotion=SpeechEmotionModel(),
         emotion=EmotionOptions(score_agents=settings.emotion.score_agents),
         compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1)) if policy else None,
         policy=policy,

@@ -1,6 +1,6 @@
 """Speech emotion from acoustic features and whisper encoder embeddings, trained on EmoDB.
 
-The weights are package data (``models/emotion/weights/emotion-emodb-v4.json``, plain JSON,
+The weights are package data (``models/emotion/weights/emotion-emodb-v5.json``, plain JSON,
 numpy-only heads; ``python -m models.emotion.train`` rebuilds them). Each turn is described twice:
 by the acoustic features of ``models.emotion.features`` and by the pooled whisper-base encoder
 embedding of ``models.emotion.encoder`` (the turns of one speaker packed into 30 s windows). Two
@@ -45,7 +45,7 @@ from models.emotion.encoder import (
     EMBEDDING_VERSION,
     ENCODER_SHA256,
     TurnEmbedder,
-    WhisperEncoderModel,
+    WhisperBlocks,
 )
 from models.emotion.features import (
     FEATURE_NAMES,
@@ -60,8 +60,8 @@ from pipelines.types import Emotion, ModelInfo
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "callqa-emotion-emodb"
-MODEL_VERSION = "4"
-WEIGHTS_FILE = "emotion-emodb-v4.json"
+MODEL_VERSION = "5"
+WEIGHTS_FILE = "emotion-emodb-v5.json"
 WEIGHTS_FORMAT = "callqa-emotion-fused/3"
 REBUILD = "python -m models.emotion.train"
 
@@ -265,20 +265,19 @@ def load_weights(path: Path) -> EmotionWeights:
 class SpeechEmotionModel:
     """Seven-class speech emotion (EmoDB classes) for 16 kHz mono turns of any length.
 
-    ``encoder``: an already loaded faster-whisper ``WhisperModel`` of whisper base (int8) to
-    share; by default the encoder is loaded from the installed packages on first use.
+    ``encoder``: already loaded whisper-base encoder blocks (``models.emotion.encoder``) to
+    share; by default they are loaded from the installed whisper base on first use.
     """
 
     def __init__(
         self,
         weights_path: Path | None = None,
         *,
-        encoder: WhisperEncoderModel | None = None,
-        cpu_threads: int = 0,
+        encoder: WhisperBlocks | None = None,
     ) -> None:
         self._path = weights_path if weights_path is not None else default_weights_path()
         self._weights = load_weights(self._path)
-        self.embedder = TurnEmbedder(encoder, cpu_threads=cpu_threads)
+        self.embedder = TurnEmbedder(encoder)
 
     @property
     def info(self) -> ModelInfo:

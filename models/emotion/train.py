@@ -31,6 +31,9 @@ rejected); packed in shuffled order 0.804/0.872; fused with the acoustic head, s
 about 0.89/0.91-0.92 for both heads. Concatenating the two representations into one LDA,
 logistic regression, re-adding binary anger heads and pYIN at 0.2-semitone resolution (a third
 of the feature time, but 18 of the 408 training clips lose all voiced frames) were no better.
+The embeddings were the encoder's output up to v4 and are the residual stream after block 4 of
+6 since v5 (per-block LOSO figures in ``models.emotion.encoder``); the figures below were
+measured on the encoder's output.
 With v3 (those heads, no speed copies: utterance 0.895/0.916) as the base, the LOSO confusion
 showed happiness taken for anger as the main error (11 of 54 happy clips; 11 of the 12 false
 anger calls), so these were weighed against it (each at its best fusion weight): speed copies on
@@ -40,7 +43,7 @@ pairwise LDA re-splitting the two classes' mass 0.892/0.911 at best; an anger pr
 -1.5 to +0.5) 0.895/0.919 at best; projecting out the top 2-6 between-speaker directions (nuisance
 attribute projection), without speed copies, 0.898/0.922 at best (left out: no clear gain).
 
-The result is written as JSON into the package (``models/emotion/weights/emotion-emodb-v4.json``):
+The result is written as JSON into the package (``models/emotion/weights/emotion-emodb-v5.json``):
 scalers and softmax weights as plain arrays, the feature list and versions, the whisper weights'
 SHA-256, the classes, a SHA-256 over the training files (sorted names + bytes) and the
 cross-validation scores. ``--cache DIR`` keeps the extracted features and embeddings (about 45

@@ -17,7 +17,8 @@ import pytest
 import soundfile as sf
 
 from bench.emotion import EmotionScores, evaluate, load_test_split, predict_split, split_inputs
-from models.emotion.encoder import DIMENSIONS, WINDOW_SAMPLES, pack
+from models.ct2_weights import read_variables
+from models.emotion.encoder import DIMENSIONS, WINDOW_SAMPLES, WhisperBlocks, pack
 from models.emotion.features import FEATURE_NAMES, extract_features
 from models.emotion.model import (
     AFFECT,
@@ -28,10 +29,8 @@ from models.emotion.model import (
     load_weights,
 )
 from models.emotion.train_data import TEST_SPEAKERS, parse_name, split_train_test
-from models.whisper import BASE_SHA256
+from models.whisper import BASE_SHA256, resolve_whisper
 from pipelines.errors import ModelUnavailableError
-from pipelines.registry import build_analytics, build_recognizer
-from pipelines.settings import Settings
 
 # Measured once on this split with the shipped v4 weights (python -m bench.emotion), after every
 # choice was made by cross-validation on the training speakers: speaker head (packed) 0.882 /
@@ -162,7 +161,7 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
     path = default_weights_path()
     assert path.stat().st_size < 1_000_000
     info = model.info
-    assert path.name == "emotion-emodb-v4.json"
+    assert path.name == "emotion-emodb-v5.json"
     assert (info.stage, info.name, info.version) == ("emotion", "callqa-emotion-emodb", "3")
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     meta = json.loads(path.read_text(encoding="utf-8"))
@@ -177,7 +176,7 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
 def test_missing_or_corrupt_weights_name_the_file_and_the_fix(
     tmp_path: Path, content: bytes | None
 ) -> None:
-    path = tmp_path / "emotion-emodb-v4.json"
+    path = tmp_path / "emotion-emodb-v5.json"
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ModelUnavailableError) as error:
@@ -257,20 +256,31 @@ def test_split_never_trains_on_test_speakers(emodb: Path) -> None:
         parse_name("notemodb.wav")
 
 
-def test_analytics_share_the_transcribers_whisper_base(
-    emodb: Path, model: SpeechEmotionModel
-) -> None:
-    settings = Settings()
-    base = build_recognizer(settings, "base")
-    shared = build_analytics(settings, recognizer=base).acoustic_emotion
-    assert isinstance(shared, SpeechEmotionModel)
-    assert shared.embedder.model() is base.model
-    clips = [_clip(emodb, p.name) for p in sorted(emodb.glob("16*.wav"))[:4]]
-    np.testing.assert_allclose(shared.embedder.embed(clips), model.embedder.embed(clips), atol=1e-5)
-    tiny = build_recognizer(settings, "tiny.en")
-    own = build_analytics(settings, recognizer=tiny).acoustic_emotion
-    assert isinstance(own, SpeechEmotionModel)
-    assert own.embedder.model() is not tiny.model
+def test_encoder_blocks_reproduce_the_whisper_encoder(emodb: Path) -> None:
+    # all six blocks plus the final norm, against CTranslate2's own encoder (float32)
+    from faster_whisper import WhisperModel
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    location = Path(resolve_whisper("base").location)
+    clip = _clip(emodb, sorted(emodb.glob("16*.wav"))[0].name)
+    mel = np.zeros((80, 3000), dtype=np.float32)
+    log_mel = FeatureExtractor()(clip)[:, :-1]
+    mel[:, : log_mel.shape[1]] = log_mel
+    frames = WhisperBlocks(location / "model.bin", blocks=6)(mel)
+    norm = read_variables(location / "model.bin", "encoder/layer_norm/")
+    z = (frames - frames.mean(axis=1, keepdims=True)) / np.sqrt(
+        frames.var(axis=1, keepdims=True) + 1e-5
+    )
+    ours = z * norm["gamma"].astype(np.float64) + norm["beta"].astype(np.float64)
+    theirs = np.asarray(
+        WhisperModel(str(location), compute_type="float32", local_files_only=True).encode(mel)
+    ).reshape(ours.shape)
+    cosine = (
+        (ours * theirs).sum(axis=1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+    )
+    assert cosine.min() > 0.999
+    with pytest.raises(ModelUnavailableError):
+        WhisperBlocks(location / "config.json")
 
 
 def test_predictions_do_not_depend_on_the_recording_level(
