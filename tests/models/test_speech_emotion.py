@@ -32,10 +32,11 @@ from models.emotion.train_data import TEST_SPEAKERS, parse_name, split_train_tes
 from models.whisper import BASE_SHA256, resolve_whisper
 from pipelines.errors import ModelUnavailableError
 
-# Measured once on this split with the shipped v4 weights (python -m bench.emotion), after every
-# choice was made by cross-validation on the training speakers: speaker head (packed) 0.882 /
-# anger F1 0.839; utterance head (packed) 0.843 / anger F1 0.794; utterance head (each clip
-# encoded alone) 0.827 / 0.806.
+# Measured once on this split with the shipped v5 weights (python -m bench.emotion), after every
+# choice was made by cross-validation on the training speakers: utterance head (packed, what
+# calls use) 0.937 / anger F1 0.900; utterance head (each clip encoded alone, as live finals)
+# 0.906 / 0.931; speaker head (packed) 0.961 / 1.000.
+TARGET_ANGER_F1 = 0.85
 TARGET_ACCURACY = 0.70
 MARGIN = 0.03
 
@@ -82,23 +83,22 @@ def test_copied_data_is_the_test_split_only(emodb: Path) -> None:
 
 
 @pytest.mark.slow
-def test_speaker_normalized_head_reaches_accuracy_target(scores: dict[str, EmotionScores]) -> None:
-    speaker = scores["speaker (packed)"]
-    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.882 - MARGIN)
-    # anger-vs-rest F1 below the 0.85 target: 0.839 measured (8 of 17 happy clips taken for
-    # anger); a regression guard
-    assert speaker.anger_f1 >= 0.839 - MARGIN
-    assert speaker.recall["anger"] >= 0.9
+def test_the_pipelines_head_reaches_both_targets(scores: dict[str, EmotionScores]) -> None:
+    # predict_turns keeps the utterance head for any number of turns (min_turns), so this is
+    # what calls get: 0.937 / anger F1 0.900 measured (4 of 17 happy clips taken for anger)
+    utterance = scores["utterance (packed)"]
+    assert utterance.accuracy >= max(TARGET_ACCURACY, 0.937 - MARGIN)
+    assert utterance.anger_f1 >= TARGET_ANGER_F1
+    assert utterance.recall["anger"] >= 0.95
 
 
 @pytest.mark.slow
-def test_utterance_head_holds_its_measured_scores(scores: dict[str, EmotionScores]) -> None:
-    # accuracy above the target, anger F1 below it (0.794 < 0.85; 11 of 17 happy clips taken
-    # for anger): a regression guard
-    utterance = scores["utterance (packed)"]
-    assert utterance.accuracy >= max(TARGET_ACCURACY, 0.843 - MARGIN)
-    assert utterance.anger_f1 >= 0.794 - MARGIN
-    assert utterance.recall["anger"] >= 0.9
+def test_speaker_normalized_head_holds_its_measured_scores(
+    scores: dict[str, EmotionScores],
+) -> None:
+    speaker = scores["speaker (packed)"]
+    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.961 - MARGIN)
+    assert speaker.anger_f1 >= max(TARGET_ANGER_F1, 1.0 - MARGIN)
 
 
 def test_odd_inputs_give_valid_distributions(emodb: Path, model: SpeechEmotionModel) -> None:
