@@ -46,8 +46,8 @@ attribute projection), without speed copies, 0.898/0.922 at best (left out: no c
 The result is written as JSON into the package (``models/emotion/weights/emotion-emodb-v5.json``):
 scalers and softmax weights as plain arrays, the feature list and versions, the whisper weights'
 SHA-256, the classes, a SHA-256 over the training files (sorted names + bytes) and the
-cross-validation scores. ``--cache DIR`` keeps the extracted features and embeddings (about 45
-minutes on two cores, most of it encoding each clip alone, then the speed copies) for a re-run.
+cross-validation scores. ``--cache DIR`` keeps the extracted features and embeddings (about 20
+minutes on two cores: features, each clip encoded alone, the speed copies) for a re-run.
 """
 
 from __future__ import annotations
