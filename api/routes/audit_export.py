@@ -25,9 +25,16 @@ AuditReader = Annotated[Principal, Depends(require("auditor", "admin"))]
 AUDIT_PAGE = 500
 
 
-def _window(from_: datetime | None, to: datetime | None) -> None:
-    if from_ is not None and to is not None and from_ > to:
+def _window(from_: datetime | None, to: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """``from`` and ``to`` in UTC (naive: UTC); 422 when one is out of range or out of order."""
+    try:
+        start = as_utc(from_) if from_ is not None else None
+        end = as_utc(to) if to is not None else None
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+14:00 has no UTC time
+        raise ApiError(422, "'from'/'to': date-time out of range") from exc
+    if start is not None and end is not None and start > end:
         raise ApiError(422, "'from' is after 'to'")
+    return start, end
 
 
 @router.get("/export", response_class=StreamingResponse)
@@ -41,10 +48,10 @@ def export_bundle(
     """A ZIP bundle (records + signed manifest) streamed in bounded memory."""
     from api.export import iter_bundle_chunks
 
-    _window(from_, to)
+    start, end = _window(from_, to)
     audit(services, principal, "export", None, detail={"format": format})
     chunks = iter_bundle_chunks(
-        services.store, principal.tenant, from_, to, format, services.signer
+        services.store, principal.tenant, start, end, format, services.signer
     )
 
     def counted() -> Iterator[bytes]:
@@ -71,12 +78,12 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=AUDIT_PAGE)] = 100,
 ) -> dict[str, Any]:
     """The tenant's audit log (``from <= at < to``), oldest first, paginated by ``after``."""
-    _window(from_, to)
+    start, end = _window(from_, to)
     query = select(AuditEntry).where(AuditEntry.tenant == principal.tenant, AuditEntry.seq > after)
-    if from_ is not None:
-        query = query.where(AuditEntry.at >= as_utc(from_))
-    if to is not None:
-        query = query.where(AuditEntry.at < as_utc(to))
+    if start is not None:
+        query = query.where(AuditEntry.at >= start)
+    if end is not None:
+        query = query.where(AuditEntry.at < end)
     with services.store.session() as session:
         rows = session.scalars(query.order_by(AuditEntry.seq).limit(limit))
         items = [audit_dict(entry) for entry in rows]

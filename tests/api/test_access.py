@@ -140,6 +140,20 @@ def test_audit_log_roles_and_tenants(env: Env) -> None:
     assert all(i["target"] != call_id for i in globex)
 
 
+def test_audit_and_export_windows_out_of_range_are_422(env: Env) -> None:
+    # found by the OpenAPI fuzzer: 0001-01-01 at UTC+14 has no UTC time (it was a 500)
+    headers = env.as_("auditor")
+    for path in ("/v1/audit", "/v1/export"):
+        for params in (
+            {"from": "0001-01-01T00:00:00+14:00"},
+            {"to": "9999-12-31T23:59:59-14:00"},
+            {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00"},
+        ):
+            assert env.client.get(path, params=params, headers=headers).status_code == 422, params
+    mixed = {"from": "2026-01-01T00:00:00", "to": "2026-02-01T00:00:00+01:00"}
+    assert env.client.get("/v1/audit", params=mixed, headers=headers).status_code == 200
+
+
 def test_keys_are_for_admins_within_their_tenant(env: Env) -> None:
     body = {"name": "new-analyst", "roles": ["qa_analyst"]}
     for role in ("qa_analyst", "auditor", "ingest"):
