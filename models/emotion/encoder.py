@@ -38,6 +38,7 @@ from models.whisper import BASE_SHA256, resolve_whisper
 from pipelines.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
+    from faster_whisper.feature_extractor import FeatureExtractor
     from torch import Tensor
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class TurnEmbedder:
         self._encoder = encoder
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
-        self._mel: object = None
+        self._mel: FeatureExtractor | None = None
 
     def model(self) -> WhisperBlocks:
         """The encoder blocks, loaded on first use."""
@@ -189,7 +190,7 @@ class TurnEmbedder:
                     ) from exc
                 self._mel = FeatureExtractor()
             extractor = self._mel
-        return np.asarray(extractor(wav), dtype=np.float32)  # type: ignore[operator]
+        return np.asarray(extractor(wav), dtype=np.float32)
 
     def embed(self, turns: Sequence[npt.ArrayLike]) -> Matrix:
         """One row per turn (an empty turn gets zeros); turns are packed in the order given."""

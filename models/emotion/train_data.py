@@ -15,12 +15,12 @@ of its own). They are training rows only; every cross-validation score is on the
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import librosa
 import numpy as np
@@ -168,7 +168,7 @@ class TrainSet:
     copies: tuple[SpeedCopy, ...] = ()
 
 
-def _cached(path: Path | None, compute: Any) -> dict[str, Matrix]:
+def _cached(path: Path | None, compute: Callable[[], dict[str, Matrix]]) -> dict[str, Matrix]:
     if path is not None and path.is_file():
         logger.info("features and embeddings from %s", path)
         with np.load(path) as npz:
@@ -209,7 +209,7 @@ def extract(
     base = _cached(where(""), original)
     copies = []
     for speed in SPEEDS:
-        arrays = _cached(where(f"-speed{speed}"), lambda speed=speed: at_speed(speed))
+        arrays = _cached(where(f"-speed{speed}"), functools.partial(at_speed, speed))
         copies.append(SpeedCopy(speed, arrays["acoustic"], {c: arrays[c] for c in PACKED}))
     return TrainSet(
         y, speakers, base["acoustic"], {c: base[c] for c in CONTEXTS}, copies=tuple(copies)
