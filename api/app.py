@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api.auth import bootstrap_admin
 from api.deps import Services
 from api.http_errors import install_error_handlers
+from api.log_filters import install_secrets_filter
 from api.store.db import Store, migrate
 from pipelines.settings import Settings, get_settings
 
@@ -130,6 +131,7 @@ def create_app(
         summary="Call-center QA: interaction records, compliance, audit and export.",
         lifespan=lifespan,
     )
+    install_secrets_filter()  # uvicorn logs request lines with their ?token=
     install_error_handlers(app)
     for module in (health, keys, calls, records, policies, analytics, audit_export, stream, web):
         app.include_router(module.router)
