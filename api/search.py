@@ -163,7 +163,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         if not isinstance(stamp, str) or not isinstance(call_id, str) or len(call_id) > 64:
             raise ValueError("bad cursor fields")
         return utc(datetime.fromisoformat(stamp)), call_id
-    except (ValueError, TypeError, UnicodeError, binascii.Error) as exc:
+    except (ValueError, TypeError, OverflowError, UnicodeError, binascii.Error) as exc:
         raise ApiError(422, "cursor: not a cursor from a previous page's 'next'") from exc
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -107,12 +108,18 @@ def _metadata(text: str | None) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApiError(422, f"metadata is not valid JSON: {exc.msg}") from exc
+    except ValueError as exc:  # an integer past Python's digit limit for int()
+        raise ApiError(422, "metadata holds a number with too many digits") from exc
+    except RecursionError as exc:
+        raise ApiError(422, "metadata is nested too deeply") from exc
     if not isinstance(data, dict) or len(data) > METADATA_KEYS:
         raise ApiError(422, f"metadata must be a JSON object with at most {METADATA_KEYS} keys")
     clean: dict[str, Any] = {}
     for key, value in data.items():
         if len(key) > 64 or not key.isprintable():
             raise ApiError(422, "metadata keys are printable and at most 64 characters")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ApiError(422, f"metadata {key!r}: numbers are finite (no NaN or Infinity)")
         if isinstance(value, bool | int | float) or value is None:
             clean[key] = value
         elif isinstance(value, str) and len(value) <= 1024:

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 import websockets
 from pydantic import SecretStr
-from routes_fixtures import env
+from routes_fixtures import Env, env, error_of
 
 from api.app import close_services, create_app, open_services
 from api.auth import create_key
@@ -167,3 +167,30 @@ def test_secret_masking() -> None:
     assert mask_secrets("key=1;access_token=2") == "key=***;access_token=***"
     assert mask_secrets("Bearer cqa_abcdefgh12345") == "Bearer cqa_***"
     assert mask_secrets("GET /v1/calls?from=2025-01-01") == "GET /v1/calls?from=2025-01-01"
+
+
+# --- 2. no unhandled 500s -----------------------------------------------------------------------
+
+FAR_CURSOR = "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzE0OjAwIiwgIngiXQ"  # ["0001-01-01T00:00:00+14:00","x"]
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ['{"x": ' + "9" * 5000 + "}", "[" * 60000, '{"x": NaN}', '{"x": 1e999}', '{"x": -Infinity}'],
+    ids=["5000-digit-int", "deep-nesting", "nan", "overflow-float", "infinity"],
+)
+def test_metadata_that_json_cannot_hold_is_422(env: Env, metadata: str) -> None:
+    answer = env.client.post(
+        "/v1/calls",
+        files={"file": ("call.wav", WAV)},
+        data={"metadata": metadata},
+        headers=env.as_("ingest"),
+    )
+    assert error_of(answer) == (422, "invalid"), answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_cursor_out_of_range_is_422(env: Env) -> None:
+    answer = env.client.get(f"/v1/calls?cursor={FAR_CURSOR}", headers=env.as_("qa_analyst"))
+    assert error_of(answer) == (422, "invalid"), answer.text
+    assert "cursor" in answer.json()["error"]["message"]
