@@ -338,12 +338,14 @@ def _verify_members(
 
 
 def verify_store(store: Store, signers: Iterable[Signer]) -> VerifyReport:
-    """Check every tenant's ledger and audit chain against their signed heads."""
+    """Check every tenant's ledger and audit chain against their signed heads, and their
+    call rows against their seals and the ledger."""
     from sqlalchemy import select, union
 
     from api.store.audit import verify_audit
     from api.store.ledger import verify_ledger
-    from api.store.schema import AuditEntry, ChainHead
+    from api.store.schema import AuditEntry, Call, ChainHead
+    from api.store.seals import verify_calls
 
     keys = keyring(signers)
     reports: list[ChainReport] = []
@@ -353,9 +355,11 @@ def verify_store(store: Store, signers: Iterable[Signer]) -> VerifyReport:
                 select(LedgerEntry.tenant).distinct(),
                 select(AuditEntry.tenant).distinct(),
                 select(ChainHead.tenant).distinct(),
+                select(Call.tenant).distinct(),
             )
         ).all()
         for tenant in sorted(tenants):
             reports.append(verify_ledger(session, tenant, keys))
             reports.append(verify_audit(session, tenant, keys))
+            reports.append(verify_calls(session, tenant, keys))
     return VerifyReport(store.engine.url.render_as_string(hide_password=True), tuple(reports))

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from api.deps import Services
 from api.http_errors import ApiError
+from api.integrity import Signer
+from api.store.db import Store
 from api.store.schema import Call, Policy
+from api.store.seals import seal_call
+from pipelines.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,7 @@ class Intake:
     metadata: dict[str, Any] = field(default_factory=dict)
     policy_id: str | None = None
     layout: str | None = None
+    idempotency_key: str | None = None
 
 
 def latest_policy(session: Session, tenant: str, policy_id: str) -> int:
@@ -50,8 +55,56 @@ def agent_of(metadata: dict[str, Any]) -> str | None:
     return str(agent)[:128] if agent is not None else None
 
 
+class CallIdTaken(Exception):
+    """A live call's id names a call that exists already (any tenant, any state)."""
+
+
+def claim_live_call(
+    store: Store, signer: Signer, call_id: str, tenant: str, metadata: dict[str, Any]
+) -> None:
+    """Insert the row of a live call that starts now; `CallIdTaken` when the id exists.
+
+    The primary key decides atomically, so two streams (of one tenant or two) opening the same
+    id at once can never both hold it, and no existing call is ever touched.
+    """
+    from sqlalchemy.exc import IntegrityError as DuplicateKey
+
+    try:
+        with store.session() as session:
+            call = Call(
+                id=call_id,
+                tenant=tenant,
+                created_at=datetime.now(UTC),
+                status="live",
+                source="stream",
+                metadata_json=metadata,
+            )
+            seal_call(call, signer)
+            session.add(call)
+    except DuplicateKey as exc:
+        raise CallIdTaken(call_id) from exc
+
+
+def release_live_claim(store: Store, call_id: str, tenant: str) -> None:
+    """Drop a live call's claim when nothing of it was stored (no audio came, or it failed
+    to start); a row that holds audio or a job is never touched."""
+    with store.session() as session:
+        session.execute(
+            delete(Call).where(
+                Call.id == call_id,
+                Call.tenant == tenant,
+                Call.status == "live",
+                Call.audio_path.is_(None),
+            )
+        )
+
+
 def store_call(services: Services, intake: Intake) -> str:
-    """Commit the call and its job, then queue the job; returns the job id."""
+    """Commit the call and its job, then queue the job; returns the job id.
+
+    An upload inserts a new row; a live call fills the row it claimed when it started
+    (`claim_live_call`), and only that row: never another tenant's, never a finished call's.
+    """
     from api.jobs import enqueue, new_job
 
     with services.store.session() as session:
@@ -70,17 +123,24 @@ def store_call(services: Services, intake: Intake) -> str:
             "policy_version": version,
             "layout": intake.layout,
             "agent": agent_of(intake.metadata),
+            "idempotency_key": intake.idempotency_key,
         }
-        call = session.get(Call, intake.call_id)
-        if call is None:
-            session.add(
-                Call(
-                    id=intake.call_id, tenant=intake.tenant, created_at=datetime.now(UTC), **values
-                )
-            )
-        else:  # a live call's row, opened when the stream started
+        if intake.source == "stream":
+            call = session.get(Call, intake.call_id, with_for_update=True)
+            if call is None or (call.tenant, call.status, call.source) != (
+                intake.tenant,
+                "live",
+                "stream",
+            ):
+                raise ConfigError(f"live call {intake.call_id} holds no claim on its row")
             for key, value in values.items():
                 setattr(call, key, value)
+        else:
+            call = Call(
+                id=intake.call_id, tenant=intake.tenant, created_at=datetime.now(UTC), **values
+            )
+            session.add(call)
+        seal_call(call, services.signer)
         job_id = new_job(session, intake.tenant, intake.call_id).id
     try:
         enqueue(services.queue, job_id)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from api.integrity import Signer
 from api.store.db import Store
 from pipelines.policy import Policy
 from pipelines.record import segment_to_dict
@@ -355,9 +356,10 @@ def desktop_segment(segment: Segment) -> dict[str, Any]:
 class LiveHub:
     """The calls running in this server, by id, for ``/v1/live`` subscribers."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, signer: Signer) -> None:
         self.settings = settings
         self.store = store
+        self.signer = signer
         self.calls: dict[str, LiveCall] = {}
         self.lock = threading.Lock()
         self._engine: LiveEngine | None = None
@@ -369,10 +371,19 @@ class LiveHub:
             return self._engine
 
     def open(self, start: LiveStart, tracks: tuple[int, ...], folder: Path) -> LiveCall:
-        with self.lock:
-            if start.call_id in self.calls:
-                raise KeyError(start.call_id)
-        call = LiveCall(self.engine(), start, folder, tracks, self._policy(start))
+        """Claim the call's id in the database, then start the call.
+
+        Raises `api.intake.CallIdTaken` when the id names any existing call.
+        """
+        from api.intake import claim_live_call, release_live_claim
+
+        policy = self._policy(start)
+        claim_live_call(self.store, self.signer, start.call_id, start.tenant, start.metadata)
+        try:
+            call = LiveCall(self.engine(), start, folder, tracks, policy)
+        except BaseException:
+            release_live_claim(self.store, start.call_id, start.tenant)
+            raise
         with self.lock:
             self.calls[start.call_id] = call
         return call

@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from api.auth import Principal
 from api.http_errors import ApiError
 from api.store.schema import Call, Job, Tenant
+from api.store.seals import seal_call
 
 if TYPE_CHECKING:
     from api.deps import Services
@@ -135,6 +136,7 @@ def erase_call_content(
             setattr(call, column, value)
         call.status = "erased"
         call.erased_at = now
+        seal_call(call, services.signer)
     removed = 0
     for path in files:  # after the commit: a rolled-back erasure keeps its audio
         try:

@@ -79,8 +79,9 @@ def create(body: KeyIn, principal: Admin, services: ServicesDep) -> KeyOut:
     if tenant != principal.tenant and principal.tenant != services.settings.tenant:
         raise ApiError(403, "only the operator tenant's admins create keys for other tenants")
     with services.store.session() as session:
-        if session.scalar(select(ApiKey.id).where(ApiKey.name == body.name)) is not None:
-            raise ApiError(409, f"a key named {body.name!r} exists")
+        named = select(ApiKey.id).where(ApiKey.tenant == tenant, ApiKey.name == body.name)
+        if session.scalar(named) is not None:
+            raise ApiError(409, f"tenant {tenant!r} has a key named {body.name!r}")
         key = create_key(session, body.name, tenant, body.roles, created_by=principal.name)
     audit(services, principal, "key.create", body.name, detail={"tenant": tenant})
     return KeyOut(name=body.name, tenant=tenant, roles=sorted(set(body.roles)), key=key)

@@ -107,6 +107,7 @@ class _Session:
         self.last_tick = time.monotonic()
 
     async def open(self, tracks: tuple[int, ...]) -> LiveCall:
+        from api.intake import CallIdTaken
         from api.routes.calls import audio_dir
 
         folder = audio_dir(self.services, self.start.tenant)
@@ -114,8 +115,10 @@ class _Session:
             call: LiveCall = await run_in_threadpool(
                 self.services.live.open, self.start, tracks, folder
             )
-        except KeyError as exc:
-            raise Closing(1008, f"call {self.start.call_id} is already running") from exc
+        except CallIdTaken as exc:
+            raise Closing(
+                1008, f"call id {self.start.call_id} is taken; start without call_id for a new one"
+            ) from exc
         self.call = call
         audit(self.services, self.principal, "call.stream", self.start.call_id)
         return call
@@ -138,14 +141,17 @@ class _Session:
 
     async def finish(self) -> dict[str, Any] | None:
         """Store the call for the batch stages; the ``end`` event (None if no audio came)."""
-        from api.intake import Intake, store_call
+        from api.intake import Intake, release_live_claim, store_call
 
         call = self.call
         if call is None:
             return None
         try:
             path = await run_in_threadpool(call.finish)
-            if path is None:
+            if path is None:  # no audio came: nothing to keep, the id is free again
+                await run_in_threadpool(
+                    release_live_claim, self.services.store, self.start.call_id, self.start.tenant
+                )
                 return None
             intake = Intake(
                 call_id=self.start.call_id,

@@ -44,9 +44,10 @@ class Tenant(Base):
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("tenant", "name", name="uq_api_keys_tenant_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))  # unique within its tenant
     tenant: Mapped[str] = mapped_column(String(64), index=True)
     roles: Mapped[str] = mapped_column(String(128))  # comma-separated
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -56,14 +57,21 @@ class ApiKey(Base):
 
 
 class Call(Base):
-    """An uploaded or streamed call and the searchable summary of its record."""
+    """An uploaded or streamed call and the searchable summary of its record.
+
+    ``seal`` signs what the row says of the call's origin and fate (`api.call_seal`), so
+    ``callqa verify`` names a row rewritten outside the code paths that own it.
+    """
 
     __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("tenant", "idempotency_key", name="uq_calls_tenant_idempotency_key"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # queued running done failed erased
+    status: Mapped[str] = mapped_column(String(16))  # live queued running done failed erased
     source: Mapped[str] = mapped_column(String(16), default="upload")  # upload | stream
     filename: Mapped[str | None] = mapped_column(String(255))
     audio_path: Mapped[str | None] = mapped_column(Text)
@@ -86,6 +94,10 @@ class Call(Base):
     search_text: Mapped[str | None] = mapped_column(Text)  # redacted transcript
     record_seq: Mapped[int | None] = mapped_column(Integer)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the client's Idempotency-Key of the upload (a retried POST answers with this call)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    seal: Mapped[str | None] = mapped_column(String(256))
+    seal_key_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Job(Base):

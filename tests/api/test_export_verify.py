@@ -224,14 +224,14 @@ def test_ten_thousand_records_stream_in_chunks(store: Store, tmp_path: Path) -> 
     assert report.ok and report.count == 10_000
 
 
-def test_verify_store_checks_every_tenant_ledger_and_audit(store: Store) -> None:
+def test_verify_store_checks_every_tenant_ledger_audit_and_calls(store: Store) -> None:
     fill(store, "acme", 3)
     fill(store, "globex", 2)
     with store.session() as session:
         for tenant in ("acme", "globex"):
             audit.append_audit(session, tenant, "ann", "read", "call-1", None, "ok", signer=SIGNER)
     report = verify_store(store, [SIGNER])
-    assert report.ok and len(report.chains) == 4 and report.count == 7
+    assert report.ok and len(report.chains) == 6 and report.count == 7
     with store.engine.begin() as connection:
         connection.execute(text("UPDATE audit SET actor = 'bob' WHERE tenant = 'globex'"))
     failure = verify_store(store, [SIGNER]).failure
