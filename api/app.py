@@ -44,22 +44,27 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
     """Open the store (migrated), the signer and the queue; start in-process workers."""
     from api.integrity import load_signer
     from api.jobs import build_queue
+    from api.leftovers import remove_stale_parts
+    from api.store.seals import seal_unsealed
 
     store = open_store(settings)
+    signer = load_signer(settings)
     with store.session() as session:
         admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
         if admin_key:
             bootstrap_admin(session, settings.tenant, admin_key)
+        seal_unsealed(session, signer)
+    remove_stale_parts(settings.data_path / "audio")
     services = Services(
         settings=settings,
         store=store,
-        signer=load_signer(settings),
+        signer=signer,
         queue=build_queue(settings, store),
     )
     from api.live import LiveHub
     from api.retention import RetentionSweeper
 
-    services.live = LiveHub(settings, store)
+    services.live = LiveHub(settings, store, signer)
 
     services.retention = RetentionSweeper(services)
     services.retention.start()

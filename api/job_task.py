@@ -32,6 +32,7 @@ from api.jobs import (
     retry_job,
     set_call_status,
 )
+from api.leftovers import part_path
 from api.store.db import Store
 from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job, Tenant
@@ -336,7 +337,7 @@ def stored_policy(
 def write_partial(folder: Path, name: str, audio: CallAudio) -> Path:
     """The redacted audio as WAV in a hidden file beside its final place (fsynced)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.redacted.part"
+    path = part_path(folder, f"{name}.{threading.get_ident()}.redacted")
     with path.open("wb") as fh:
         fh.write(encode_wav(audio))
         fh.flush()

@@ -20,7 +20,6 @@ import hashlib
 import logging
 import os
 import secrets
-import socket
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,6 +29,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from api.leftovers import HOST, register_token, worker_gone
 from api.store.db import Store
 from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job
@@ -91,6 +91,7 @@ class JobQueue:
         self._owns_store = store is None
         self.pipeline_factory = pipeline_factory
         self.token = secrets.token_hex(4)
+        register_token(self.token)
         self.huey = make_huey(settings)
         self.task = self.huey.task(name=TASK_NAME)(self.analyze_job)
         self._runner: JobRunner | None = None
@@ -106,7 +107,7 @@ class JobQueue:
     @property
     def worker_prefix(self) -> str:
         """Names the workers of this queue object in this process (``host:pid:token:``)."""
-        return f"{socket.gethostname()[:64]}:{os.getpid()}:{self.token}:"
+        return f"{HOST}:{os.getpid()}:{self.token}:"
 
     def worker_id(self) -> str:
         return (self.worker_prefix + threading.current_thread().name)[:128]
@@ -305,18 +306,21 @@ class Heartbeat:
 
 
 def sweep(queue: JobQueue) -> int:
-    """Queue again jobs whose lease ran out or whose message is gone; returns how many.
+    """Queue again jobs whose worker died or whose message is gone; returns how many.
 
-    A job whose worker died is failed instead once it has had ``max_attempts``. A queued job
-    untouched for ``lease_s`` is sent again unless its message is still in the queue.
+    A worker died when its lease ran out, or at once when it was a process of this host that
+    no longer runs (`api.leftovers.worker_gone`: a restart after ``kill -9``). Such a job is
+    failed instead once it has had ``max_attempts``. A queued job untouched for ``lease_s`` is
+    sent again unless its message is still in the queue.
     """
     store, service = queue.store, queue.settings.service
     now = utc_now()
     stale_before = now - timedelta(seconds=service.lease_s)
     with store.session() as session:
-        expired = session.execute(
-            select(Job.id, Job.tenant, Job.call_id, Job.attempts).where(
-                Job.status == "running", Job.lease_until < now
+        running = session.execute(
+            select(Job.id, Job.tenant, Job.call_id, Job.attempts, Job.worker).where(
+                Job.status == "running",
+                or_(Job.lease_until < now, Job.worker.startswith(f"{HOST}:", autoescape=True)),
             )
         ).all()
         waiting = list(
@@ -325,8 +329,13 @@ def sweep(queue: JobQueue) -> int:
             )
         )
     again: list[str] = []
-    for job_id, tenant, call_id, attempts in expired:
-        gone = and_(Job.id == job_id, Job.status == "running", Job.lease_until < now)
+    for job_id, tenant, call_id, attempts, worker in running:
+        orphan = worker_gone(worker)
+        gone = and_(
+            Job.id == job_id,
+            Job.status == "running",
+            Job.worker == worker if orphan else Job.lease_until < now,
+        )
         with store.session() as session:
             if attempts >= service.max_attempts:
                 message = f"gave up after {attempts} attempts: the worker stopped responding"
@@ -337,7 +346,8 @@ def sweep(queue: JobQueue) -> int:
                 session, gone, status="queued", worker=None, lease_until=None, updated_at=now
             ):
                 set_call_status(session, tenant, call_id, "queued")
-                logger.warning("job %s: its worker stopped responding; queued again", job_id)
+                why = "its worker process is gone" if orphan else "its worker stopped responding"
+                logger.warning("job %s: %s; queued again", job_id, why)
                 again.append(job_id)
     if waiting:
         pending = pending_job_ids(queue)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.jobs import JobQueue, build_queue, release_jobs, sweep
+from api.leftovers import remove_stale_parts
 from api.store.db import Store, migrate
 from pipelines.errors import ConfigError
 from pipelines.settings import Settings, get_settings
@@ -134,6 +135,7 @@ def run_worker(settings: Settings, workers: int) -> int:
     store = Store(settings.resolved_database_url)
     try:
         migrate(store.engine)
+        remove_stale_parts(settings.data_path / "audio")
         queue = build_queue(settings, store)
         consumer = _consumer(queue, workers)
         sweeper = Sweeper(queue)

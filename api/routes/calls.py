@@ -9,19 +9,24 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import uuid
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as DuplicateKey
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
 from api.deps import Services, ServicesDep, audit, require
 from api.http_errors import ApiError
 from api.intake import Intake, store_call
+from api.leftovers import part_path
 from api.routes.health import UPLOADS
-from api.store.schema import Job
+from api.store.schema import Call, Job
 from api.upload import Upload, receive_upload
 from pipelines.types import LAYOUTS
 from voice.containers import describe_non_audio, sniff
@@ -32,6 +37,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["calls"])
 
 ID_PATTERN = r"^[0-9a-f]{32}$"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 METADATA_KEYS = 64
 Uploader = Annotated[Principal, Depends(require("ingest", "qa_analyst"))]
 AnyRole = Annotated[Principal, Depends(require("admin", "qa_analyst", "auditor", "ingest"))]
@@ -143,11 +149,23 @@ def _fields(upload: Upload) -> tuple[str | None, str | None, str | None]:
 
 
 @router.post("/calls", status_code=202, openapi_extra=_UPLOAD_BODY)
-async def upload_call(request: Request, principal: Uploader, services: ServicesDep) -> Accepted:
-    """Store a recording and queue its analysis; answers once both are durable."""
+async def upload_call(
+    request: Request, response: Response, principal: Uploader, services: ServicesDep
+) -> Accepted:
+    """Store a recording and queue its analysis; answers once both are durable.
+
+    With an ``Idempotency-Key`` header, a retry (after a lost answer) gets the first upload's
+    call and job back, and stores nothing new (``Idempotent-Replayed: true``).
+    """
+    key = _idempotency_key(request.headers.get("idempotency-key"))
+    if key is not None:
+        first = await run_in_threadpool(_first_upload, services, principal.tenant, key)
+        if first is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+            return first
     call_id = uuid.uuid4().hex
     folder = audio_dir(services, principal.tenant)
-    partial = folder / f".{call_id}.part"
+    partial = part_path(folder, call_id)
     try:
         upload = await receive_upload(
             request.headers.get("content-type"),
@@ -173,15 +191,48 @@ async def upload_call(request: Request, principal: Uploader, services: ServicesD
         metadata=metadata,
         policy_id=policy_id,
         layout=layout,
+        idempotency_key=key,
     )
     try:
-        job_id = store_call(services, intake)
+        job_id = await run_in_threadpool(store_call, services, intake)
+    except DuplicateKey:  # a concurrent retry with the same key stored its call first
+        final.unlink(missing_ok=True)
+        first = await run_in_threadpool(_first_upload, services, principal.tenant, key or "")
+        if first is None:
+            raise
+        response.headers["Idempotent-Replayed"] = "true"
+        return first
     except BaseException:
         final.unlink(missing_ok=True)
         raise
     UPLOADS.inc()
     audit(services, principal, "call.upload", call_id, detail={"bytes": upload.size})
     return Accepted(call_id=call_id, job_id=job_id)
+
+
+def _idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(value):
+        raise ApiError(422, "Idempotency-Key is 1 to 128 printable ASCII characters")
+    return value
+
+
+def _first_upload(services: Services, tenant: str, key: str) -> Accepted | None:
+    """The call (and its first job) an earlier upload with this key made, if any."""
+    with services.store.session() as session:
+        call_id = session.scalar(
+            select(Call.id).where(Call.tenant == tenant, Call.idempotency_key == key)
+        )
+        if call_id is None:
+            return None
+        job_id = session.scalar(
+            select(Job.id)
+            .where(Job.tenant == tenant, Job.call_id == call_id)
+            .order_by(Job.created_at)
+            .limit(1)
+        )
+    return Accepted(call_id=call_id, job_id=job_id or "")
 
 
 def _safe_name(name: str | None) -> str | None:
