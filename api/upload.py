@@ -1,26 +1,34 @@
 """Multipart uploads streamed straight to a file: size-capped, never held in memory.
 
 Only the ``file`` part may be large; every other field is capped at ``FIELD_LIMIT`` bytes.
-The caller decides the destination; the file is fsynced before the parse returns.
+The caller decides the destination; the file is fsynced before the parse returns. A body cut
+before its closing boundary is refused, and so is a stored file whose container header does
+not parse or raw audio too short to hold one frame (``check_stored_audio``).
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 from api.http_errors import ApiError
+from voice.containers import fill_unknown_wav_length, parse_header
 
 FIELD_LIMIT = 64 * 1024
 MAX_PARTS = 16
 HEAD_BYTES = 65536
+HEADER_CHECKED = ("wav", "flac")  # read from their headers alone (Ogg would need every page)
+RAW_RATE = 8000  # what a bare input_format decodes at (voice.decode)
+RAW_WIDTH = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
+FRAME_S = 0.02
 
 
 @dataclass(slots=True)
@@ -45,6 +53,7 @@ class _Receiver:
         self.value = bytearray()
         self.sink: BinaryIO | None = None
         self.has_file = False
+        self.ended = False
 
     def on_part_begin(self) -> None:
         self.parts += 1
@@ -102,6 +111,9 @@ class _Receiver:
             except UnicodeDecodeError as exc:
                 raise ApiError(400, f"form field {self.name!r} is not UTF-8") from exc
 
+    def on_end(self) -> None:
+        self.ended = True
+
     def close(self) -> None:
         if self.sink is not None:
             self.sink.close()
@@ -125,6 +137,7 @@ async def receive_upload(
             "on_header_value": receiver.on_header_value,
             "on_header_end": receiver.on_header_end,
             "on_headers_finished": receiver.on_headers_finished,
+            "on_end": receiver.on_end,
         },
     )
     try:
@@ -135,6 +148,36 @@ async def receive_upload(
         raise ApiError(400, f"malformed multipart body: {exc}") from exc
     finally:
         receiver.close()
+    if not receiver.ended:  # python-multipart's finalize() does not check this
+        raise ApiError(400, "the upload ended before its closing boundary")
     if not receiver.has_file:
         raise ApiError(422, "the upload has no 'file' part")
     return receiver.upload
+
+
+def check_stored_audio(upload: Upload, fmt: str) -> None:
+    """Refuse what the job could not decode and the header already shows: a WAV or FLAC header
+    that does not parse (``AudioDecodeError``, 415/422), raw audio that is an odd number of
+    16-bit bytes or shorter than one 20 ms frame (422)."""
+    if fmt in RAW_WIDTH:
+        width, frame = RAW_WIDTH[fmt], round(RAW_RATE * FRAME_S) * RAW_WIDTH[fmt]
+        if upload.size % width:
+            raise ApiError(
+                422, f"{fmt} audio is whole {width}-byte samples; got {upload.size} bytes"
+            )
+        if upload.size < frame:
+            raise ApiError(
+                422,
+                f"{fmt} audio of {upload.size} bytes is shorter than one 20 ms frame"
+                f" ({frame} bytes at {RAW_RATE} Hz)",
+            )
+    elif fmt in HEADER_CHECKED:
+        head = fill_unknown_wav_length(upload.head) if fmt == "wav" else upload.head
+        if head != upload.head:  # a recorder left the length unknown: the head is what counts
+            parse_header(fmt, head)
+            return
+        with (
+            upload.path.open("rb") as file,
+            mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view,
+        ):
+            parse_header(fmt, cast(bytes, view))  # reads only the pages the header walk touches

@@ -27,7 +27,7 @@ from api.intake import Intake, store_call
 from api.leftovers import part_path
 from api.routes.health import UPLOADS
 from api.store.schema import Call, Job
-from api.upload import Upload, receive_upload
+from api.upload import Upload, check_stored_audio, receive_upload
 from pipelines.types import LAYOUTS
 from voice.containers import describe_non_audio, sniff
 from voice.decode import RAW_FORMATS
@@ -86,16 +86,21 @@ def audio_dir(services: Services, tenant: str) -> FilePath:
 
 
 def _check_audio(upload: Upload, input_format: str | None) -> str:
-    """The sniffed container format (or the declared raw format); 415 for anything else."""
+    """The sniffed container format (or the declared raw format); 415 for anything else, 422
+    for a header that does not parse or raw audio too short to use."""
     if upload.size == 0:
         raise ApiError(422, "the uploaded file is empty")
     found = sniff(upload.head)
+    if found == "mp3" and input_format is not None and not upload.head.startswith(b"ID3"):
+        found = None  # a bare MPEG frame sync is weak evidence next to a declared raw format
     if found is not None:
+        check_stored_audio(upload, found)
         return found
     what = describe_non_audio(upload.head)
     if what is not None:
         raise ApiError(415, f"the upload is not audio (it looks like {what})")
     if input_format is not None:
+        check_stored_audio(upload, input_format)
         return input_format
     raise ApiError(
         415,

@@ -8,8 +8,10 @@ The log and timeout tests run a real uvicorn server on a local port; the rest us
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -17,15 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import httpx2
+import numpy as np
 import pytest
+import soundfile as sf
 import uvicorn
 import websockets
 from pydantic import SecretStr
 from routes_fixtures import Env, env, error_of
+from sqlalchemy import select
 
 from api.app import close_services, create_app, open_services
 from api.auth import create_key
 from api.deps import Services
+from api.store.schema import Call
 from pipelines.settings import ServiceSettings, Settings
 
 __all__ = ["env"]  # fixture, imported for pytest
@@ -194,3 +201,125 @@ def test_cursor_out_of_range_is_422(env: Env) -> None:
     answer = env.client.get(f"/v1/calls?cursor={FAR_CURSOR}", headers=env.as_("qa_analyst"))
     assert error_of(answer) == (422, "invalid"), answer.text
     assert "cursor" in answer.json()["error"]["message"]
+
+
+# --- 3. truncated or wrong bodies get a 4xx at the door -----------------------------------------
+
+
+def _post_raw(env: Env, body: bytes) -> httpx2.Response:
+    return env.client.post(
+        "/v1/calls",
+        content=body,
+        headers={
+            **env.as_("ingest"),
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        },
+    )
+
+
+def _nothing_stored(env: Env) -> None:
+    with env.services.store.session() as session:
+        assert session.scalars(select(Call)).all() == []
+    assert not [p for p in env.audio_root.rglob("*") if p.is_file()]
+
+
+def test_upload_without_closing_boundary_is_400(env: Env) -> None:
+    whole = _multipart_body(WAV)
+    cuts = {
+        "mid-file": whole[: len(whole) // 2],
+        "no closing boundary": whole[: whole.rindex(b"\r\n--")],
+        "closing boundary cut": whole[:-4],
+    }
+    for what, body in cuts.items():
+        answer = _post_raw(env, body)
+        assert error_of(answer) == (400, "bad_request"), (what, answer.text)
+        assert answer.json()["error"]["message"] == "the upload ended before its closing boundary"
+    _nothing_stored(env)
+    assert _post_raw(env, whole).status_code == 202  # the whole body still goes in
+
+
+def _telephony(subtype: str, fmt: str = "WAV") -> bytes:
+    samples, rate = sf.read(TELEPHONY, dtype="float32")
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
+    return buffer.getvalue()
+
+
+def _upload(env: Env, data: bytes, **fields: str) -> httpx2.Response:
+    return env.client.post(
+        "/v1/calls", files={"file": ("call", data)}, data=fields, headers=env.as_("ingest")
+    )
+
+
+def test_header_that_does_not_parse_is_refused(env: Env) -> None:
+    good = _telephony("PCM_16")
+    data_at = good.index(b"data")
+    broken = {
+        "junk after WAVE": b"RIFF0000WAVEjunk" + bytes(4000),
+        "fmt chunk cut short": good[:12] + b"fmt \x08\x00\x00\x00" + good[20:28] + good[36:],
+        "data longer than the file": good[: data_at + 4] + struct.pack("<I", 10**8) + good[44:],
+        "no data chunk": good[:data_at],
+        "zero channels": good[:22] + b"\x00\x00" + good[24:],
+        "flac cut in its metadata": _telephony("PCM_16", "FLAC")[:60],
+    }
+    for what, data in broken.items():
+        answer = _upload(env, data)
+        assert answer.status_code in (415, 422), (what, answer.text)
+        assert set(answer.json()) == {"error"}, (what, answer.text)
+    _nothing_stored(env)
+
+
+def test_valid_headers_still_pass(env: Env) -> None:
+    unknown_length = bytearray(_telephony("PCM_16"))  # as a streaming recorder leaves it
+    at = unknown_length.index(b"data") + 4
+    unknown_length[at : at + 4] = b"\xff\xff\xff\xff"
+    wavs = {
+        "pcm16 stereo": WAV,
+        "mu-law": _telephony("ULAW"),
+        "a-law": _telephony("ALAW"),
+        "extensible": _telephony("PCM_16", "WAVEX"),
+        "extensible mu-law": _telephony("ULAW", "WAVEX"),
+        "unknown data length": bytes(unknown_length),
+        "flac": _telephony("PCM_16", "FLAC"),
+    }
+    for what, data in wavs.items():
+        answer = _upload(env, data)
+        assert answer.status_code == 202, (what, answer.text)
+
+
+def _speech_pcm(samples: int) -> bytes:
+    audio, _ = sf.read(TELEPHONY, dtype="int16")
+    pcm = np.asarray(audio, dtype="<i2").tobytes()
+    return pcm[2000 : 2000 + 2 * samples]
+
+
+def test_raw_audio_too_short_or_odd_is_422(env: Env) -> None:
+    from voice import encode_mulaw
+
+    mulaw = encode_mulaw(sf.read(TELEPHONY, dtype="float32")[0])
+    refused = {
+        "pcm_s16le": [_speech_pcm(159), _speech_pcm(800) + b"\x01"],
+        "mulaw": [mulaw[:159]],
+        "alaw": [mulaw[:100]],
+    }
+    for fmt, bodies in refused.items():
+        for data in bodies:
+            answer = _upload(env, data, input_format=fmt)
+            assert error_of(answer) == (422, "invalid"), (fmt, len(data), answer.text)
+    _nothing_stored(env)
+    accepted = {"pcm_s16le": _speech_pcm(160), "mulaw": mulaw[:160], "alaw": mulaw}
+    for fmt, data in accepted.items():
+        answer = _upload(env, data, input_format=fmt)
+        assert answer.status_code == 202, (fmt, answer.text)
+        with env.services.store.session() as session:
+            call = session.get(Call, answer.json()["call_id"])
+            assert call is not None and call.format == fmt
+
+
+def test_raw_audio_that_looks_like_an_mp3_frame_stays_raw(env: Env) -> None:
+    data = b"\xff\xfb\x90\x00" + _speech_pcm(4000)
+    answer = _upload(env, data, input_format="pcm_s16le")
+    assert answer.status_code == 202, answer.text
+    with env.services.store.session() as session:
+        call = session.get(Call, answer.json()["call_id"])
+        assert call is not None and call.format == "pcm_s16le"
