@@ -21,6 +21,7 @@ from api.deps import Services
 from api.job_task import summary_columns
 from api.store.ledger import append_record
 from api.store.schema import Call, Job
+from api.store.seals import seal_call
 from pipelines.settings import ServiceSettings, Settings
 
 RECORDS = Path(__file__).resolve().parents[1] / "data" / "records"
@@ -60,10 +61,11 @@ class Env:
         agent: str | None = "agent-7",
         created_at: datetime | None = None,
         edit: dict[str, Any] | None = None,
+        call_id: str | None = None,
     ) -> str:
         """A call whose record is stored, as the worker leaves it: ledger entry, summary
-        columns, upload and redacted audio on disk."""
-        call_id = uuid.uuid4().hex
+        columns, upload and redacted audio on disk, a sealed row."""
+        call_id = call_id or uuid.uuid4().hex
         record = real_record(name, call_id, tenant)
         record.update(edit or {})
         folder = self.audio_root / tenant
@@ -74,31 +76,39 @@ class Env:
         metadata = {"agent": agent} if agent else {}
         with self.services.store.session() as session:
             entry = append_record(session, tenant, call_id, record, self.services.signer)
-            session.add(
-                Call(
-                    id=call_id,
-                    tenant=tenant,
-                    created_at=created_at or datetime.now(UTC),
-                    status="done",
-                    source="upload",
-                    filename=f"{name}.wav",
-                    audio_path=str(upload),
-                    size_bytes=len(UPLOAD_BYTES),
-                    format="wav",
-                    metadata_json=metadata,
-                    layout=record["layout"],
-                    redacted_audio_path=str(redacted),
-                    record_seq=entry.seq,
-                    **summary_columns(record, metadata),
-                )
+            call = Call(
+                id=call_id,
+                tenant=tenant,
+                created_at=created_at or datetime.now(UTC),
+                status="done",
+                source="upload",
+                filename=f"{name}.wav",
+                audio_path=str(upload),
+                size_bytes=len(UPLOAD_BYTES),
+                format="wav",
+                metadata_json=metadata,
+                layout=record["layout"],
+                redacted_audio_path=str(redacted),
+                record_seq=entry.seq,
+                **summary_columns(record, metadata),
             )
+            seal_call(call, self.services.signer)
+            session.add(call)
         return call_id
 
-    def pending_call(self, status: str = "running", tenant: str = "acme", **job: Any) -> str:
+    def pending_call(
+        self,
+        status: str = "running",
+        tenant: str = "acme",
+        call_id: str | None = None,
+        **job: Any,
+    ) -> str:
         """A call whose job has not stored a record (queued, running or failed)."""
-        call_id, now = uuid.uuid4().hex, datetime.now(UTC)
+        call_id, now = call_id or uuid.uuid4().hex, datetime.now(UTC)
         with self.services.store.session() as session:
-            session.add(Call(id=call_id, tenant=tenant, created_at=now, status=status))
+            call = Call(id=call_id, tenant=tenant, created_at=now, status=status, source="upload")
+            seal_call(call, self.services.signer)
+            session.add(call)
             session.add(
                 Job(
                     id=uuid.uuid4().hex,
