@@ -13,6 +13,7 @@ from api.auth import bootstrap_admin
 from api.deps import Services
 from api.http_errors import install_error_handlers
 from api.log_filters import install_secrets_filter
+from api.security_headers import SecurityHeaders
 from api.store.db import Store, migrate
 from pipelines.settings import Settings, get_settings
 
@@ -138,6 +139,7 @@ def create_app(
     )
     install_secrets_filter()  # uvicorn logs request lines with their ?token=
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     for module in (health, keys, calls, records, policies, analytics, audit_export, stream, web):
         app.include_router(module.router)
     app.mount("/static", web.page_files(), name="static")

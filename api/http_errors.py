@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security_headers import harden
 from pipelines.errors import (
     AudioDecodeError,
     CallQAError,
@@ -92,4 +93,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal error; it was logged")
+        response = error_response(500, "internal error; it was logged")
+        harden(response.headers, request.url.path, 500)  # sent outside the middleware stack
+        return response

@@ -323,3 +323,61 @@ def test_raw_audio_that_looks_like_an_mp3_frame_stays_raw(env: Env) -> None:
     with env.services.store.session() as session:
         call = session.get(Call, answer.json()["call_id"])
         assert call is not None and call.format == "pcm_s16le"
+
+
+# --- 4. security headers on every answer --------------------------------------------------------
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _check_headers(what: str, answer: httpx2.Response, page: bool = False) -> None:
+    headers = answer.headers
+    assert headers.get("x-content-type-options") == "nosniff", (what, dict(headers))
+    assert headers.get("referrer-policy") == "no-referrer", (what, dict(headers))
+    if page:  # the page and its files keep their own policy and caching
+        assert "script-src 'self'" in headers.get("content-security-policy", ""), what
+        assert headers.get("cache-control") == "no-cache", what
+    else:
+        assert headers.get("content-security-policy") == API_CSP, (what, dict(headers))
+        assert headers.get("cache-control") == "no-store", (what, dict(headers))
+
+
+def test_security_headers_on_every_answer(env: Env) -> None:
+    call_id = env.store_call()
+    auditor, ingest = env.as_("auditor"), env.as_("ingest")
+    table: dict[str, tuple[str, str, dict[str, str], int]] = {
+        "liveness": ("GET", "/healthz", {}, 200),
+        "metrics": ("GET", "/metrics", {}, 200),
+        "schema": ("GET", "/openapi.json", {}, 200),
+        "who am I": ("GET", "/v1/me", auditor, 200),
+        "list": ("GET", "/v1/calls", auditor, 200),
+        "record": ("GET", f"/v1/calls/{call_id}", auditor, 200),
+        "transcript": ("GET", f"/v1/calls/{call_id}/transcript.txt", auditor, 200),
+        "audio": ("GET", f"/v1/calls/{call_id}/audio", auditor, 200),
+        "export (streamed)": ("GET", "/v1/export", auditor, 200),
+        "no key": ("GET", "/v1/calls", {}, 401),
+        "wrong role": ("GET", "/v1/calls", ingest, 403),
+        "unknown call": ("GET", f"/v1/calls/{'0' * 32}", auditor, 404),
+        "unknown path": ("GET", "/nowhere", {}, 404),
+        "wrong method": ("PATCH", "/v1/calls", auditor, 405),
+        "invalid query": ("GET", "/v1/calls?limit=-1", auditor, 422),
+        "not multipart": ("POST", "/v1/calls", ingest, 415),
+    }
+    for what, (method, path, headers, status) in table.items():
+        answer = env.client.request(method, path, headers=headers)
+        assert answer.status_code == status, (what, answer.status_code, answer.text[:200])
+        _check_headers(what, answer)
+    _check_headers("page", env.client.get("/"), page=True)
+    _check_headers("page file", env.client.get("/static/app.js"), page=True)
+
+
+def test_security_headers_on_a_500(env: Env) -> None:
+    from fastapi.testclient import TestClient
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    env.client.app.add_api_route("/v1/broken", broken)  # type: ignore[attr-defined]
+    answer = TestClient(env.client.app, raise_server_exceptions=False).get("/v1/broken")
+    assert error_of(answer) == (500, "internal")
+    _check_headers("500", answer)
