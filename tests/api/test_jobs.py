@@ -8,6 +8,7 @@ PostgreSQL with Redis.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import signal
@@ -16,13 +17,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
+from api.integrity import as_utc
 from api.jobs import build_queue, enqueue, new_job, pending_job_ids, sweep
 from api.store.db import Store, migrate
 from api.store.heads import now_utc as utc_now
@@ -30,6 +32,8 @@ from api.store.schema import Call, Job, LedgerEntry, Policy
 from api.worker import start_embedded_workers
 from pipelines.pipeline import CallPipeline
 from pipelines.settings import ServiceSettings, Settings
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = ROOT / "tests" / "data" / "calls"
@@ -307,14 +311,17 @@ def stop(process: subprocess.Popen[bytes], sig: int) -> int:
 def test_killed_worker_is_replaced_and_the_job_stored_once(
     database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """SQLite: the embedded store and queue; PostgreSQL: with the Redis queue."""
+    """SQLite: the embedded store and queue; PostgreSQL: with the Redis queue.
+
+    The lease is the default two minutes: the new worker must take the job back at once
+    because it sees that the process that held it is gone, not because the lease ran out.
+    """
     queue_url = None if database_url.startswith("sqlite") else REDIS
     data = tmp_path / "data"
     env = {
         **os.environ,
         "CALLQA_DATA_DIR": str(data),
         "CALLQA_DATABASE_URL": database_url,
-        "CALLQA_SERVICE__LEASE_S": "4",
         "CALLQA_SERVICE__HEARTBEAT_S": "1",
         "CALLQA_SERVICE__WORKERS": "1",
     }
@@ -346,9 +353,19 @@ def test_killed_worker_is_replaced_and_the_job_stored_once(
     job = job_row(store, job_id)
     assert (job.status, job.attempts) == ("running", 1)
     assert records_of(store, call_id) == []
+    dead_lease = as_utc(job.lease_until or datetime.min)
 
+    started = time.monotonic()
     second = start_worker(env, log)
     request.addfinalizer(lambda: stop(second, signal.SIGKILL))
+    wait_for(
+        "the second worker to take the job back",
+        lambda: f":{second.pid}:" in (job_row(store, job_id).worker or ""),
+        log,
+    )
+    taken_back = datetime.now(UTC)
+    logger.info("job taken back %.1f s after the new worker started", time.monotonic() - started)
+    assert taken_back < dead_lease, "the job waited for the dead worker's lease"
     wait_for("the second worker to finish", lambda: job_row(store, job_id).status == "done", log)
     assert stop(second, signal.SIGTERM) == 0
     job = job_row(store, job_id)

@@ -1,0 +1,111 @@
+"""A client that retries an upload makes one call; what a killed process left on disk is
+cleaned up at the next start; key names are each tenant's own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from routes_fixtures import Env, env, error_of
+from sqlalchemy import func, select
+
+from api.app import close_services, open_services
+from api.leftovers import HOST, part_path, remove_stale_parts
+from api.store.schema import Call, Job
+
+__all__ = ["env"]  # fixture, imported for pytest
+
+CALL = Path(__file__).resolve().parents[1] / "data" / "calls" / "greeting-mono.wav"
+
+
+def _upload(env: Env, key: str | None, tenant: str = "acme") -> httpx.Response:
+    headers = env.as_("ingest", tenant) | ({"Idempotency-Key": key} if key else {})
+    return env.client.post(
+        "/v1/calls",
+        files={"file": ("call.wav", CALL.read_bytes(), "audio/wav")},
+        data={"metadata": '{"agent": "agent-7"}'},
+        headers=headers,
+    )
+
+
+def _counts(env: Env) -> tuple[int, int, int]:
+    with env.services.store.session() as session:
+        calls = session.scalar(select(func.count()).select_from(Call)) or 0
+        jobs = session.scalar(select(func.count()).select_from(Job)) or 0
+    files = len(list(env.audio_root.glob("*/*.upload")))
+    return calls, jobs, files
+
+
+def test_a_retried_upload_with_the_same_key_makes_one_call(env: Env) -> None:
+    first = _upload(env, "order-1234-attempt")
+    assert first.status_code == 202, first.text
+    again = _upload(env, "order-1234-attempt")
+    assert again.status_code == 202 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert _counts(env) == (1, 1, 1)
+    other = _upload(env, "another-key")
+    assert other.json()["call_id"] != first.json()["call_id"]
+    theirs = _upload(env, "order-1234-attempt", tenant="globex")  # keys are each tenant's own
+    assert theirs.json()["call_id"] != first.json()["call_id"]
+    assert _upload(env, None).json()["call_id"] != first.json()["call_id"]
+    assert _counts(env) == (4, 4, 4)
+
+
+def test_concurrent_retries_with_one_key_make_one_call(env: Env) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: _upload(env, "same-upload"), range(4)))
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.json()["call_id"] for a in answers}) == 1
+    assert _counts(env) == (1, 1, 1)
+    assert not list(env.audio_root.glob("*/.*.part"))
+
+
+def test_a_malformed_idempotency_key_is_422(env: Env) -> None:
+    for key in ("", "x" * 129, "tab\tinside"):
+        headers = env.as_("ingest") | {"Idempotency-Key": key}
+        answer = env.client.post(
+            "/v1/calls", files={"file": ("a.wav", CALL.read_bytes())}, headers=headers
+        )
+        assert error_of(answer) == (422, "invalid"), key
+    assert _counts(env) == (0, 0, 0)
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_partial_files_of_a_dead_process_are_removed_at_start(env: Env) -> None:
+    settings = env.services.settings
+    folder = env.audio_root / "acme"
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = folder / f".{'a' * 32}.{HOST}.{_dead_pid()}.part"
+    dead.write_bytes(b"RIFF unredacted audio of an upload cut by kill -9")
+    ours = part_path(folder, "b" * 32)  # an upload of this very process, still running
+    ours.write_bytes(b"RIFF")
+    elsewhere = folder / f".{'c' * 32}.other-host.4242.part"  # another host's: its lease
+    elsewhere.write_bytes(b"RIFF")
+    services = open_services(settings, workers=0)
+    close_services(services)
+    assert not dead.exists() and ours.exists() and elsewhere.exists()
+    assert remove_stale_parts(env.audio_root, now=elsewhere.stat().st_mtime + 7200) == 2
+    assert not ours.exists() and not elsewhere.exists()
+
+
+def test_key_names_are_each_tenants_own(env: Env) -> None:
+    body = {"name": "softphone", "roles": ["ingest"]}
+    ours = env.client.post("/v1/keys", json=body, headers=env.as_("admin", "acme"))
+    theirs = env.client.post("/v1/keys", json=body, headers=env.as_("admin", "globex"))
+    assert ours.status_code == theirs.status_code == 201, (ours.text, theirs.text)
+    again = env.client.post("/v1/keys", json=body, headers=env.as_("admin", "globex"))
+    assert error_of(again) == (409, "conflict")
+    assert "acme" not in again.text
+    revoked = env.client.delete("/v1/keys/softphone", headers=env.as_("admin", "globex"))
+    assert revoked.status_code == 204
+    mine = env.client.get("/v1/me", headers={"Authorization": f"Bearer {ours.json()['key']}"})
+    assert mine.status_code == 200, "revoking globex's key must leave acme's working"
