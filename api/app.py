@@ -136,6 +136,8 @@ def create_app(
         version=API_VERSION,
         summary="Call-center QA: interaction records, compliance, audit and export.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN; the schema stays
+        redoc_url=None,
     )
     install_secrets_filter()  # uvicorn logs request lines with their ?token=
     install_error_handlers(app)

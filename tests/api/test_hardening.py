@@ -381,3 +381,13 @@ def test_security_headers_on_a_500(env: Env) -> None:
     answer = TestClient(env.client.app, raise_server_exceptions=False).get("/v1/broken")
     assert error_of(answer) == (500, "internal")
     _check_headers("500", answer)
+
+
+# --- 5. no documentation pages that load scripts from a CDN -------------------------------------
+
+
+def test_no_cdn_docs_pages_but_the_schema_stays(env: Env) -> None:
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert error_of(env.client.get(path)) == (404, "not_found"), path
+    schema = env.client.get("/openapi.json")
+    assert schema.status_code == 200 and schema.json()["info"]["title"] == "callqa"
