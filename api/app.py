@@ -13,6 +13,7 @@ from api.auth import bootstrap_admin
 from api.deps import Services
 from api.http_errors import install_error_handlers
 from api.log_filters import install_secrets_filter
+from api.request_timeouts import BodyIdleTimeout
 from api.security_headers import SecurityHeaders
 from api.store.db import Store, migrate
 from pipelines.settings import Settings, get_settings
@@ -142,6 +143,13 @@ def create_app(
     install_secrets_filter()  # uvicorn logs request lines with their ?token=
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
+
+    def body_idle_timeout_s() -> float:
+        opened: Services | None = getattr(app.state, "services", None)
+        current = opened.settings if opened is not None else settings or get_settings()
+        return current.service.body_idle_timeout_s
+
+    app.add_middleware(BodyIdleTimeout, timeout_s=body_idle_timeout_s)
     for module in (health, keys, calls, records, policies, analytics, audit_export, stream, web):
         app.include_router(module.router)
     app.mount("/static", web.page_files(), name="static")

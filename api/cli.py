@@ -299,6 +299,10 @@ def _serve(args: argparse.Namespace) -> int:
         # live calls push back by pausing reads, which also delays the client's pongs
         ws_ping_interval=20.0,
         ws_ping_timeout=WS_PING_TIMEOUT_S,
+        # idle keep-alive connections close after 5 s and request heads are capped at 16 KiB;
+        # a body that stalls mid-request is answered 408 by the app (BodyIdleTimeout)
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
     )
     return EXIT_OK
 

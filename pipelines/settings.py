@@ -44,6 +44,9 @@ class ServiceSettings(BaseModel):
     heartbeat_s: float = Field(default=5.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    body_idle_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request body silent this long is answered 408"
+    )
     retention_days: int | None = Field(default=None, ge=1, description="default per tenant")
     audit_retention_days: int = Field(default=366, ge=366)
     page_size: int = Field(default=50, ge=1, le=1000)

@@ -93,7 +93,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("hardening"),
         signing_key=SecretStr("hmac:hardening"),
-        service=ServiceSettings(workers=0),
+        service=ServiceSettings(workers=0, body_idle_timeout_s=IDLE_TIMEOUT_S),
     )
     services = open_services(settings, workers=0)
     with services.store.session() as session:
@@ -391,3 +391,63 @@ def test_no_cdn_docs_pages_but_the_schema_stays(env: Env) -> None:
         assert error_of(env.client.get(path)) == (404, "not_found"), path
     schema = env.client.get("/openapi.json")
     assert schema.status_code == 200 and schema.json()["info"]["title"] == "callqa"
+
+
+# --- 6. a stalled request body ends in a 408 ----------------------------------------------------
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """What the server sends until it closes the connection (or the socket times out)."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except TimeoutError:
+        pass
+    return received
+
+
+def _stall(live: Live, head: bytes, body_part: bytes) -> tuple[bytes, float]:
+    with socket.create_connection(("127.0.0.1", live.port), timeout=IDLE_TIMEOUT_S + 10) as sock:
+        sock.sendall(head + body_part)
+        started = time.monotonic()
+        return _answer(sock), time.monotonic() - started
+
+
+def test_a_stalled_upload_is_answered_408(live: Live) -> None:
+    body = _multipart_body(WAV)
+    answer, waited = _stall(live, _multipart_head(live, len(body)), body[: len(body) // 2])
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+    assert b'"code":"request_timeout"' in answer, answer[:300]
+    assert IDLE_TIMEOUT_S * 0.9 <= waited < IDLE_TIMEOUT_S + 5, waited
+    assert not _parts_left(live)
+
+
+def test_a_stalled_json_body_is_answered_408(live: Live) -> None:
+    head = (
+        f"POST /v1/keys HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n"
+        f"Authorization: Bearer {live.key}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n"
+    ).encode("ascii")
+    answer, waited = _stall(live, head, b'{"name": "new-k')
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+    assert waited < IDLE_TIMEOUT_S + 5, waited
+
+
+def test_serve_bounds_idle_connections(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import argparse
+
+    from api.cli import _serve
+    from pipelines.settings import get_settings
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **options: seen.update(options))
+    monkeypatch.setenv("CALLQA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CALLQA_ADMIN_KEY", "cqa_serve-test-admin-key-0123456789abcdef")
+    get_settings.cache_clear()
+    try:
+        assert _serve(argparse.Namespace(host="127.0.0.1", port=0, workers=0)) == 0
+    finally:
+        get_settings.cache_clear()
+    assert seen["timeout_keep_alive"] == 5
+    assert seen["h11_max_incomplete_event_size"] == 16 * 1024
