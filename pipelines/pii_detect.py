@@ -92,6 +92,15 @@ SPOKEN_EMAIL = re.compile(
     _I,
 )
 DOMAIN_SPLIT = re.compile(_DOMAIN_SEP, _I)
+# "help at northwind dot com" as ASR sometimes writes it: "helpat-northwind.com",
+# "help-at-northwind.com", "helpat.northwind.com"
+GLUED_EMAIL = re.compile(
+    r"\b(?P<local>[a-z0-9][a-z0-9._]*?)-?at[-.](?P<domain>[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\b",
+    _I,
+)
+EMAIL_CONTEXT = re.compile(
+    r"\b(?:e-?mail\w*|mail|write|wrote|reach|contact|address|send|sent|at|on)\b", _I
+)
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -104,7 +113,8 @@ STOP_WORDS = _wordset(
     but so if as not no yes yeah okay ok please thanks thank email e mail address send sent use
     using just then than also all any some more most much many one each every what which who
     dollars dollar pounds pound euros euro cents pence percent minutes minute hours hour days day
-    weeks week months month years year times time items item people calls call pm am"""
+    weeks week months month years year times time items item people calls call pm am can could
+    reach contact write"""
 )
 MONTHS = _wordset(
     """january february march april may june july august september october november december
@@ -303,9 +313,14 @@ class Detector:
     def _spoken_emails(self, text: str, tokens: list[Token]) -> Iterable[Found]:
         for m in SPOKEN_EMAIL.finditer(text):
             labels = [p.strip() for p in DOMAIN_SPLIT.split(m.group("domain"))]
-            if not self._rec.is_domain(".".join(labels)):
-                continue
+            if m.group("local").lower() in STOP_WORDS or not self._rec.is_domain(".".join(labels)):
+                continue  # "reach us at northwind.com" names a website, not an address
             yield Found("EMAIL", _local_start(text, tokens, m.start()), m.end())
+        for m in GLUED_EMAIL.finditer(text):  # "at" fused into the address, after a cue word
+            if not self._rec.is_domain(m.group("domain")):
+                continue
+            if EMAIL_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
+                yield Found("EMAIL", m.start(), m.end())
 
     def _addresses(self, text: str, norm: Normalized, ctx: _Context) -> Iterable[Found]:
         for m in STREET.finditer(norm.text):

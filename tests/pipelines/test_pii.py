@@ -112,6 +112,12 @@ REDACTED = [
     ("email john.smith@gmail.com please", "email [EMAIL] please", "john.smith"),
     ("it's john dot smith at gmail dot com", "it's [EMAIL]", "smith"),
     ("it is j o h n dot smith at gmail.com", "it is [EMAIL]", "smith"),
+    # ... and as speech recognizers write "help at northwind dot com"
+    ("or at helpat-northwind.com.", "or at [EMAIL].", "northwind"),
+    ("you can reach us at help-at-northwind.com", "you can reach us at [EMAIL]", "northwind"),
+    ("or at help at northwind dot com.", "or at [EMAIL].", "northwind"),
+    ("write to help@northwind.com today", "write to [EMAIL] today", "northwind"),
+    ("e-mail us at helpat.northwind.com", "e-mail us at [EMAIL]", "northwind"),
     # national ID numbers
     (
         "my social security number is 219-09-9999",
@@ -170,6 +176,8 @@ KEPT = [
     "I'm at home, one moment please",
     "reference 8 4 7 2",
     "Oh, that's fine",
+    "visit flat-rate.com for our offers",  # a website, said with no cue for an address
+    "you can reach us at northwind.com",
 ]
 
 
