@@ -8,6 +8,7 @@ not parse or raw audio too short to hold one frame (``check_stored_audio``).
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 from collections.abc import AsyncIterator
@@ -18,9 +19,12 @@ from typing import BinaryIO, cast
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
+from starlette.requests import ClientDisconnect
 
 from api.http_errors import ApiError
 from voice.containers import fill_unknown_wav_length, parse_header
+
+logger = logging.getLogger(__name__)
 
 FIELD_LIMIT = 64 * 1024
 MAX_PARTS = 16
@@ -146,6 +150,11 @@ async def receive_upload(
         parser.finalize()
     except MultipartParseError as exc:
         raise ApiError(400, f"malformed multipart body: {exc}") from exc
+    except ClientDisconnect:
+        logger.info(
+            "client went away mid-upload (%d bytes of the file received)", receiver.upload.size
+        )
+        raise ApiError(400, "the client went away mid-upload") from None
     finally:
         receiver.close()
     if not receiver.ended:  # python-multipart's finalize() does not check this
