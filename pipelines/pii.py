@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pipelines.pii_detect import PII_TYPES, DetectOptions, Detector
+from pipelines.pii_spoken import NUMBER_WORDS, TOKEN
 from pipelines.pii_text import (
     PLACEHOLDERS,
     Place,
@@ -58,18 +59,28 @@ HARD_BREAK = "\n"
 AudioSpan = tuple[float, float, int | None]
 
 
+def _number_goes_on(before: str, after: str) -> bool:
+    """A number closes ``before`` and another opens ``after`` (digits or number words)."""
+    words = [[t for t in TOKEN.findall(text) if t[0].isalnum()] for text in (before, after)]
+    edges = (words[0][-1:], words[1][:1])
+    return all(e and (e[0].isdigit() or e[0].lower() in NUMBER_WORDS) for e in edges)
+
+
 @dataclass(frozen=True, slots=True)
 class PiiOptions:
     """Options of the pattern redactor.
 
     ``join_gap_s``: consecutive segments of one speaker closer than this are read as one text
-    (numbers continue across them). ``max_extend_s``: an entity's time reaches into the
-    untranscribed gap next to it (where the transcriber dropped digits) up to this long.
+    (numbers continue across them); ``number_gap_s``: so are two where a number read out
+    closes the first and opens the second (a caller pausing mid-card). ``max_extend_s``: an
+    entity's time reaches into the untranscribed gap next to it (where the transcriber dropped
+    digits) up to this long.
     ``interpolation_margin_s`` widens times interpolated without word timestamps.
     """
 
     detect: DetectOptions = field(default_factory=DetectOptions)
     join_gap_s: float = 2.0
+    number_gap_s: float = 5.0
     max_extend_s: float = 10.0
     interpolation_margin_s: float = 0.2
 
@@ -137,6 +148,7 @@ class PatternPiiRedactor:
             "types": sorted(o.detect.types),
             "phone_regions": list(o.detect.phone_regions),
             "join_gap_s": o.join_gap_s,
+            "number_gap_s": o.number_gap_s,
             "max_extend_s": o.max_extend_s,
         }
 
@@ -186,8 +198,14 @@ class PatternPiiRedactor:
         return PiiRedaction(tuple(out), tuple(entities), POLICY)
 
     def _separator(self, a: Segment, b: Segment) -> str:
-        same = a.channel == b.channel and a.speaker == b.speaker
-        return " " if same and b.start - a.end <= self.options.join_gap_s else HARD_BREAK
+        if a.channel != b.channel or a.speaker != b.speaker:
+            return HARD_BREAK
+        gap = b.start - a.end
+        if gap <= self.options.join_gap_s:
+            return " "
+        if gap <= self.options.number_gap_s and _number_goes_on(a.text, b.text):
+            return " "
+        return HARD_BREAK
 
     def _segment(
         self, seg: Segment, spans: list[Span], timeline: Sequence[tuple[float, float]] = ()
@@ -204,7 +222,7 @@ class PatternPiiRedactor:
                 spans = [Span(kind, m.start(), m.end()) for m in DIGIT_RUN.finditer(seg.text)]
             else:
                 only_translated = ()
-            text = scrub(text, secrets_of(seg.text, spans))
+            text = scrub(text, secrets_of(seg.text, spans), retold=True)
             if text != translation.text:
                 translation = replace(translation, text=text)
         secrets = secrets_of(seg.text, spans)
@@ -320,11 +338,41 @@ def redact_text(text: str) -> tuple[str, tuple[str, ...]]:
     return default_redactor().redact_text(text)
 
 
+LONG_NUMBER = re.compile(r"\d(?:[\d \-]*\d)?")
+AT_SIGN = re.compile(r"\S+@\S+")
+_loading = threading.Lock()
+_loader: threading.Thread | None = None
+
+
+def _loaded_redactor() -> PatternPiiRedactor | None:
+    """The default redactor once it is built; until then None, and it is being built in a
+    thread (a few seconds: logging must not wait for it)."""
+    global _loader
+    if default_redactor.cache_info().currsize:
+        return default_redactor()
+    with _loading:
+        if _loader is None:
+            _loader = threading.Thread(target=default_redactor, name="callqa-pii-load", daemon=True)
+            _loader.start()
+    return None
+
+
+def rough_redaction(text: str) -> str:
+    """What logs get while the recognizers load: every number of six digits or more and
+    everything around an ``@`` masked (ports and IP addresses stay readable)."""
+
+    def number(m: re.Match[str]) -> str:
+        return "[NUMBER]" if sum(c.isdigit() for c in m.group()) >= 6 else m.group()
+
+    return AT_SIGN.sub("[EMAIL]", LONG_NUMBER.sub(number, text))
+
+
 class PiiLogFilter(logging.Filter):
     """A logging filter that redacts personal data from messages, arguments and tracebacks.
 
-    Attach it to handlers (or loggers) in the entry points. The first message with something
-    to redact loads the recognizers (a few seconds) unless a redactor is given.
+    Attach it to handlers (or loggers) in the entry points. Until the recognizers have loaded
+    (in a thread started by the first message), messages get `rough_redaction`, which masks
+    more than it must, so that no log call waits seconds for them.
     """
 
     def __init__(self, redactor: PiiRedactor | None = None, name: str = "") -> None:
@@ -337,19 +385,26 @@ class PiiLogFilter(logging.Filter):
             return True
         self._busy.on = True
         try:
-            redactor = self._redactor or default_redactor()
-            message = record.getMessage()
-            redacted, _ = redactor.redact_text(message)
-            if redacted != message:
-                record.msg, record.args = redacted, None
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = redactor.redact_text(record.exc_text)[0]
-            if record.stack_info:
-                record.stack_info = redactor.redact_text(record.stack_info)[0]
+            self._redact(record)
         except Exception:  # never let logging fail; drop what could not be checked
             record.msg, record.args = "<log message withheld: PII check failed>", None
         finally:
             self._busy.on = False
         return True
+
+    def _redact(self, record: logging.LogRecord) -> None:
+        redactor = self._redactor or _loaded_redactor()
+
+        def clean(text: str) -> str:
+            return redactor.redact_text(text)[0] if redactor else rough_redaction(text)
+
+        message = record.getMessage()
+        redacted = clean(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = clean(record.stack_info)

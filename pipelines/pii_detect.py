@@ -49,7 +49,9 @@ CVV_CONTEXT = re.compile(
     _I,
 )
 CARD_CONTEXT = re.compile(
-    r"\bcard\b|\bvisa\b|master\s?card|\bamex\b|american\s+express|\bdiscover\b|long\s+number",
+    r"\bcard\b|\bvisa\b|master\s?card|\bamex\b|american\s+express|\bdiscover\b|long\s+number"
+    # the same said by callers in Spanish, French, German, Portuguese, Italian
+    r"|\btarjeta\b|\bcarte\b|\w*karte\b|\bcart[ãa]o\b|\bcarta\b",
     _I,
 )
 PHONE_CONTEXT = re.compile(

@@ -15,6 +15,7 @@ TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+|\S")
 # or a full stop followed by a blank ("4111. 1111."); never a line break.
 RUN_GAP = re.compile(r"(?:[ \t,\-–()+]|\.(?=[ \t]))*")
 MAX_RUN_GAP = 5
+THOUSANDS = re.compile(r"\d{3}(?!\d)")
 
 UNITS = {
     "zero": 0,
@@ -158,6 +159,8 @@ def number_runs(text: str, tokens: list[Token]) -> list[NumberRun]:
 
 def _joins(text: str, end: int, start: int) -> bool:
     gap = text[end:start]
+    if gap == "." and THOUSANDS.match(text, start):  # "4.111": a thousands point (es, de, fr)
+        return True
     return len(gap) <= MAX_RUN_GAP and RUN_GAP.fullmatch(gap) is not None
 
 

@@ -128,16 +128,24 @@ _NUMBER = re.compile(r"\d(?:[\d ,.\-]*\d)?")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 
-def scrub(text: str, secrets: Sequence[tuple[str, str]]) -> str:
-    """Replace what is left of removed values (their digits, their rare words) in ``text``."""
+def scrub(text: str, secrets: Sequence[tuple[str, str]], *, retold: bool = False) -> str:
+    """Replace what is left of removed values (their digits, their rare words) in ``text``.
+
+    ``retold``: ``text`` says the same again in other words (a translation), which may not
+    keep the digits ("14,000,000" for a card read out): then every number of three digits or
+    more goes when a removed value was a number.
+    """
     if not secrets:
         return text
+    numeric = next((kind for kind, value in secrets if value.isdigit()), None)
 
     def number(m: re.Match[str]) -> str:
         digits = "".join(c for c in m.group() if c.isdigit())
         for kind, value in secrets:
             if value.isdigit() and len(digits) >= 3 and (digits in value or value in digits):
                 return PLACEHOLDERS[kind]
+        if retold and numeric is not None and len(digits) >= 3:
+            return PLACEHOLDERS[numeric]
         return m.group()
 
     def word(m: re.Match[str]) -> str:

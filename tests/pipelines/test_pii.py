@@ -307,6 +307,30 @@ def test_translation_and_unaligned_words_redacted(redactor: PatternPiiRedactor) 
     assert_clean(result, "1111", "smith", "gmail", "7946")
 
 
+def test_a_translation_that_garbles_a_card_loses_its_numbers(
+    redactor: PatternPiiRedactor,
+) -> None:
+    """Whisper base read "4.111, 111, 111" (a card, a group dropped) and its translate task
+    wrote "14,000,000,000": the translation keeps no digits, the card goes from both; the
+    group said after a 2.5 s pause goes too."""
+    segments = [
+        seg(
+            0,
+            "El número de mi tarjeta es 4.111, 111,",
+            0.0,
+            4.0,
+            translation=Translation("en", "The number of letters is 14,000,000,000,000."),
+        ),
+        seg(1, "111, gracias.", 6.5, 7.8, translation=Translation("en", "Thank you")),
+    ]
+    result = redactor.redact(segments)
+    assert result.segments[0].text == "El número de mi tarjeta es [CARD],"
+    assert result.segments[0].translation == Translation("en", "The number of letters is [CARD].")
+    assert result.segments[1].text == "[CARD], gracias."
+    assert {(e.type, e.segment_id) for e in result.entities} == {("CARD", 0), ("CARD", 1)}
+    assert_clean(result, "111", "14,000")
+
+
 def test_untouched_segments_are_returned_as_they_are(redactor: PatternPiiRedactor) -> None:
     segment = seg(0, "good morning, how can I help you today?")
     result = redactor.redact([segment])
@@ -331,6 +355,19 @@ def test_redact_text_for_free_text() -> None:
         ("EMAIL", "CARD"),
     )
     assert redact_text("calls about refunds in March") == ("calls about refunds in March", ())
+
+
+def test_log_filter_masks_long_numbers_while_the_recognizers_load() -> None:
+    """Logging never waits seconds for presidio: until it is loaded, numbers of six digits or
+    more and e-mail addresses are masked roughly (ports and IP addresses stay)."""
+    from pipelines.pii import rough_redaction
+
+    assert rough_redaction("card 4111 1111 1111 1111, mail ann@example.com") == (
+        "card [NUMBER], mail [EMAIL]"
+    )
+    assert rough_redaction("serving on http://127.0.0.1:8000 (pid 4242)") == (
+        "serving on http://127.0.0.1:8000 (pid 4242)"
+    )
 
 
 def test_log_filter_redacts_messages_args_and_tracebacks(redactor: PatternPiiRedactor) -> None:
