@@ -123,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(PiiLogFilter())  # personal data never reaches a log
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # they log past the root
+        logging.getLogger(name).addFilter(PiiLogFilter())
     try:
         if args.command == "analyze":
             return _analyze(args)
