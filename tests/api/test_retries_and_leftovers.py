@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 from routes_fixtures import Env, env, error_of
 from sqlalchemy import func, select
 
@@ -21,7 +21,7 @@ __all__ = ["env"]  # fixture, imported for pytest
 CALL = Path(__file__).resolve().parents[1] / "data" / "calls" / "greeting-mono.wav"
 
 
-def _upload(env: Env, key: str | None, tenant: str = "acme") -> httpx.Response:
+def _upload(env: Env, key: str | None, tenant: str = "acme") -> httpx2.Response:
     headers = env.as_("ingest", tenant) | ({"Idempotency-Key": key} if key else {})
     return env.client.post(
         "/v1/calls",
