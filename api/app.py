@@ -67,6 +67,9 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
     from api.retention import RetentionSweeper
 
     services.live = LiveHub(settings, store, signer)
+    from api.live_recovery import recover_live_calls
+
+    recover_live_calls(services)  # what a killed server was receiving live
 
     services.retention = RetentionSweeper(services)
     services.retention.start()

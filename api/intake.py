@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from api.store.db import Store
 from api.store.schema import Call, Policy
 from api.store.seals import seal_call
 from pipelines.errors import ConfigError
+
+if TYPE_CHECKING:
+    from api.live import LiveStart
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +62,7 @@ class CallIdTaken(Exception):
     """A live call's id names a call that exists already (any tenant, any state)."""
 
 
-def claim_live_call(
-    store: Store, signer: Signer, call_id: str, tenant: str, metadata: dict[str, Any]
-) -> None:
+def claim_live_call(store: Store, signer: Signer, start: LiveStart) -> None:
     """Insert the row of a live call that starts now; `CallIdTaken` when the id exists.
 
     The primary key decides atomically, so two streams (of one tenant or two) opening the same
@@ -72,17 +73,19 @@ def claim_live_call(
     try:
         with store.session() as session:
             call = Call(
-                id=call_id,
-                tenant=tenant,
+                id=start.call_id,
+                tenant=start.tenant,
                 created_at=datetime.now(UTC),
                 status="live",
                 source="stream",
-                metadata_json=metadata,
+                metadata_json=start.metadata,
+                policy_id=start.policy_id,
+                layout=start.layout,
             )
             seal_call(call, signer)
             session.add(call)
     except DuplicateKey as exc:
-        raise CallIdTaken(call_id) from exc
+        raise CallIdTaken(start.call_id) from exc
 
 
 def release_live_claim(store: Store, call_id: str, tenant: str) -> None:

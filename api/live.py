@@ -13,7 +13,6 @@ import asyncio
 import logging
 import threading
 import uuid
-import wave
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from api.integrity import Signer
+from api.live_recovery import track_path, tracks_to_wav
 from api.store.db import Store
 from pipelines.policy import Policy
 from pipelines.record import segment_to_dict
@@ -123,7 +123,7 @@ class LiveCall:
         self.start = start
         self.folder = folder
         self.roles = _roles(start.layout, len(tracks))
-        self.files = {t: _TrackFile(folder / f".{start.call_id}.live{t}.pcm") for t in tracks}
+        self.files = {t: _TrackFile(track_path(folder, start.call_id, t)) for t in tracks}
         self.buffers: dict[int, PcmFrameBuffer] = {}
         self.subscribers: set[Send] = set()
         self.lock = threading.Lock()
@@ -307,21 +307,9 @@ class LiveCall:
         return path
 
     def _write_wav(self) -> Path | None:
-        length = max(f.samples for f in self.files.values())
-        if length == 0:
-            return None
         target = self.folder / f"{self.start.call_id}.upload"
-        with wave.open(str(target), "wb") as out:
-            out.setnchannels(len(self.files))
-            out.setsampwidth(2)
-            out.setframerate(RATE)
-            for first in range(0, length, RATE * 10):
-                block = np.zeros((min(RATE * 10, length - first), len(self.files)), dtype="<i2")
-                for column, file in enumerate(self.files.values()):
-                    part = file.read(first / RATE, (first + len(block)) / RATE)
-                    block[: len(part), column] = np.round(part * 32768.0).clip(-32768, 32767)
-                out.writeframes(block.tobytes())
-        return target
+        tracks = [file.path for file in self.files.values()]
+        return target if tracks_to_wav(tracks, target) else None
 
 
 def _roles(layout: Layout, tracks: int) -> dict[int, Role]:
@@ -378,7 +366,7 @@ class LiveHub:
         from api.intake import claim_live_call, release_live_claim
 
         policy = self._policy(start)
-        claim_live_call(self.store, self.signer, start.call_id, start.tenant, start.metadata)
+        claim_live_call(self.store, self.signer, start)
         try:
             call = LiveCall(self.engine(), start, folder, tracks, policy)
         except BaseException:

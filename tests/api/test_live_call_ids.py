@@ -25,6 +25,7 @@ from api.app import create_app
 from api.export import verify_store
 from api.intake import CallIdTaken, claim_live_call
 from api.integrity import HmacSigner, Signer
+from api.live import LiveStart
 from api.store.db import Store
 from api.store.schema import Call, LedgerEntry
 from voice.decode import load_call_audio
@@ -195,7 +196,7 @@ def _claim_race(store: Store, signer: Signer, call_id: str) -> list[str]:
     def claim(tenant: str) -> None:
         barrier.wait()
         try:
-            claim_live_call(store, signer, call_id, tenant, {})
+            claim_live_call(store, signer, LiveStart(call_id=call_id, tenant=tenant, by="t"))
             won.append(tenant)
         except CallIdTaken:
             pass

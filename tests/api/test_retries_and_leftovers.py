@@ -1,24 +1,33 @@
 """A client that retries an upload makes one call; what a killed process left on disk is
-cleaned up at the next start; key names are each tenant's own."""
+cleaned up or recovered at the next start; key names are each tenant's own."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
+import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
+import numpy as np
 from routes_fixtures import Env, env, error_of
 from sqlalchemy import func, select
 
 from api.app import close_services, open_services
+from api.export import verify_store
+from api.intake import claim_live_call
 from api.leftovers import HOST, part_path, remove_stale_parts
+from api.live import LiveStart
+from api.live_recovery import track_path
 from api.store.schema import Call, Job
+from voice.decode import load_call_audio
 
 __all__ = ["env"]  # fixture, imported for pytest
 
 CALL = Path(__file__).resolve().parents[1] / "data" / "calls" / "greeting-mono.wav"
+STEREO_CALL = Path(__file__).resolve().parents[1] / "data" / "calls" / "payment-card.wav"
 
 
 def _upload(env: Env, key: str | None, tenant: str = "acme") -> httpx2.Response:
@@ -109,3 +118,42 @@ def test_key_names_are_each_tenants_own(env: Env) -> None:
     assert revoked.status_code == 204
     mine = env.client.get("/v1/me", headers={"Authorization": f"Bearer {ours.json()['key']}"})
     assert mine.status_code == 200, "revoking globex's key must leave acme's working"
+
+
+def test_a_live_call_cut_by_a_crash_is_stored_at_the_next_start(env: Env) -> None:
+    """The server receiving a live call was killed: its tracks (a real call's two channels)
+    become the call's recording and its analysis is queued when a server starts again."""
+    services, folder = env.services, env.audio_root / "acme"
+    folder.mkdir(parents=True, exist_ok=True)
+    start = LiveStart(
+        call_id=uuid.uuid4().hex,
+        tenant="acme",
+        by="phone",
+        channels=2,
+        layout="stereo-agent-left",
+        metadata={"agent": "agent-7"},
+    )
+    claim_live_call(services.store, services.signer, start)
+    call = load_call_audio(STEREO_CALL)
+    dead = _dead_pid()
+    for track, channel in enumerate(call.channels):
+        pcm = np.round(np.clip(channel.samples[: 16000 * 5], -1, 1) * 32767).astype("<i2")
+        (folder / f".{start.call_id}.live{track}.{HOST}.{dead}.pcm").write_bytes(pcm.tobytes())
+    running = track_path(folder, "f" * 32, 0)  # a call this very process is receiving
+    running.write_bytes(b"\x00\x00" * 1600)
+    close_services(open_services(services.settings, workers=0))
+    with services.store.session() as session:
+        row = session.get(Call, start.call_id)
+        assert row is not None and (row.status, row.source, row.layout) == (
+            "queued",
+            "stream",
+            "stereo-agent-left",
+        )
+        assert row.metadata_json == {"agent": "agent-7", "recovered_after_crash": True}
+        jobs = session.scalar(select(func.count()).where(Job.call_id == start.call_id))
+        assert jobs == 1
+    with wave.open(row.audio_path or "") as stored:
+        assert (stored.getnchannels(), stored.getframerate()) == (2, 16000)
+        assert stored.getnframes() == 16000 * 5
+    assert not list(folder.glob(f".{start.call_id}.live*")) and running.exists()
+    assert verify_store(services.store, [services.signer]).ok
