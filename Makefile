@@ -17,7 +17,7 @@ export CALLQA_MODEL_CACHE ?= $(abspath $(VENV))/callqa-models
 export PYANNOTE_METRICS_ENABLED := 0
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install lock browser run test lint typecheck pytest bench clean
+.PHONY: install lock browser run sample test lint typecheck pytest bench clean
 
 install: $(STAMP)
 
@@ -70,8 +70,26 @@ browser:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
 
+# the readable report of the sample call (a realistic after-sales call, see samples/NOTICE.md)
+# against the sample policy; the record and the timeline picture go to call.record.json and
+# call.timeline.png here
 run: install
-	$(BIN)/callqa analyze samples/call.wav
+	$(BIN)/callqa analyze samples/call.wav --policy samples/policies/ecommerce-aftersales.yaml \
+		--layout stereo-agent-left
+
+# Rebuild samples/call.wav and samples/call.json (committed; neither run nor test needs this):
+# piper-tts and its voice in a venv of their own, every file checked against the hashes of
+# samples/build-requirements.txt; Debian's espeak-ng (the customer) and sox (the phone line),
+# installed when missing (root or sudo)
+SAMPLE_VENV := .venv-sample
+sample:
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+		espeak-ng sox; }
+	test -x $(SAMPLE_VENV)/bin/python || $(PYTHON) -m venv $(SAMPLE_VENV)
+	$(SAMPLE_VENV)/bin/pip install --quiet --require-hashes -r samples/build-requirements.txt \
+		$(PIP_QUIET)
+	$(SAMPLE_VENV)/bin/python samples/build_sample_call.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -64,7 +64,17 @@ def _parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", help="analyze recordings into interaction records")
     analyze.add_argument("audio", nargs="+", type=Path, help="call recordings")
-    analyze.add_argument("--out", type=Path, help="record file (one input) or directory")
+    analyze.add_argument(
+        "--out",
+        type=Path,
+        help="record file (one input) or directory; default <stem>.record.json here, or "
+        "stdout with --json",
+    )
+    analyze.add_argument(
+        "--json",
+        action="store_true",
+        help="print the raw record JSON (to stdout, or --out) instead of the readable report",
+    )
     analyze.add_argument(
         "--rttm", type=Path, help="also write the diarization as RTTM (file, or directory)"
     )
@@ -72,8 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         "--plot",
         type=Path,
         metavar="FILE.png|FILE.svg|DIR",
-        help="also draw each call's timeline: a .png or .svg file for one input; a directory "
-        "(several inputs, or an existing one) gets <stem>.png per input",
+        help="draw each call's timeline: a .png or .svg file for one input; a directory "
+        "(several inputs, or an existing one) gets <stem>.png per input (default without "
+        "--json: <stem>.timeline.png beside the record)",
     )
     analyze.add_argument("--policy", type=Path, help="compliance policy (YAML or JSON)")
     analyze.add_argument("--layout", choices=LAYOUTS, help="channel layout (default: from audio)")
@@ -212,23 +223,53 @@ def _analyze(args: argparse.Namespace) -> int:
         finally:
             if hook:
                 hook.close()
-        body = record_to_dict(record)
-        _write(json.dumps(body, ensure_ascii=False, indent=2), path, out, several=len(inputs) > 1)
-        if args.plot is not None:
-            _write_plot(body, path, args.plot, plot_format, several=len(inputs) > 1)
+        several = len(inputs) > 1
+        _output(record_to_dict(record), path, args, plot_format, several=several)
         if args.rttm is not None and record.diarization is not None:
-            _write_rttm(record.diarization, path, args.rttm, several=len(inputs) > 1)
+            _write_rttm(record.diarization, path, args.rttm, several=several)
     return status
 
 
-def _write(text: str, source: Path, out: Path | None, *, several: bool) -> None:
+def _output(
+    body: dict[str, Any],
+    source: Path,
+    args: argparse.Namespace,
+    plot_format: Literal["png", "svg"],
+    *,
+    several: bool,
+) -> None:
+    """``--json``: the raw record (stdout, or ``--out``), and ``--plot`` if asked. Otherwise the
+    record to ``--out`` (default ``<stem>.record.json`` here), the timeline to ``--plot``
+    (default ``<stem>.timeline.png`` beside the record), and the readable report to stdout."""
+    out: Path | None = args.out
+    text = json.dumps(body, ensure_ascii=False, indent=2)
+    body = json.loads(text)  # as written: the picture's reader wants lists, not tuples
+    if args.json:
+        _write(text, source, out, several=several)
+        if args.plot is not None:
+            _write_plot(body, source, args.plot, plot_format, several=several)
+        return
+    from api.cli_report import render_report
+
+    record_out = out if out is not None else Path(f"{source.stem}.record.json")
+    written = _write(text, source, record_out, several=several and out is not None)
+    plot: Path = args.plot or written.with_name(f"{source.stem}.timeline.png")
+    picture = _write_plot(body, source, plot, plot_format, several=several)
+    files = {"record": str(written), "timeline": str(picture)}
+    report = render_report(body, source=str(source), written=files)
+    print("\n".join(report), end="\n\n" if several else "\n", flush=True)
+
+
+def _write(text: str, source: Path, out: Path | None, *, several: bool) -> Path:
+    """The record to ``out`` (a file, or ``<stem>.json`` in a directory), or to stdout."""
     if out is None:
         sys.stdout.write(text + "\n")
-        return
+        return Path("-")
     target = out / f"{source.stem}.json" if several or out.is_dir() else out
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text + "\n", encoding="utf-8")
     logger.info("wrote %s", target)
+    return target
 
 
 def _plot_format(plot: Path | None, *, several: bool) -> Literal["png", "svg"]:
@@ -247,13 +288,15 @@ def _plot_format(plot: Path | None, *, several: bool) -> Literal["png", "svg"]:
 
 def _write_plot(
     record: dict[str, Any], source: Path, plot: Path, fmt: Literal["png", "svg"], *, several: bool
-) -> None:
+) -> Path:
     from pipelines.timeline import render_timeline
 
-    target = plot / f"{source.stem}.{fmt}" if several or plot.is_dir() else plot
+    in_directory = plot.is_dir() or (several and not plot.suffix)
+    target = plot / f"{source.stem}.{fmt}" if in_directory else plot
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(render_timeline(record, fmt))
     logger.info("wrote %s", target)
+    return target
 
 
 def _write_rttm(diarization: Diarization, source: Path, rttm: Path, *, several: bool) -> None:
