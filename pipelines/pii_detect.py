@@ -65,7 +65,11 @@ ID_CONTEXT = re.compile(
     _I,
 )
 BIRTH_CONTEXT = re.compile(
-    r"date\s+of\s+birth|birth\s*date|\bborn\b|\bd\.?\s?o\.?\s?b\b\.?|birthday", _I
+    r"date\s+of\s+birth|birth\s*date|\bborn\b|\bd\.?\s?o\.?\s?b\b\.?|birthday"
+    # Spanish and French callers
+    r"|fecha\s+de\s+nacimiento|\bnac[ií](?:ó|o|mos)?\b|cumpleaños|date\s+de\s+naissance"
+    r"|\bn[ée]e?\s+le\b|anniversaire",
+    _I,
 )
 STREET_TYPES = (
     r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|way|close"
@@ -73,9 +77,12 @@ STREET_TYPES = (
 )
 ADDRESS_CONTEXT = re.compile(
     rf"address|\blive\s+(?:at|on|in)\b|\bliving\s+at\b|\blives\s+at\b|post\s?code|postal\s+code"
-    rf"|\bzip\b|\b(?:{STREET_TYPES})\b\.?\s*,",
+    rf"|\bzip\b|\b(?:{STREET_TYPES})\b\.?\s*,"
+    r"|c[óo]digo\s+postal|direcci[óo]n|\bvivo\s+en\b|code\s+postal|adresse|\bj'habite\b",
     _I,
 )
+# a UK postcode as recognizers write it: any case, its halves joined by a space, hyphen or comma
+SPOKEN_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?[ ,\-]{0,2}\d[A-Z]{2}\b", _I)
 STREET = re.compile(
     rf"(?<![\w.])\d{{1,5}}[A-Za-z]?((?:[ \t]+[A-Za-z][A-Za-z'\-]*){{1,3}}?)[ \t]+"
     rf"(?:{STREET_TYPES})\b\.?(?:,?[ \t]+(?:apartment|apt|flat|unit|suite|#)\.?[ \t]*\w+)?",
@@ -120,7 +127,10 @@ STOP_WORDS = _wordset(
 )
 MONTHS = _wordset(
     """january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec"""
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre
+    diciembre janvier février fevrier mars avril mai juin juillet août aout septembre octobre
+    novembre décembre decembre"""
 )
 ORDINALS = _wordset(
     """first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
@@ -129,9 +139,12 @@ ORDINALS = _wordset(
 )
 DATE_LEAD = _wordset(
     "is was it's its it on in the my of a at date birth be um uh er yes yeah sure ok okay so "
-    "that's that ? . , : ; ! -"
+    "that's that please for me your can you confirm right thanks thank "
+    "es el la mi fue sí si est le ma mon oui c'est "
+    "? . , : ; ! -"
 )
-DATE_JOIN = frozenset({"of", "the", "and", ",", "/", "-", ".", "'", "–"})
+DATE_JOIN = frozenset({"of", "the", "and", ",", "/", "-", ".", "'", "–", "de", "del"})
+DATE_LEAD_MAX = 10  # "date of birth, please? - Yes, it's the 23rd of March 1965"
 ORDINAL_SUFFIX = frozenset({"st", "nd", "rd", "th"})
 
 
@@ -333,6 +346,9 @@ class Detector:
         for start, end, _ in self._rec.spans(self._rec.postcode, text):
             if ADDRESS_CONTEXT.search(ctx.before(start, 15)) and text[start].isupper():
                 yield Found("ADDRESS", start, end)
+        for m in SPOKEN_POSTCODE.finditer(text):
+            if ADDRESS_CONTEXT.search(ctx.before(m.start(), 15)):
+                yield Found("ADDRESS", m.start(), m.end())
 
     def _births(self, text: str, tokens: list[Token]) -> Iterable[Found]:
         starts = [t.start for t in tokens]
@@ -374,7 +390,7 @@ def _local_start(text: str, tokens: list[Token], start: int) -> int:
 def _date_span(tokens: list[Token], i: int, limit: int) -> tuple[int, int] | None:
     """The date said from token ``i`` on (after fillers like "is", "on the"), if any."""
     lead = 0
-    while i < len(tokens) and lead < 6 and tokens[i].lower in DATE_LEAD:
+    while i < len(tokens) and lead < DATE_LEAD_MAX and tokens[i].lower in DATE_LEAD:
         i += 1
         lead += 1
     first = last = None

@@ -144,6 +144,18 @@ REDACTED = [
         "nineteen",
     ),
     ("DOB oh three oh five eighty five", "DOB [DOB]", "eighty five"),
+    (  # the agent asks, the caller answers (segments of two speakers join with a line break)
+        "can you confirm your date of birth, please?\nYes, it's the 23rd of March 1965.",
+        "can you confirm your date of birth, please?\nYes, it's the [DOB].",
+        "1965",
+    ),
+    (
+        "mi fecha de nacimiento es el 23 de marzo de 1965",
+        "mi fecha de nacimiento es el [DOB]",
+        "1965",
+    ),
+    ("ma date de naissance est le 23 mars 1965", "ma date de naissance est le [DOB]", "1965"),
+    ("je suis née le 23 mars 1965", "je suis née le [DOB]", "mars"),
     # street addresses, postcodes and ZIP codes said as part of an address
     (
         "I live at 221B Baker Street, London NW1 6XE",
@@ -152,6 +164,11 @@ REDACTED = [
     ),
     ("it's twenty two acacia avenue", "it's [ADDRESS]", "acacia"),
     ("my zip code is nine oh two one oh", "my zip code is [ADDRESS]", "90210"),
+    ("my postcode is m14 5rt", "my postcode is [ADDRESS]", "5rt"),
+    ("post code M14, 5RT.", "post code [ADDRESS].", "5RT"),
+    ("The postcode is M14-5RT.", "The postcode is [ADDRESS].", "5RT"),
+    ("mi código postal es 28013", "mi código postal es [ADDRESS]", "28013"),
+    ("mon code postal est 75011", "mon code postal est [ADDRESS]", "75011"),
 ]
 
 
@@ -178,6 +195,8 @@ KEPT = [
     "Oh, that's fine",
     "visit flat-rate.com for our offers",  # a website, said with no cue for an address
     "you can reach us at northwind.com",
+    "my order from the 23rd of March 2024 is late",  # a date, but no birth
+    "my flight is MA14 5RT",  # shaped like a postcode, said as no address
 ]
 
 
