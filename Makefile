@@ -108,4 +108,4 @@ bench: install
 	$(BIN)/python bench/transcribe.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-sample .mypy_cache .ruff_cache .pytest_cache

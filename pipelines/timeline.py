@@ -139,7 +139,10 @@ def _num(value: Any) -> float | None:
 
 
 def _dicts(value: Any) -> list[Mapping[str, Any]]:
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+    """The mappings of a list (a record read from JSON) or a tuple (a record in memory)."""
+    if not isinstance(value, list | tuple):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
 
 
 def _block(record: Mapping[str, Any], key: str) -> Mapping[str, Any]:
