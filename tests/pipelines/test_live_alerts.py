@@ -263,7 +263,7 @@ def test_cost_stays_bounded_over_a_long_call(
         kept.append(len(monitor.compliance.segments))
     # one match per final, with its predecessor at most; a deadline over its window, once
     # (a window reaches into the next round: at most two rounds of finals; measured 14 with
-    # 8 finals a round when CTranslate2 runs its GENERIC kernels, 12 with AVX2 and AVX-512)
+    # 8 finals a round when CTranslate2 runs its GENERIC kernels; within 12 with its default)
     assert len(checker.sizes) <= len(segments) + 5 and max(checker.sizes) <= 2 * len(base)
     assert max(checker.sizes[len(base) * 3 :]) <= 2
     steady = kept[len(base) * 3 :]  # about a minute and a half of finals, however long the call
