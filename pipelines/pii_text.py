@@ -6,7 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pipelines.pii_detect import PII_TYPES, STOP_WORDS, Found
+from pipelines.pii_cues import STOP_WORDS
+from pipelines.pii_detect import PII_TYPES, Found
 from pipelines.pii_spoken import NUMBER_WORDS, TOKEN
 from pipelines.types import Word
 
