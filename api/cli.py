@@ -130,11 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from api.log_filters import UVICORN_LOGGERS
     from pipelines.pii import PiiLogFilter
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(PiiLogFilter())  # personal data never reaches a log
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # they log past the root
+    for name in UVICORN_LOGGERS:  # they log past the root's handlers
         logging.getLogger(name).addFilter(PiiLogFilter())
     try:
         if args.command == "analyze":
@@ -243,7 +244,6 @@ def _output(
     (default ``<stem>.timeline.png`` beside the record), and the readable report to stdout."""
     out: Path | None = args.out
     text = json.dumps(body, ensure_ascii=False, indent=2)
-    body = json.loads(text)  # as written: the picture's reader wants lists, not tuples
     if args.json:
         _write(text, source, out, several=several)
         if args.plot is not None:

@@ -254,7 +254,7 @@ class LiveCall:
         translator = self.engine.translator
         if not target or translator is None or segment.language in (None, target):
             return
-        from pipelines.pii import redact_text
+        from pipelines.pii import mask_numbers, redact_text
         from pipelines.types import Audio
 
         channel = segment.channel or 0
@@ -320,19 +320,9 @@ def _roles(layout: Layout, tracks: int) -> dict[int, Role]:
     return {0: "agent", 1: "customer"}
 
 
-def mask_numbers(text: str) -> str:
-    """Digit runs of four or more digits as ``[NUMBER]``: a live decode can garble a card or
-    phone number past the recognizers ("4-1-1"), and desktops never need the digits."""
-    from pipelines.pii import DIGIT_RUN
-
-    return DIGIT_RUN.sub(
-        lambda m: "[NUMBER]" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), text
-    )
-
-
 def desktop_segment(segment: Segment) -> dict[str, Any]:
     """A live segment as agents' desktops get it: redacted, long numbers masked."""
-    from pipelines.pii import redact_text
+    from pipelines.pii import mask_numbers, redact_text
 
     text = mask_numbers(redact_text(segment.text)[0])
     words = tuple(w for w in segment.words if not any(c.isdigit() for c in w.word))

@@ -163,11 +163,8 @@ async def upload_call(
     call and job back, and stores nothing new (``Idempotent-Replayed: true``).
     """
     key = _idempotency_key(request.headers.get("idempotency-key"))
-    if key is not None:
-        first = await run_in_threadpool(_first_upload, services, principal.tenant, key)
-        if first is not None:
-            response.headers["Idempotent-Replayed"] = "true"
-            return first
+    if key is not None and (first := await _replayed(services, principal, key, response)):
+        return first
     call_id = uuid.uuid4().hex
     folder = audio_dir(services, principal.tenant)
     partial = part_path(folder, call_id)
@@ -202,10 +199,9 @@ async def upload_call(
         job_id = await run_in_threadpool(store_call, services, intake)
     except DuplicateKey:  # a concurrent retry with the same key stored its call first
         final.unlink(missing_ok=True)
-        first = await run_in_threadpool(_first_upload, services, principal.tenant, key or "")
+        first = await _replayed(services, principal, key or "", response)
         if first is None:
             raise
-        response.headers["Idempotent-Replayed"] = "true"
         return first
     except BaseException:
         final.unlink(missing_ok=True)
@@ -221,6 +217,16 @@ def _idempotency_key(value: str | None) -> str | None:
     if not IDEMPOTENCY_KEY.fullmatch(value):
         raise ApiError(422, "Idempotency-Key is 1 to 128 printable ASCII characters")
     return value
+
+
+async def _replayed(
+    services: Services, principal: Principal, key: str, response: Response
+) -> Accepted | None:
+    """The answer to a retry: the first upload's call, marked as replayed; None if new."""
+    first = await run_in_threadpool(_first_upload, services, principal.tenant, key)
+    if first is not None:
+        response.headers["Idempotent-Replayed"] = "true"
+    return first
 
 
 def _first_upload(services: Services, tenant: str, key: str) -> Accepted | None:

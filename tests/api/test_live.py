@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import websockets
 from pydantic import SecretStr
 from sqlalchemy import select
+from uvicorn_server import serving
 
 from api.app import close_services, create_app, open_services
 from api.auth import create_key
-from api.cli import WS_PING_TIMEOUT_S
 from api.cli_stream import replay_callqa, replay_twilio
 from api.deps import Services
 from api.store.schema import Call, Job
@@ -44,12 +41,6 @@ class Server:
     key: str
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     settings = Settings(
@@ -60,22 +51,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         key = create_key(
             session, "softphone", settings.tenant, ["ingest", "qa_analyst"], created_by="t"
         )
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(services=services),
-        port=port,
-        log_level="warning",
-        ws_ping_timeout=WS_PING_TIMEOUT_S,
-    )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    while not uvicorn_server.started:
-        time.sleep(0.05)
-    yield Server(f"ws://127.0.0.1:{port}", services, key)
-    uvicorn_server.should_exit = True
-    thread.join(30)
-    close_services(services)
+    try:
+        with serving(create_app(services=services)) as port:
+            yield Server(f"ws://127.0.0.1:{port}", services, key)
+    finally:
+        close_services(services)
 
 
 def _args(url: str, **extra: Any) -> argparse.Namespace:
