@@ -17,7 +17,7 @@ export CALLQA_MODEL_CACHE ?= $(abspath $(VENV))/callqa-models
 export PYANNOTE_METRICS_ENABLED := 0
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install lock browser run sample test lint typecheck pytest bench clean
+.PHONY: install lock browser run sample sample-tools corpus accuracy test lint typecheck pytest bench clean
 
 install: $(STAMP)
 
@@ -82,14 +82,26 @@ run: install
 # samples/build-requirements.txt; Debian's espeak-ng (the customer) and sox (the phone line),
 # installed when missing (root or sudo)
 SAMPLE_VENV := .venv-sample
-sample:
+sample: sample-tools
+	$(SAMPLE_VENV)/bin/python samples/build_sample_call.py
+
+sample-tools:
 	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
 		espeak-ng sox; }
 	test -x $(SAMPLE_VENV)/bin/python || $(PYTHON) -m venv $(SAMPLE_VENV)
 	$(SAMPLE_VENV)/bin/pip install --quiet --require-hashes -r samples/build-requirements.txt \
 		$(PIP_QUIET)
-	$(SAMPLE_VENV)/bin/python samples/build_sample_call.py
+
+# The evaluation corpus (samples/corpus_calls.py) into var/corpus: the sample venv's piper voice,
+# espeak-ng and sox, plus the real phone call shipped in the pyannote.audio wheel
+corpus: install sample-tools
+	$(SAMPLE_VENV)/bin/python samples/build_corpus.py --pyannote-sample \
+		"$$($(BIN)/python -c 'import pathlib, pyannote.audio as p; print(pathlib.Path(p.__file__).parent / "sample")')"
+
+# accuracy of this checkout on the corpus, through callqa analyze (bench/accuracy.py)
+accuracy: corpus
+	$(BIN)/python bench/accuracy.py
 
 lint: install
 	$(BIN)/ruff check .

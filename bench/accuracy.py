@@ -1,0 +1,205 @@
+"""Accuracy on the evaluation corpus (``make corpus``), through ``callqa analyze`` as users run it.
+
+Each call of ``var/corpus`` (samples/build_corpus.py) is analyzed by ``callqa analyze --json
+--translate-to en`` with its company's policy and its layout (one process per policy and layout,
+as a QA team would run a batch), and its record is scored against the label
+(bench/accuracy_metrics.py). Printed per call, per split (tuning, held-out, real) and per line
+condition: WER, DER, role accuracy, language ID per segment, translations present and adequate,
+compliance agreement per rule and per call, PII recall and false redactions, topic accuracy and
+the share of each party's speech that reached the record; then the issue's targets, per split.
+
+    .venv/bin/python bench/accuracy.py [--root CHECKOUT] [--name NAME] [--reuse] [--only ID...]
+
+``--root`` runs another checkout's code (``python -m api.cli`` with ``PYTHONPATH=root``) on the
+same corpus, so a before/after pair comes from one script; ``--drop-policy-topics`` strips the
+policies' ``topics:`` sections for checkouts older than per-policy topics. Records, RTTM and a
+``summary.json`` go to ``var/accuracy/NAME``; ``--reuse`` scores records already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.accuracy_metrics import Counts, score_call  # noqa: E402
+
+logger = logging.getLogger("bench.accuracy")
+SPLITS = ("tuning", "held-out", "real")
+# (label, how to compute from Counts, target, higher is better)
+FIGURES: tuple[tuple[str, str, str, float | None, bool], ...] = (
+    ("WER en", "wer_errors.en", "wer_words.en", 0.15, False),
+    ("WER es", "wer_errors.es", "wer_words.es", None, False),
+    ("WER fr", "wer_errors.fr", "wer_words.fr", None, False),
+    ("DER (mean)", "der_sum", "der_calls", 0.10, False),
+    ("roles", "role_right", "role_turns", 0.98, True),
+    ("language ID / segment", "lang_right", "lang_segments", 0.95, True),
+    ("foreign turns translated", "translated_turns", "foreign_turns", 1.0, True),
+    ("translations adequate", "adequate_turns", "foreign_turns", None, True),
+    ("compliance rules", "rules_right", "rules", 0.97, True),
+    ("call verdicts", "verdicts_right", "calls_scored", 1.0, True),
+    ("PII recall", "pii_caught", "pii_items", 1.0, True),
+    ("false redactions / word", "false_redacted", "words", 0.02, False),
+    ("topics", "topic_right", "topic_calls", 0.90, True),
+    ("agent speech reached", "reached_s.agent", "speech_s.agent", None, True),
+    ("customer speech reached", "reached_s.customer", "speech_s.customer", None, True),
+    ("customer turns present", "turns_present.customer", "turns.customer", 1.0, True),
+)
+
+
+def run_analyze(
+    root: Path, corpus: Path, out: Path, labels: list[dict[str, Any]], drop_topics: bool
+) -> float:
+    """``callqa analyze`` per (policy, layout) group; the wall time of all of them."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for label in labels:
+        groups[(label["policy"], label["layout"])].append(label)
+    env = os.environ | {"PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
+    env["PYANNOTE_METRICS_ENABLED"] = "0"
+    started = time.monotonic()
+    for (policy, layout), members in sorted(groups.items()):
+        command = [sys.executable, "-m", "api.cli", "analyze"]
+        command += [str(corpus / m["file"]) for m in members]
+        command += ["--json", "--out", str(out), "--rttm", str(out), "--translate-to", "en"]
+        command += ["--layout", layout]
+        if policy:
+            command += ["--policy", str(policy_copy(ROOT / policy, out, drop_topics))]
+        logger.info("analyze %s (%s, %s)", [m["id"] for m in members], policy or "-", layout)
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            logger.error("callqa analyze exit %d: %s", done.returncode, done.stderr[-2000:])
+    return time.monotonic() - started
+
+
+def policy_copy(policy: Path, out: Path, drop_topics: bool) -> Path:
+    if not drop_topics:
+        return policy
+    import yaml
+
+    body = yaml.safe_load(policy.read_text(encoding="utf-8"))
+    body.pop("topics", None)
+    target = out / f"policy-{policy.name}"
+    target.write_text(yaml.safe_dump(body), encoding="utf-8")
+    return target
+
+
+def figure(counts: Counts, numerator: str, denominator: str) -> str:
+    value = counts.ratio(numerator, denominator)
+    if value is None:
+        return "-"
+    whole = counts.values.get(denominator, 0)
+    if denominator.startswith(("wer_", "der_", "words", "speech_s")):
+        return f"{value:.3f}"
+    return f"{value:.3f} ({counts.values.get(numerator, 0):g}/{whole:g})"
+
+
+def meets(counts: Counts, item: tuple[str, str, str, float | None, bool]) -> str:
+    _, numerator, denominator, target, higher = item
+    value = counts.ratio(numerator, denominator)
+    if target is None or value is None:
+        return ""
+    ok = value >= target - 1e-9 if higher else value <= target + 1e-9
+    return ("meets " if ok else "MISSES ") + ("≥" if higher else "≤") + f" {target:g}"
+
+
+def report(
+    details: list[dict[str, Any]], totals: dict[str, Counts], tags: dict[str, Counts]
+) -> list[str]:
+    lines = ["", "## Per call", ""]
+    for detail in details:
+        items = [
+            f"{k}={v}"
+            for k, v in detail.items()
+            if k not in ("id", "split") and v not in ([], None)
+        ]
+        lines.append(f"- {detail['id']} [{detail['split']}]: " + ", ".join(items))
+    lines += ["", "## Per split", ""]
+    header = "| figure | " + " | ".join(s for s in SPLITS if s in totals) + " | target |"
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    for item in FIGURES:
+        name, numerator, denominator, target, higher = item
+        cells = [
+            f"{figure(totals[s], numerator, denominator)} {meets(totals[s], item)}".strip()
+            for s in SPLITS
+            if s in totals
+        ]
+        goal = "" if target is None else ("≥ " if higher else "≤ ") + f"{target:g}"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {goal} |")
+    lines += ["", "## Per condition (all splits)", ""]
+    lines.append(
+        "| condition | calls | WER en | DER | customer speech reached | PII recall | rules |"
+    )
+    lines.append("|---|---|---|---|---|---|---|")
+    for tag in sorted(tags):
+        c = tags[tag]
+        cells = [
+            f"{c.values.get('calls', 0):g}",
+            figure(c, "wer_errors.en", "wer_words.en"),
+            figure(c, "der_sum", "der_calls"),
+            figure(c, "reached_s.customer", "speech_s.customer"),
+            figure(c, "pii_caught", "pii_items"),
+            figure(c, "rules_right", "rules"),
+        ]
+        lines.append(f"| {tag} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "var" / "corpus")
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose callqa runs")
+    parser.add_argument("--name", default="current", help="results folder under var/accuracy")
+    parser.add_argument("--reuse", action="store_true", help="score the records already there")
+    parser.add_argument("--only", nargs="*", help="call ids (default all)")
+    parser.add_argument("--drop-policy-topics", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    labels = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(args.corpus.glob("*.json"))]
+    labels = [label for label in labels if not args.only or label["id"] in args.only]
+    if not labels:
+        raise SystemExit(f"no calls in {args.corpus}: run `make corpus` first")
+    out = ROOT / "var" / "accuracy" / args.name
+    out.mkdir(parents=True, exist_ok=True)
+    wall = None
+    if not args.reuse:
+        wall = run_analyze(args.root.resolve(), args.corpus, out, labels, args.drop_policy_topics)
+    totals: dict[str, Counts] = defaultdict(Counts)
+    tags: dict[str, Counts] = defaultdict(Counts)
+    details = []
+    for label in labels:
+        record_path = out / f"{Path(label['file']).stem}.json"
+        if not record_path.exists():
+            logger.error("%s: no record (analyze failed)", label["id"])
+            continue
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        rttm = (args.corpus / f"{label['id']}.rttm").read_text(encoding="utf-8")
+        counts, detail = score_call(label, record, rttm)
+        details.append(detail)
+        totals[label["split"]].merge(counts)
+        counts.add("calls", 1)
+        for tag in [label["layout"], *label.get("tags", [])]:
+            tags[tag].merge(counts)
+    lines = [f"# Accuracy of {args.root.resolve()} ({args.name}) on {len(labels)} calls"]
+    if wall is not None:
+        lines.append(f"callqa analyze wall time: {wall:.0f} s")
+    lines += report(details, totals, tags)
+    text = "\n".join(lines)
+    print(text)
+    (out / "report.md").write_text(text + "\n", encoding="utf-8")
+    summary = {"details": details, "splits": {s: c.values for s, c in totals.items()}}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

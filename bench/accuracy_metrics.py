@@ -1,0 +1,405 @@
+"""Scores one interaction record against its corpus label (samples/build_corpus.py).
+
+Pure functions over the record JSON and the label JSON; ``bench/accuracy.py`` runs the calls
+and sums these up per split and per condition.
+
+* **WER** aligns the reference words with the record's words, where a redaction placeholder
+  (``[CARD]``) may stand for any run of reference words at no cost; reference words of a marked
+  PII span that such a placeholder covers are no error, other words it covers are a **false
+  redaction**.
+* **PII**: an item leaked when any of its forms (a 4-character window of its value, or a spoken
+  form) survives in the text or translation of a record segment near its turn.
+* **DER** with pyannote.metrics (0.25 s collar), against the clean voices' speech regions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.evaluation import normalize_text
+
+Json = Mapping[str, Any]
+PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
+WILD = "\u0000pii"
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "is",
+        "it",
+        "its",
+        "it's",
+        "i",
+        "i'm",
+        "i've",
+        "my",
+        "me",
+        "you",
+        "your",
+        "we",
+        "our",
+        "this",
+        "that",
+        "there",
+        "be",
+        "been",
+        "was",
+        "were",
+        "are",
+        "am",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "not",
+        "no",
+        "so",
+        "as",
+        "by",
+        "from",
+        "can",
+        "could",
+        "will",
+        "would",
+        "please",
+        "just",
+        "yes",
+        "okay",
+    }
+)
+TARGET_LANGUAGE = "en"
+
+
+@dataclass
+class Counts:
+    """Sums that add up across calls (micro averages)."""
+
+    values: dict[str, float] = field(default_factory=dict)
+
+    def add(self, key: str, amount: float) -> None:
+        self.values[key] = self.values.get(key, 0.0) + amount
+
+    def merge(self, other: Counts) -> None:
+        for key, amount in other.values.items():
+            self.add(key, amount)
+
+    def ratio(self, numerator: str, denominator: str) -> float | None:
+        total = self.values.get(denominator, 0.0)
+        return None if total == 0 else self.values.get(numerator, 0.0) / total
+
+
+def words_of(text: str, language: str) -> list[str]:
+    """Normalised words, a placeholder kept as one wildcard token."""
+    pieces = PLACEHOLDER.split(text)
+    out: list[str] = []
+    for index, piece in enumerate(pieces):
+        if index:
+            out.append(WILD)
+        out += normalize_text(piece, language).split()
+    return out
+
+
+def reference_words(turn: Json) -> tuple[list[str], list[bool]]:
+    """The turn's words and, for each, whether it lies in a marked PII span."""
+    text: str = turn["text"]
+    spans = [tuple(p["span"]) for p in turn.get("pii", [])]
+    words: list[str] = []
+    marks: list[bool] = []
+    cut = sorted({0, len(text), *(i for span in spans for i in span)})
+    for a, b in itertools.pairwise(cut):
+        inside = any(s <= a and b <= e for s, e in spans)
+        piece = normalize_text(text[a:b], turn.get("language", "en")).split()
+        words += piece
+        marks += [inside] * len(piece)
+    return words, marks
+
+
+def align(reference: Sequence[str], marks: Sequence[bool], hypothesis: Sequence[str]) -> Json:
+    """Edit distance where a hypothesis wildcard absorbs any run of reference words for free."""
+    n, m = len(reference), len(hypothesis)
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    step: list[list[str]] = [[""] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i == 0 and j == 0:
+                continue
+            best, how = inf, ""
+            if j and hypothesis[j - 1] == WILD:
+                if cost[i][j - 1] < best:  # the placeholder stands for nothing more
+                    best, how = cost[i][j - 1], "wild-end"
+                if i and cost[i - 1][j] < best:  # it absorbs reference word i-1
+                    best, how = cost[i - 1][j], "absorb"
+            if i and j and hypothesis[j - 1] != WILD:
+                same = reference[i - 1] == hypothesis[j - 1]
+                if cost[i - 1][j - 1] + (0 if same else 1) < best:
+                    best, how = cost[i - 1][j - 1] + (0 if same else 1), "match"
+            if i and cost[i - 1][j] + 1 < best:
+                best, how = cost[i - 1][j] + 1, "delete"
+            if j and hypothesis[j - 1] != WILD and cost[i][j - 1] + 1 < best:
+                best, how = cost[i][j - 1] + 1, "insert"
+            cost[i][j], step[i][j] = best, how
+    i, j, false_redacted, pii_redacted = n, m, 0, 0
+    while i or j:
+        how = step[i][j]
+        if how == "absorb":
+            if marks[i - 1]:
+                pii_redacted += 1
+            else:
+                false_redacted += 1
+            i -= 1
+        elif how == "wild-end":
+            j -= 1
+        elif how == "match":
+            i, j = i - 1, j - 1
+        elif how == "delete":
+            i -= 1
+        else:
+            j -= 1
+    return {
+        "errors": cost[n][m],
+        "words": n,
+        "false_redacted": false_redacted,
+        "pii_redacted": pii_redacted,
+    }
+
+
+def overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def channel_of(record: Json) -> dict[str, int | None]:
+    return {p["speaker"]: p.get("channel") for p in record.get("participants", [])}
+
+
+def party_channels(record: Json, label: Json) -> dict[str, int | None]:
+    """Which record channel carries each party (None: mono, any segment counts)."""
+    if record.get("layout") == "mono" or label.get("layout") == "mono":
+        return {"agent": None, "customer": None}
+    left = record.get("layout") != "stereo-agent-right"
+    return {"agent": 0 if left else 1, "customer": 1 if left else 0}
+
+
+def segments_of_party(record: Json, label: Json, role: str) -> list[Json]:
+    channels = channel_of(record)
+    wanted = party_channels(record, label)[role]
+    return [
+        s
+        for s in record.get("segments", [])
+        if wanted is None or channels.get(s.get("speaker", "")) == wanted
+    ]
+
+
+def compact(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def spoken(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def pii_leaks(record: Json, turn: Json, margin_s: float = 3.0) -> list[dict[str, Any]]:
+    """Each PII item of the turn and the forms of it that survive near the turn."""
+    window = (turn["start"] - margin_s, turn["end"] + margin_s)
+    near = [s for s in record.get("segments", []) if overlap((s["start"], s["end"]), window) > 0]
+    texts = [s.get("text", "") for s in near]
+    texts += [(s.get("translation") or {}).get("text", "") for s in near]
+    joined_compact = " ".join(compact(t) for t in texts)
+    digits_only = " ".join(
+        re.sub(r"\D", "", re.sub(r"(?<=\d)[\s.,-]+(?=\d)", "", t)) for t in texts
+    )
+    joined_spoken = " ".join(spoken(t) for t in texts)
+    found = []
+    for item in turn.get("pii", []):
+        hits = []
+        for leak in item["leaks"]:
+            haystack = digits_only if leak.isdigit() else joined_compact
+            if leak in haystack:
+                hits.append(leak)
+        hits += [w for w in item["spoken_leaks"] if f" {spoken(w)} " in f" {joined_spoken} "]
+        found.append({"kind": item["kind"], "leaked": hits})
+    return found
+
+
+def content_recall(reference: str, hypothesis: str) -> float:
+    wanted = {w for w in normalize_text(reference).split() if w not in STOPWORDS}
+    if not wanted:
+        return 1.0
+    got = set(normalize_text(hypothesis).split())
+    return len(wanted & got) / len(wanted)
+
+
+def speech_reached(
+    regions: Iterable[Sequence[float]], segments: Sequence[Json]
+) -> tuple[float, float]:
+    """Seconds of reference speech, and of it covered by record segments."""
+    total = covered = 0.0
+    spans = [(s["start"], s["end"]) for s in segments]
+    for a, b in regions:
+        total += b - a
+        pieces = sorted((max(a, s), min(b, e)) for s, e in spans if min(b, e) > max(a, s))
+        end = a
+        for s, e in pieces:
+            if e > end:
+                covered += e - max(s, end)
+                end = e
+    return total, covered
+
+
+def diarization_error(label: Json, record: Json, rttm_text: str) -> float | None:
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    turns = (record.get("diarization") or {}).get("turns") or []
+    if not turns:
+        return None
+    reference, hypothesis = Annotation(), Annotation()
+    for row in rttm_text.splitlines():
+        parts = row.split()
+        if parts and parts[0] == "SPEAKER":
+            start, duration = float(parts[3]), float(parts[4])
+            reference[Segment(start, start + duration)] = parts[7]
+    for turn in turns:
+        hypothesis[Segment(turn["start"], turn["end"])] = turn["speaker"]
+    return float(DiarizationErrorRate(collar=0.25)(reference, hypothesis))
+
+
+def score_call(label: Json, record: Json, rttm_text: str) -> tuple[Counts, dict[str, Any]]:
+    """Sums for the aggregates and the call's own line of figures."""
+    counts = Counts()
+    detail: dict[str, Any] = {"id": label["id"], "split": label["split"]}
+    roles_known = any(t["role"] != "unknown" for t in label["turns"])
+    for role in ("agent", "customer") if roles_known else ("unknown",):
+        turns = [t for t in label["turns"] if t["role"] == role]
+        segments = (
+            segments_of_party(record, label, role) if roles_known else record.get("segments", [])
+        )
+        _score_words(counts, detail, role, turns, segments)
+        regions = [r for t in turns for r in t["speech"]]
+        total, covered = speech_reached(regions, segments)
+        counts.add(f"speech_s.{role}", total)
+        counts.add(f"reached_s.{role}", covered)
+        detail[f"reached.{role}"] = round(covered / total, 3) if total else None
+        for turn in turns:
+            turn_total, turn_covered = speech_reached(turn["speech"], segments)
+            counts.add(f"turns.{role}", 1)
+            counts.add(f"turns_present.{role}", turn_total > 0 and turn_covered / turn_total >= 0.5)
+    if roles_known:
+        _score_roles(counts, label, record)
+    _score_languages(counts, label, record)
+    for turn in label["turns"]:
+        for item in pii_leaks(record, turn):
+            counts.add("pii_items", 1)
+            counts.add("pii_caught", not item["leaked"])
+            if item["leaked"]:
+                detail.setdefault("pii_leaks", []).append(f"{item['kind']}:{item['leaked'][0]}")
+    der = diarization_error(label, record, rttm_text)
+    if der is not None:
+        counts.add("der_sum", der)
+        counts.add("der_calls", 1)
+        detail["der"] = round(der, 3)
+    _score_expected(counts, detail, label, record)
+    return counts, detail
+
+
+def _score_words(
+    counts: Counts, detail: dict[str, Any], role: str, turns: list[Json], segments: Sequence[Json]
+) -> None:
+    for language in sorted({t["language"] for t in turns}):
+        ref_words: list[str] = []
+        marks: list[bool] = []
+        for turn in turns:
+            if turn["language"] == language:
+                words, pii = reference_words(turn)
+                ref_words += words
+                marks += pii
+        spans = [(t["start"], t["end"]) for t in turns if t["language"] == language]
+        hyp: list[str] = []
+        for seg in sorted(segments, key=lambda s: s["start"]):
+            if any(overlap((seg["start"], seg["end"]), span) > 0 for span in spans):
+                hyp += words_of(seg.get("text", ""), language)
+        result = align(ref_words, marks, hyp)
+        key = f"{role}.{language}"
+        counts.add(f"wer_errors.{language}", result["errors"])
+        counts.add(f"wer_words.{language}", result["words"])
+        counts.add("false_redacted", result["false_redacted"])
+        counts.add("words", result["words"])
+        detail[f"wer.{key}"] = round(result["errors"] / max(1, result["words"]), 3)
+
+
+def _score_roles(counts: Counts, label: Json, record: Json) -> None:
+    for turn in label["turns"]:
+        by_role: dict[str, float] = {}
+        for seg in record.get("segments", []):
+            shared = sum(overlap((seg["start"], seg["end"]), (a, b)) for a, b in turn["speech"])
+            if shared > 0:
+                by_role[seg.get("role", "unknown")] = (
+                    by_role.get(seg.get("role", "unknown"), 0) + shared
+                )
+        if by_role:
+            counts.add("role_turns", 1)
+            counts.add("role_right", max(by_role, key=lambda r: by_role[r]) == turn["role"])
+
+
+def _score_languages(counts: Counts, label: Json, record: Json) -> None:
+    for seg in record.get("segments", []):
+        span = (seg["start"], seg["end"])
+        best = max(label["turns"], key=lambda t: overlap(span, (t["start"], t["end"])))
+        if overlap(span, (best["start"], best["end"])) <= 0:
+            continue
+        counts.add("lang_segments", 1)
+        counts.add("lang_right", seg.get("language") == best["language"])
+    for turn in label["turns"]:
+        if turn["language"] == TARGET_LANGUAGE:
+            continue
+        span = (turn["start"], turn["end"])
+        near = [s for s in record.get("segments", []) if overlap(span, (s["start"], s["end"])) > 0]
+        counts.add("foreign_turns", 1)
+        translated = [s for s in near if (s.get("translation") or {}).get("language") == "en"]
+        counts.add("translated_turns", bool(near) and len(translated) == len(near))
+        text = " ".join((s.get("translation") or {}).get("text", "") for s in translated)
+        counts.add("adequate_turns", content_recall(turn["english"], text) >= 0.4)
+
+
+def _score_expected(counts: Counts, detail: dict[str, Any], label: Json, record: Json) -> None:
+    expected = label.get("expected") or {}
+    if "compliance" in expected:
+        checks = {
+            c["rule_id"]: c["passed"] for c in (record.get("compliance") or {}).get("checks", [])
+        }
+        wrong = [rule for rule, want in expected["compliance"].items() if checks.get(rule) != want]
+        counts.add("rules", len(expected["compliance"]))
+        counts.add("rules_right", len(expected["compliance"]) - len(wrong))
+        verdict = (record.get("compliance") or {}).get("passed")
+        counts.add("calls_scored", 1)
+        counts.add("verdicts_right", verdict == expected["passed"])
+        detail["rules_wrong"] = wrong
+        detail["verdict"] = "right" if verdict == expected["passed"] else f"wrong ({verdict})"
+    if "topic" in expected:
+        topics = record.get("topics") or []
+        got = topics[0]["label"] if topics else None
+        counts.add("topic_calls", 1)
+        counts.add("topic_right", got == expected["topic"])
+        detail["topic"] = got if got == expected["topic"] else f"{got} (want {expected['topic']})"
