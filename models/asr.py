@@ -37,6 +37,7 @@ class DecodingOptions:
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     no_repeat_ngram_size: int = 0
+    hotwords: str | None = None  # names whisper should expect (pipelines.vocabulary)
 
     def transcribe_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``WhisperModel.transcribe`` (the benchmark baseline too)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,6 +38,7 @@ from pipelines.types import (
     Segment,
     no_progress,
 )
+from pipelines.vocabulary import call_vocabulary
 from voice.vad import SpeechDetector
 
 logger = logging.getLogger(__name__)
@@ -143,6 +145,7 @@ class CallPipeline:
         analytics: AnalyticsStages | None = None,
         translator: Translator | None = None,
         translate_to: str | None = None,
+        vocabulary: Sequence[str] = (),
     ) -> None:
         if translate_to is not None and translator is None:
             raise ConfigError(f"translation to {translate_to} needs a translator")
@@ -156,6 +159,7 @@ class CallPipeline:
         self.roles = roles or RoleOptions()
         self.speech_detector: SpeechDetector = speech_detector or SileroVad()
         self.analytics = analytics or AnalyticsStages()
+        self.vocabulary = tuple(vocabulary)  # the tenant's terms; the policy's names join them
         if self.analytics.redactor is None:
             logger.warning("pipeline without PII redaction: transcripts are kept as recognized")
 
@@ -184,15 +188,16 @@ class CallPipeline:
     ) -> AnalyzedCall:
         """The record and the redacted audio it describes."""
         prepared = prepare_layout(call, layout, self.stereo_default)
+        terms = call_vocabulary(self.analytics.policy, self.vocabulary)
         hook("transcribe", total=None, completed=None)
         if prepared.layout == "mono":
             heard = prepared.call
-            transcript = self.transcriber.transcribe(heard, hook=hook)
+            transcript = self.transcriber.transcribe(heard, hook=hook, vocabulary=terms)
             hook("speakers")
             speakers = self._mono_speakers(heard, transcript.segments, hook)
         else:
             heard, muted = suppress_crosstalk(prepared.call, self.crosstalk)
-            transcript = self.transcriber.transcribe(heard, hook=hook)
+            transcript = self.transcriber.transcribe(heard, hook=hook, vocabulary=terms)
             hook("speakers")
             speakers = self._stereo_speakers(heard, transcript.segments, prepared.layout)
             speakers.options["crosstalk_muted_s"] = muted

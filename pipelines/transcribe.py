@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -35,7 +35,15 @@ class Transcriber(Protocol):
     @property
     def model(self) -> ModelInfo: ...
 
-    def transcribe(self, call: CallAudio, *, hook: ProgressHook = no_progress) -> Transcript: ...
+    def transcribe(
+        self,
+        call: CallAudio,
+        *,
+        hook: ProgressHook = no_progress,
+        vocabulary: Sequence[str] = (),
+    ) -> Transcript:
+        """``vocabulary``: names and terms the call is likely to hold (a decoding bias)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +66,14 @@ class WhisperTranscriber:
     def model(self) -> ModelInfo:
         return self.recognizer.info
 
-    def transcribe(self, call: CallAudio, *, hook: ProgressHook = no_progress) -> Transcript:
+    def transcribe(
+        self,
+        call: CallAudio,
+        *,
+        hook: ProgressHook = no_progress,
+        vocabulary: Sequence[str] = (),
+    ) -> Transcript:
+        decoding = replace(self.options.decoding, hotwords=", ".join(vocabulary) or None)
         total = round(sum(channel.duration for channel in call.channels))
         done = 0.0
         recognized: list[tuple[int, RecognizedSegment]] = []
@@ -70,7 +85,7 @@ class WhisperTranscriber:
                 logger.info("channel %d is silent; nothing to transcribe", channel.channel)
             else:
                 kept, used_options = self._transcribe_channel(
-                    channel, _offset_progress(hook, total, done), stats
+                    channel, decoding, _offset_progress(hook, total, done), stats
                 )
                 recognized.extend((channel.channel, segment) for segment in kept)
             done += channel.duration
@@ -91,14 +106,18 @@ class WhisperTranscriber:
         )
 
     def _transcribe_channel(
-        self, channel: Audio, progress: Callable[[float], None], stats: Counter[str]
+        self,
+        channel: Audio,
+        decoding: DecodingOptions,
+        progress: Callable[[float], None],
+        stats: Counter[str],
     ) -> tuple[tuple[RecognizedSegment, ...], dict[str, object]]:
-        recognition = self.recognizer.recognize(channel.samples, self.options.decoding, progress)
+        recognition = self.recognizer.recognize(channel.samples, decoding, progress)
         segments, switched = repair_language_switches(
             recognition.segments,
             channel,
             self.recognizer,
-            self.options.decoding,
+            decoding,
             self.options.language_repair,
         )
         kept, drops = guard_segments(segments, self.options.guards, self._speech_regions(channel))
