@@ -23,7 +23,7 @@ from pipelines.emotion import (
 )
 from pipelines.pii import PiiRedactor
 from pipelines.policy import Policy
-from pipelines.topics import topic_scores
+from pipelines.topics import DEFAULT_CATEGORIES, TopicCategory, TopicClassifier
 from pipelines.types import CallAudio, ModelInfo, Segment
 from voice.redact import encode_wav, redact_audio
 
@@ -40,6 +40,7 @@ class AnalyticsStages:
     emotion: EmotionOptions = field(default_factory=EmotionOptions)
     compliance: ComplianceChecker | None = None
     policy: Policy | None = None
+    topics: TopicClassifier | None = None
     redact_audio_mode: Literal["beep", "silence"] = "beep"
 
 
@@ -59,7 +60,7 @@ class AnalyticsResult:
 def run_analytics(
     segments: tuple[Segment, ...], call: CallAudio, stages: AnalyticsStages
 ) -> AnalyticsResult:
-    """Redact, score emotion, find topics; return the redacted audio with its hash."""
+    """Redact, score emotion, check compliance, find topics; return the redacted audio and hash."""
     pii = None
     redacted_call = call
     options: dict[str, Any] = {}
@@ -88,6 +89,19 @@ def run_analytics(
         compliance = compliance_to_dict(stages.compliance.check(segments, stages.policy))
         models += stages.compliance.models
         options["compliance"] = {"policy": stages.policy.id}
+    topics: tuple[Mapping[str, Any], ...] = ()
+    options["topics"] = None
+    if stages.topics is not None:
+        categories, source = topic_categories(stages.policy)
+        topics = tuple(t.to_dict() for t in stages.topics.classify(segments, categories))
+        models += stages.topics.models
+        opts = stages.topics.options
+        options["topics"] = {
+            "categories": source,
+            "labels": [c.label for c in categories],
+            "threshold": opts.threshold,
+            "temperature": opts.temperature,
+        }
     digest = hashlib.sha256(encode_wav(redacted_call)).hexdigest()
     return AnalyticsResult(
         segments=segments,
@@ -96,7 +110,14 @@ def run_analytics(
         pii=pii,
         escalation=summary,
         compliance=compliance,
-        topics=topic_scores(segments),
+        topics=topics,
         models=tuple(models),
         options=options,
     )
+
+
+def topic_categories(policy: Policy | None) -> tuple[tuple[TopicCategory, ...], str]:
+    """The policy's topics when it has some, else the default ones; and which they are."""
+    if policy is not None and policy.topics:
+        return policy.topics, f"policy {policy.id} {policy.version}"
+    return DEFAULT_CATEGORIES, "default"

@@ -8,6 +8,8 @@ A policy is a mapping::
     pass_score: 80                  # 0-100: the call passes at or above this score...
     threshold: 0.75                 # default match threshold of the rules (0-1], default 0.75
     rules: [...]                    # ...and when no critical rule failed
+    topics: [...]                   # optional call reasons {label, description, examples}
+                                    # replacing the default set (see pipelines.topics)
 
 Every rule has ``id`` (unique), ``kind``, ``weight`` (>= 0, default 1), ``severity``
 (info | minor | major | critical, default major; a failed critical rule fails the call whatever
@@ -30,7 +32,8 @@ appear in these kinds:
 * ``closing``: a line said in the last ``last_s`` seconds of the call (and in its second half).
 
 Score: sum of passed weights / sum of weights * 100. The policy's ``sha256`` is the SHA-256 of
-the canonical JSON (sorted keys, defaults filled in) of the validated policy.
+the canonical JSON (sorted keys, defaults filled in, ``topics`` only when given: older policies
+keep their hash) of the validated policy.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipelines.errors import PolicyError
+from pipelines.topics import LABEL_MAX_LENGTH, OTHER, TopicCategory
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +129,7 @@ class Policy:
     rules: tuple[Rule, ...]
     sha256: str
     description: str = ""
+    topics: tuple[TopicCategory, ...] = ()  # none: the default categories
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -204,6 +209,12 @@ class _ClosingIn(_RuleIn, _LineFields):
     last_s: Seconds
 
 
+class _TopicIn(_Strict):
+    label: Annotated[Ident, Field(max_length=LABEL_MAX_LENGTH)]
+    description: Text
+    examples: list[Text] = Field(default_factory=list)
+
+
 _AnyRuleIn = Annotated[
     _RequiredLineIn | _ForbiddenIn | _ConditionalIn | _OrderIn | _ClosingIn,
     Field(discriminator="kind"),
@@ -217,6 +228,7 @@ class _PolicyIn(_Strict):
     pass_score: Annotated[float, Field(ge=0, le=100)]
     threshold: Threshold = DEFAULT_THRESHOLD
     rules: list[_AnyRuleIn] = Field(min_length=1)
+    topics: Annotated[list[_TopicIn], Field(min_length=1)] | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -270,7 +282,9 @@ def policy_from_dict(data: object, *, source: str = "<dict>") -> Policy:
         raise PolicyError(f"policy {source}: " + "; ".join(dict.fromkeys(messages))) from exc
     _check_references(model, source)
     canonical = json.dumps(
-        model.model_dump(mode="json", by_alias=True),
+        model.model_dump(
+            mode="json", by_alias=True, exclude={"topics"} if not model.topics else None
+        ),
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -282,6 +296,9 @@ def policy_from_dict(data: object, *, source: str = "<dict>") -> Policy:
         rules=tuple(_rule(r, model.threshold) for r in model.rules),
         sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         description=model.description,
+        topics=tuple(
+            TopicCategory(t.label, t.description, tuple(t.examples)) for t in model.topics or ()
+        ),
     )
     logger.debug("policy %s %s: %d rules", policy.id, policy.version, len(policy.rules))
     return policy
@@ -295,6 +312,11 @@ def _check_references(model: _PolicyIn, source: str) -> None:
         kinds[rule.id] = rule.kind
     if sum(r.weight for r in model.rules) <= 0:
         raise PolicyError(f"policy {source}: the rules' weights must add up to more than 0")
+    labels = [t.label for t in model.topics or ()]
+    for i, label in enumerate(labels):
+        if label == OTHER or label in labels[:i]:
+            why = "is reserved for calls no topic fits" if label == OTHER else "is listed twice"
+            raise PolicyError(f"policy {source}: topic {label}: label {why}")
 
     def check(rule_id: str, field: str, target: str) -> None:
         where = f"policy {source}: rule {rule_id}: {field}"
@@ -371,11 +393,12 @@ def _describe(error: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     """One pydantic error as ``rule greeting: within_s must be > 0``."""
     loc = list(error["loc"])
     prefix = ""
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = data.get("rules")
-        raw = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
-        rid = raw.get("id") if isinstance(raw, Mapping) else None
-        prefix = f"rule {rid}: " if isinstance(rid, str) and rid else f"rule #{loc[1] + 1}: "
+    if len(loc) >= 2 and loc[0] in ("rules", "topics") and isinstance(loc[1], int):
+        items = data.get(loc[0])
+        raw = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        what, key = ("rule", "id") if loc[0] == "rules" else ("topic", "label")
+        rid = raw.get(key) if isinstance(raw, Mapping) else None
+        prefix = f"{what} {rid}: " if isinstance(rid, str) and rid else f"{what} #{loc[1] + 1}: "
         loc = loc[2:]
         if loc and loc[0] in KINDS:  # the discriminated-union branch
             loc = loc[1:]
@@ -395,6 +418,7 @@ def _describe(error: Mapping[str, Any], data: Mapping[str, Any]) -> str:
         "less_than_equal": "{f} must be <= {le}",
         "too_short": "{f} must have at least {min_length} item(s)",
         "string_too_short": "{f} must not be empty",
+        "string_too_long": "{f} must be at most {max_length} characters",
         "string_pattern_mismatch": "{f} may only contain letters, digits, '_', '-' and '.'",
         "literal_error": "{f} must be {expected}",
         "list_type": "{f} must be a list",
@@ -410,4 +434,4 @@ def _describe(error: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     return prefix + template.format(f=field or "rule", **{k: ctx.get(k) for k in _CTX_KEYS})
 
 
-_CTX_KEYS = ("gt", "ge", "lt", "le", "min_length", "expected")
+_CTX_KEYS = ("gt", "ge", "lt", "le", "min_length", "max_length", "expected")

@@ -91,20 +91,27 @@ def build_translator(settings: Settings, recognizer: SpeechRecognizer) -> Segmen
 
 
 def build_analytics(settings: Settings, policy: Policy | None = None) -> AnalyticsStages:
-    """PII redaction always; emotion from voice and words; compliance when a policy is given."""
+    """PII redaction always; emotion from voice and words; topics; compliance.
+
+    The compliance checker and the topic classifier share one MiniLM embedder (loaded on first
+    use). Compliance runs when a policy is given (here, or per call: the API's jobs set one).
+    """
     from models.emotion.model import SpeechEmotionModel
     from models.sentiment import TextSentiment
     from models.text_embedding import SentenceEmbedder
     from pipelines.compliance import ScriptComplianceChecker
     from pipelines.pii import default_redactor
+    from pipelines.topics import EmbeddingTopicClassifier
 
+    embedder = SentenceEmbedder(threads=1)
     return AnalyticsStages(
         redactor=default_redactor(),
         text_sentiment=TextSentiment(),
         acoustic_emotion=SpeechEmotionModel(),
         emotion=EmotionOptions(score_agents=settings.emotion.score_agents),
-        compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1)) if policy else None,
+        compliance=ScriptComplianceChecker(embedder),
         policy=policy,
+        topics=EmbeddingTopicClassifier(embedder),
     )
 
 
