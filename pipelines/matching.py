@@ -86,13 +86,35 @@ def fuzzy_similarity(phrase: str, text: str, floor: float = 0.5) -> float:
     return max(0.0, (raw / 100 - floor) / (1 - floor))
 
 
+# letters an 8 kHz line and whisper confuse, folded onto one: voiced/unvoiced pairs, c/k/q/g,
+# m/n; vowels, h, w and y drop out
+_SOUNDS = str.maketrans("cgqdbvzmx", "kkktpfsnk")
+
+
+def sound_skeleton(text: str) -> str:
+    """A rough phonetic key of squashed text: confusable consonants folded, vowels gone, doubled
+    letters single ("the post go to" -> "tpstktt" holds "postcode" -> "pstkt")."""
+    out: list[str] = []
+    for word in normalize(text).split():
+        word = word.replace("ph", "f").replace("ck", "k").translate(_SOUNDS)
+        out.append("".join(ch for ch in word if ch not in "aeiouhwy"))
+    squashed = "".join(out)
+    return "".join(ch for i, ch in enumerate(squashed) if i == 0 or ch != squashed[i - 1])
+
+
 def has_keyword(text: str, keywords: Sequence[str], ratio: float) -> bool:
+    """Whether ``text`` holds one of ``keywords``: as written, spelled a letter or two off, or
+    (5+ letters) sounding alike once confusable consonants are folded (`sound_skeleton`)."""
     if not keywords:
         return True
     squashed = normalize(text).replace(" ", "")
+    skeleton = sound_skeleton(text)
     for keyword in keywords:
         key = normalize(keyword).replace(" ", "")
         if key in squashed or (len(key) >= 5 and fuzz.partial_ratio(key, squashed) >= ratio * 100):
+            return True
+        sound = sound_skeleton(keyword)
+        if len(key) >= 5 and len(sound) >= 4 and sound in skeleton:
             return True
     return False
 
