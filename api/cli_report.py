@@ -105,10 +105,33 @@ def facts(record: Record, source: str) -> list[str]:
     latency = metrics.get("agent_response_latency_s")
     if latency is not None:
         rows.append(("agent response", f"{float(latency):.1f} s after the customer, on average"))
+    coverage = _coverage(record)
+    if coverage:
+        rows.append(("transcribed", coverage))
     out = _heading("Call")
     for name, value in rows:
         out += _wrap(value, f"{INDENT}{name:<15} ", INDENT + " " * 16)
     return out
+
+
+def _coverage(record: Record) -> str | None:
+    """Share of each party's speech that the transcript covers; gaps in capitals."""
+    coverage = (record.get("metrics") or {}).get("speech_coverage") or {}
+    by_channel = {
+        f"channel_{p['channel']}": str(p["role"])
+        for p in record.get("participants") or []
+        if p.get("channel") is not None
+    }
+    parts = []
+    for key, entry in sorted(coverage.items()):
+        if not isinstance(entry, Mapping) or entry.get("coverage") is None:
+            continue
+        who = by_channel.get(key, "speech" if len(by_channel) < 2 else key)
+        part = f"{who} {100 * float(entry['coverage']):.0f}% of {float(entry['speech_s']):.1f} s"
+        if key in coverage.get("gaps", ()):
+            part += " (GAP: speech missing from the transcript)"
+        parts.append(part)
+    return ", ".join(parts) or None
 
 
 def transcript(record: Record) -> list[str]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from models.vad import SileroVad, silero_info
 from pipelines.analytics import AnalyticsStages, run_analytics
+from pipelines.coverage import CoverageOptions, channel_key, speech_coverage, warn_coverage_gaps
 from pipelines.diarize import Diarizer
 from pipelines.errors import ConfigError
 from pipelines.metrics import call_metrics
@@ -32,10 +34,12 @@ from pipelines.types import (
     CallAudio,
     Diarization,
     Layout,
+    ModelInfo,
     Participant,
     ProgressHook,
     Role,
     Segment,
+    SpeechRegion,
     no_progress,
 )
 from pipelines.vocabulary import call_vocabulary
@@ -106,12 +110,13 @@ class AnalyzedCall:
 
 @dataclass(frozen=True, slots=True)
 class Speakers:
-    """What the speaker stages add to a transcript."""
+    """What the speaker stages add to a transcript, and where each channel holds speech."""
 
     segments: tuple[Segment, ...]
     participants: tuple[Participant, ...]
     diarization: Diarization | None
     options: dict[str, Any]
+    speech: dict[int, tuple[SpeechRegion, ...]] = field(default_factory=dict)
 
 
 def with_roles(
@@ -130,6 +135,9 @@ class CallPipeline:
     Stereo calls: cross-talk suppressed, each channel transcribed, one party per channel.
     Mono calls: transcribed, diarized (when a diarizer is given), words assigned to speakers,
     roles identified from what each speaker says.
+    Both: ``metrics.speech_coverage`` compares each channel's voice activity with its
+    transcribed segments (`pipelines.coverage`); a channel below ``coverage.min_coverage`` is
+    listed in its ``gaps`` and logged as a WARNING, so no party goes missing silently.
     """
 
     def __init__(
@@ -140,6 +148,7 @@ class CallPipeline:
         tenant: str = "default",
         stereo_default: Layout = "stereo-agent-left",
         crosstalk: CrosstalkOptions | None = None,
+        coverage: CoverageOptions | None = None,
         roles: RoleOptions | None = None,
         speech_detector: SpeechDetector | None = None,
         analytics: AnalyticsStages | None = None,
@@ -156,6 +165,7 @@ class CallPipeline:
         self.tenant = tenant
         self.stereo_default = stereo_default
         self.crosstalk = crosstalk or CrosstalkOptions()
+        self.coverage = coverage or CoverageOptions()
         self.roles = roles or RoleOptions()
         self.speech_detector: SpeechDetector = speech_detector or SileroVad()
         self.analytics = analytics or AnalyticsStages()
@@ -188,6 +198,7 @@ class CallPipeline:
     ) -> AnalyzedCall:
         """The record and the redacted audio it describes."""
         prepared = prepare_layout(call, layout, self.stereo_default)
+        call_id = call_id or uuid.uuid4().hex
         terms = call_vocabulary(self.analytics.policy, self.vocabulary)
         hook("transcribe", total=None, completed=None)
         if prepared.layout == "mono":
@@ -220,14 +231,25 @@ class CallPipeline:
         )
         if analytics.escalation is not None:
             metrics["escalation"] = dict(analytics.escalation)
+        speech = speakers.speech or {
+            c.channel: self.speech_detector.regions(c) for c in heard.channels
+        }
+        metrics["speech_coverage"] = speech_coverage(speech, analytics.segments, self.coverage)
+        warn_coverage_gaps(
+            metrics["speech_coverage"],
+            {channel_key(p.channel): p.role for p in speakers.participants if p.channel is not None}
+            or {channel_key(c.channel): "mono" for c in heard.channels},
+            call_id,
+        )
         models = (
             transcript.model,
             *(diarization.models if diarization else ()),
             *(translated.models if translated else ()),
             *analytics.models,
+            *self._vad_models(diarization),
         )
         record = InteractionRecord(
-            id=call_id or uuid.uuid4().hex,
+            id=call_id,
             created_at=utc_now(),
             tenant=self.tenant,
             audio=call.source,
@@ -248,6 +270,7 @@ class CallPipeline:
                     "transcribe": dict(transcript.options),
                     "speakers": speakers.options,
                     "analytics": dict(analytics.options),
+                    "coverage": dataclasses.asdict(self.coverage),
                     **({"translate": dict(translated.options)} if translated else {}),
                     "layout": prepared.layout,
                     "sample_rate": prepared.call.sample_rate,
@@ -256,6 +279,14 @@ class CallPipeline:
             ),
         )
         return AnalyzedCall(record, analytics.redacted_audio)
+
+    def _vad_models(self, diarization: Diarization | None) -> tuple[ModelInfo, ...]:
+        """Silero, when it ran for coverage only (stereo diarization already names it)."""
+        if not isinstance(self.speech_detector, SileroVad):
+            return ()
+        if diarization is not None and any(m.stage == "vad" for m in diarization.models):
+            return ()
+        return (silero_info(),)
 
     def _stereo_speakers(
         self, call: CallAudio, segments: tuple[Segment, ...], layout: Layout
@@ -274,7 +305,9 @@ class CallPipeline:
             channel_diarization(regions, {ch: channel_speaker(ch) for ch in roles}),
             models=(silero_info(),) if isinstance(self.speech_detector, SileroVad) else (),
         )
-        return Speakers(labelled, participants, diarization, {"echo_segments_dropped": echoes})
+        return Speakers(
+            labelled, participants, diarization, {"echo_segments_dropped": echoes}, regions
+        )
 
     def _mono_speakers(
         self, call: CallAudio, segments: tuple[Segment, ...], hook: ProgressHook
