@@ -39,9 +39,12 @@ SPLITS = ("tuning", "held-out", "real")
 # (label, how to compute from Counts, target, higher is better)
 FIGURES: tuple[tuple[str, str, str, float | None, bool], ...] = (
     ("WER en", "wer_errors.en", "wer_words.en", 0.15, False),
+    ("WER en, piper voice", "wer_errors.en.piper", "wer_words.en.piper", 0.15, False),
+    ("WER en, espeak voices", "wer_errors.en.espeak", "wer_words.en.espeak", 0.15, False),
     ("WER es", "wer_errors.es", "wer_words.es", None, False),
     ("WER fr", "wer_errors.fr", "wer_words.fr", None, False),
-    ("DER (mean)", "der_sum", "der_calls", 0.10, False),
+    ("DER stereo (mean)", "der_sum.stereo", "der_calls.stereo", 0.10, False),
+    ("DER mono (mean)", "der_sum.mono", "der_calls.mono", 0.15, False),
     ("roles", "role_right", "role_turns", 0.98, True),
     ("language ID / segment", "lang_right", "lang_segments", 0.95, True),
     ("foreign turns translated", "translated_turns", "foreign_turns", 1.0, True),
@@ -145,7 +148,8 @@ def report(
         cells = [
             f"{c.values.get('calls', 0):g}",
             figure(c, "wer_errors.en", "wer_words.en"),
-            figure(c, "der_sum", "der_calls"),
+            figure(c, "der_sum.stereo", "der_calls.stereo"),
+            figure(c, "der_sum.mono", "der_calls.mono"),
             figure(c, "reached_s.customer", "speech_s.customer"),
             figure(c, "pii_caught", "pii_items"),
             figure(c, "rules_right", "rules"),

@@ -317,36 +317,47 @@ def score_call(label: Json, record: Json, rttm_text: str) -> tuple[Counts, dict[
                 detail.setdefault("pii_leaks", []).append(f"{item['kind']}:{item['leaked'][0]}")
     der = diarization_error(label, record, rttm_text)
     if der is not None:
-        counts.add("der_sum", der)
-        counts.add("der_calls", 1)
+        kind = "mono" if label.get("layout") == "mono" else "stereo"
+        counts.add(f"der_sum.{kind}", der)
+        counts.add(f"der_calls.{kind}", 1)
         detail["der"] = round(der, 3)
     _score_expected(counts, detail, label, record)
     return counts, detail
 
 
+def voice_family(turn: Json) -> str:
+    """piper (the neural voice), espeak (formant voices: accents, es, fr) or real speech."""
+    voice = str(turn.get("voice", ""))
+    return (
+        "piper" if voice.startswith("piper") else "espeak" if voice.startswith("espeak") else "real"
+    )
+
+
 def _score_words(
     counts: Counts, detail: dict[str, Any], role: str, turns: list[Json], segments: Sequence[Json]
 ) -> None:
-    for language in sorted({t["language"] for t in turns}):
+    for language, family in sorted({(t["language"], voice_family(t)) for t in turns}):
+        group = [t for t in turns if t["language"] == language and voice_family(t) == family]
         ref_words: list[str] = []
         marks: list[bool] = []
-        for turn in turns:
-            if turn["language"] == language:
-                words, pii = reference_words(turn)
-                ref_words += words
-                marks += pii
-        spans = [(t["start"], t["end"]) for t in turns if t["language"] == language]
+        for turn in group:
+            words, pii = reference_words(turn)
+            ref_words += words
+            marks += pii
+        spans = [(t["start"], t["end"]) for t in group]
         hyp: list[str] = []
         for seg in sorted(segments, key=lambda s: s["start"]):
             if any(overlap((seg["start"], seg["end"]), span) > 0 for span in spans):
                 hyp += words_of(seg.get("text", ""), language)
         result = align(ref_words, marks, hyp)
-        key = f"{role}.{language}"
-        counts.add(f"wer_errors.{language}", result["errors"])
-        counts.add(f"wer_words.{language}", result["words"])
+        for key in (language, f"{language}.{family}"):
+            counts.add(f"wer_errors.{key}", result["errors"])
+            counts.add(f"wer_words.{key}", result["words"])
         counts.add("false_redacted", result["false_redacted"])
         counts.add("words", result["words"])
-        detail[f"wer.{key}"] = round(result["errors"] / max(1, result["words"]), 3)
+        detail[f"wer.{role}.{language}.{family}"] = round(
+            result["errors"] / max(1, result["words"]), 3
+        )
 
 
 def _score_roles(counts: Counts, label: Json, record: Json) -> None:
