@@ -76,8 +76,9 @@ DEFAULT_CATEGORIES: tuple[TopicCategory, ...] = (
     ),
     TopicCategory(
         "delivery",
-        "The customer asks where their order is: the parcel is late, delayed, lost or has not "
-        "arrived, was delivered to the wrong place, or they want to track it or change the "
+        "The customer asks where their order is or complains about how it was delivered: the "
+        "parcel is late, delayed, lost or has not arrived, came days late or damaged in "
+        "transit, was delivered to the wrong place, or they want to track it or change the "
         "delivery date or address.",
         (
             "My order still hasn't arrived.",
@@ -85,6 +86,7 @@ DEFAULT_CATEGORIES: tuple[TopicCategory, ...] = (
             "The tracking hasn't updated for days.",
             "It says delivered but I never received the package.",
             "The courier didn't come, the delivery is late.",
+            "The delivery came a week late and the box was crushed.",
             "When will my order be delivered?",
             "Can I change the delivery address?",
         ),
