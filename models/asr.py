@@ -149,6 +149,13 @@ class SpeechRecognizer:
         language, probability, _ = self.model.detect_language(np.ascontiguousarray(samples))
         return str(language), float(probability)
 
+    def language_probabilities(self, samples: Samples) -> dict[str, float]:
+        """Every language's probability for (up to 30 s of) speech."""
+        if not self.multilingual:
+            return {"en": 1.0}
+        _, _, every = self.model.detect_language(np.ascontiguousarray(samples))
+        return {str(language): float(probability) for language, probability in every}
+
 
 def _convert(segment: Any, fallback_language: str) -> RecognizedSegment:
     words = tuple(

@@ -28,6 +28,8 @@ class LanguageRepairOptions:
     checks_per_30s: float = 4.0  # a window can hold two other languages, two sentences each
     pad_s: float = 0.3
     relabel_probability: float = 0.8  # keep the first decode but fix its language tag
+    main_language_share: float = 0.2  # of a channel's speech: below it a language is an outlier
+    outlier_keep_probability: float = 0.5  # an outlier language whisper is this sure of stays
 
 
 def mean_word_probability(segment: RecognizedSegment) -> float:
@@ -109,6 +111,62 @@ def repair_language_switches(
         result[index] = joined
         repaired += 1
     return tuple(result), repaired
+
+
+def settle_outlier_languages(
+    segments: tuple[RecognizedSegment, ...],
+    channel: Audio,
+    recognizer: SpeechRecognizer,
+    decoding: DecodingOptions,
+    options: LanguageRepairOptions,
+) -> tuple[tuple[RecognizedSegment, ...], int]:
+    """Re-decode segments in a language the channel barely speaks, in one it mainly speaks.
+
+    On a narrowband line whisper base takes a short Spanish sentence for Thai or Welsh now and
+    then. A party speaks one or two languages in a call: a language holding less than
+    ``main_language_share`` of the channel's speech is judged again from the segment's own
+    audio: unless whisper is sure of it there (``outlier_keep_probability``), the segment is
+    re-decoded in the likeliest main language. A language switch that lasts (a caller changing
+    to Spanish for the rest of the call) holds its share and stays.
+    """
+    if not options.enabled or not recognizer.multilingual or decoding.language is not None:
+        return segments, 0
+    spoken: dict[str, float] = {}
+    for segment in segments:
+        spoken[segment.language] = spoken.get(segment.language, 0.0) + segment.end - segment.start
+    total = sum(spoken.values())
+    main = {
+        lang for lang, seconds in spoken.items() if seconds >= options.main_language_share * total
+    }
+    if not main or len(main) == len(spoken):
+        return segments, 0
+    result = list(segments)
+    settled = 0
+    for index, segment in enumerate(segments):
+        if segment.language in main:
+            continue
+        first = max(0, int((segment.start - options.pad_s) * channel.sample_rate))
+        last = min(len(channel.samples), int((segment.end + options.pad_s) * channel.sample_rate))
+        audio = channel.samples[first:last]
+        likely = recognizer.language_probabilities(audio)
+        if likely.get(segment.language, 0.0) >= options.outlier_keep_probability:
+            continue  # a word or two really said in another language
+        language = max(main, key=lambda lang: likely.get(lang, 0.0))
+        span = replace(
+            decoding, language=language, vad_filter=False, hallucination_silence_threshold=None
+        )
+        redecoded = recognizer.recognize(audio, span).segments
+        if not redecoded:
+            continue
+        logger.info(
+            "segment at %.1f s: %s is an outlier on this channel, re-decoded as %s",
+            segment.start,
+            segment.language,
+            language,
+        )
+        result[index] = _join(redecoded, first / channel.sample_rate, language)
+        settled += 1
+    return tuple(result), settled
 
 
 def _join(parts: tuple[RecognizedSegment, ...], offset: float, language: str) -> RecognizedSegment:

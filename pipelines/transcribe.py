@@ -12,7 +12,11 @@ import numpy as np
 
 from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
 from pipelines.guards import GuardOptions, guard_segments
-from pipelines.language import LanguageRepairOptions, repair_language_switches
+from pipelines.language import (
+    LanguageRepairOptions,
+    repair_language_switches,
+    settle_outlier_languages,
+)
 from pipelines.types import (
     Audio,
     CallAudio,
@@ -120,10 +124,13 @@ class WhisperTranscriber:
             decoding,
             self.options.language_repair,
         )
+        segments, settled = settle_outlier_languages(
+            segments, channel, self.recognizer, decoding, self.options.language_repair
+        )
         kept, drops = guard_segments(segments, self.options.guards, self._speech_regions(channel))
         kept = tuple(part for s in kept for part in split_at_pauses(s, self.options.max_pause_s))
         stats.update(drops)
-        stats["language-switch"] += switched
+        stats["language-switch"] += switched + settled
         return kept, recognition.options
 
     def _speech_regions(self, channel: Audio) -> tuple[SpeechRegion, ...] | None:
