@@ -155,6 +155,7 @@ class CallPipeline:
         translator: Translator | None = None,
         translate_to: str | None = None,
         vocabulary: Sequence[str] = (),
+        policy_vocabulary: bool = True,
     ) -> None:
         if translate_to is not None and translator is None:
             raise ConfigError(f"translation to {translate_to} needs a translator")
@@ -170,6 +171,7 @@ class CallPipeline:
         self.speech_detector: SpeechDetector = speech_detector or SileroVad()
         self.analytics = analytics or AnalyticsStages()
         self.vocabulary = tuple(vocabulary)  # the tenant's terms; the policy's names join them
+        self.policy_vocabulary = policy_vocabulary
         if self.analytics.redactor is None:
             logger.warning("pipeline without PII redaction: transcripts are kept as recognized")
 
@@ -199,7 +201,8 @@ class CallPipeline:
         """The record and the redacted audio it describes."""
         prepared = prepare_layout(call, layout, self.stereo_default)
         call_id = call_id or uuid.uuid4().hex
-        terms = call_vocabulary(self.analytics.policy, self.vocabulary)
+        policy = self.analytics.policy if self.policy_vocabulary else None
+        terms = call_vocabulary(policy, self.vocabulary)
         hook("transcribe", total=None, completed=None)
         if prepared.layout == "mono":
             heard = prepared.call

@@ -78,6 +78,8 @@ def build_pipeline(
         analytics=build_analytics(settings, policy) if analytics else AnalyticsStages(),
         tenant=settings.tenant,
         stereo_default=settings.audio.stereo_layout,
+        vocabulary=settings.models.vocabulary,
+        policy_vocabulary=settings.models.policy_hotwords,
     )
 
 

@@ -22,6 +22,12 @@ class ModelSettings(BaseModel):
     cache_dir: Path | None = None
     allow_hub: bool = False
     pyannote_dir: Path | None = None
+    vocabulary: list[str] = Field(
+        default_factory=list, description="names and terms whisper should expect on every call"
+    )
+    policy_hotwords: bool = Field(
+        default=True, description="the policy's company and product names bias whisper too"
+    )
 
 
 class AudioSettings(BaseModel):

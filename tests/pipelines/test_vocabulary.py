@@ -78,3 +78,12 @@ def test_the_vocabulary_reaches_whisper_as_hotwords() -> None:
     transcriber.transcribe(call, vocabulary=("Harbor Home", "Brightline"))
     transcriber.transcribe(call)
     assert [o.hotwords for o in recognizer.seen] == ["Harbor Home, Brightline", None]
+
+
+def test_settings_carry_deployment_terms_and_can_turn_policy_names_off() -> None:
+    from pipelines.settings import ModelSettings, Settings
+
+    settings = Settings(models=ModelSettings(vocabulary=["Kaffeeklatsch"], policy_hotwords=False))
+    assert settings.models.vocabulary == ["Kaffeeklatsch"]
+    assert settings.models.policy_hotwords is False
+    assert Settings().models.policy_hotwords is True
