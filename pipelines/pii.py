@@ -3,7 +3,7 @@
 Detection (``pii_detect``) runs once over the whole call, so a card number read across two
 segments of the same speaker, or a security code answered to the agent's question, is found.
 Each segment gets its own placeholder (``[CARD]``, ``[CVV]``, ``[PHONE]``, ``[EMAIL]``,
-``[NATIONAL_ID]``, ``[DOB]``, ``[ADDRESS]``) and ``PiiEntity`` timed from the word timestamps
+``[NATIONAL_ID]``, ``[IBAN]``, ``[DOB]``, ``[ADDRESS]``) and ``PiiEntity`` timed from the words
 (interpolated by character position where the digits have no timing of their own). The original
 values are never logged, returned or kept.
 """

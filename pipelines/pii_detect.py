@@ -3,8 +3,12 @@
 presidio-analyzer gives the written forms: card numbers with the Luhn check, e-mail addresses,
 phone numbers (through ``phonenumbers``), US SSNs, UK NINOs, IBANs (checksum) and UK postcodes.
 It is loaded lazily and without any NLP model. Our rules add what a phone call needs: spoken
-numbers (``pii_spoken``), spoken e-mail addresses, and context rules (card security codes, dates
-of birth, street addresses, numbers read out after "card number", "phone", "social security").
+numbers in English, Spanish and French (``pii_spoken``, ``pii_numbers``), spoken e-mail
+addresses, context rules (card security codes, dates of birth, street addresses, numbers read
+out after "card number", "phone", "social security", "DNI", "carte vitale"), and forms known by
+their shape: spelled IBANs, Spanish DNI/NIE and French NIR numbers, UK postcodes without a cue
+(``pii_forms``), Spanish and French street addresses (``pii_address``) and full dates of birth
+(``pii_dates``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.errors import ModelUnavailableError
+from pipelines.pii_address import french_streets, streets_named_first, turned_streets
 from pipelines.pii_cues import (
     ADDRESS_CONTEXT,
     BIRTH_CONTEXT,
@@ -42,6 +47,8 @@ from pipelines.pii_cues import (
     STOP_WORDS,
     STREET,
 )
+from pipelines.pii_dates import births
+from pipelines.pii_forms import REFERENCE_CUE, ibans, is_nir, spanish_ids, uk_postcodes
 from pipelines.pii_spoken import (
     NUMBER_WORDS,
     Normalized,
@@ -52,9 +59,10 @@ from pipelines.pii_spoken import (
 
 logger = logging.getLogger(__name__)
 
-PII_TYPES = ("CARD", "CVV", "PHONE", "EMAIL", "NATIONAL_ID", "DOB", "ADDRESS")
-# Which type names a span that two rules found: context rules before presidio's phone guess.
-STRENGTH = ("CVV", "CARD", "NATIONAL_ID", "DOB", "EMAIL", "PHONE", "ADDRESS")
+PII_TYPES = ("CARD", "CVV", "PHONE", "EMAIL", "NATIONAL_ID", "IBAN", "DOB", "ADDRESS")
+# Which type names a span that two rules found: context rules before presidio's phone guess
+# (an IBAN, checked mod 97, before the card number its account digits may look like).
+STRENGTH = ("CVV", "IBAN", "CARD", "NATIONAL_ID", "DOB", "EMAIL", "PHONE", "ADDRESS")
 PRIORITY = {t: len(STRENGTH) - i for i, t in enumerate(STRENGTH)}
 DEFAULT_PHONE_REGIONS = ("US", "GB", "CA", "IE", "AU", "DE", "FR", "IN")
 
@@ -183,6 +191,7 @@ class Detector:
             *self._spoken_emails(text, tokens),
             *self._addresses(text, norm, ctx),
             *self._births(text, tokens),
+            *self._forms(norm, ctx),
         ]
         wanted = [f for f in found if f.type in self.options.types]
         return merge(text, wanted)
@@ -196,6 +205,8 @@ class Detector:
                 CVV_CONTEXT.search(before) or CVV_CONTEXT.search(ctx.after(run.end, 5))
             ):
                 yield Found("CVV", run.start, run.end)
+            elif is_nir(digits):  # before the card check: a NIR starting with 2 may pass Luhn
+                yield Found("NATIONAL_ID", run.start, run.end)
             elif self._card_digits(digits) or (
                 n >= opts.card_context_min_digits and CARD_CONTEXT.search(ctx.before(run.start, 8))
             ):
@@ -204,7 +215,11 @@ class Detector:
                 yield Found("NATIONAL_ID", *_with_letters(ctx.text, run.start, run.end))
             elif 7 <= n <= 15 and PHONE_CONTEXT.search(before):
                 yield Found("PHONE", run.start, run.end)
-            elif n in (5, 9) and ADDRESS_CONTEXT.search(ctx.before(run.start, 15)):
+            elif (
+                n in (5, 9)
+                and ADDRESS_CONTEXT.search(ctx.before(run.start, 15))
+                and not REFERENCE_CUE.search(ctx.before(run.start, 3))
+            ):
                 yield Found("ADDRESS", run.start, run.end)
 
     def _card_digits(self, digits: str) -> bool:
@@ -226,11 +241,11 @@ class Detector:
                 yield Found("EMAIL", start, end)
         for start, end, _ in rec.spans(rec.ssn, text, min_score=0.5):
             yield Found("NATIONAL_ID", start, end)
-        for recognizer in (rec.nino, rec.iban):
+        for kind, recognizer in (("NATIONAL_ID", rec.nino), ("IBAN", rec.iban)):
             for target in (text, norm.text):
                 for start, end, _ in rec.spans(recognizer, target, min_score=0.5):
                     span = (start, end) if target is text else norm.to_source(start, end)
-                    yield Found("NATIONAL_ID", *span)
+                    yield Found(kind, *span)
         for m in NINO_SPELLED.finditer(norm.text):
             yield Found("NATIONAL_ID", *norm.to_source(m.start(), m.end()))
         for start, end, _ in rec.spans(rec.phone, norm.text):
@@ -268,6 +283,17 @@ class Detector:
             span = _date_span(tokens, i, self.options.scan_words)
             if span is not None:
                 yield Found("DOB", *span)
+
+    def _forms(self, norm: Normalized, ctx: _Context) -> Iterable[Found]:
+        for span in ibans(norm, ctx.before):
+            yield Found("IBAN", *span)
+        for span in spanish_ids(norm):
+            yield Found("NATIONAL_ID", *span)
+        for finder in (uk_postcodes, streets_named_first, french_streets, turned_streets):
+            for span in finder(norm, ctx.before, ADDRESS_CONTEXT):
+                yield Found("ADDRESS", *span)
+        for span in births(norm):
+            yield Found("DOB", *span)
 
 
 def _with_letters(text: str, start: int, end: int) -> tuple[int, int]:

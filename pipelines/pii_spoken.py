@@ -1,14 +1,18 @@
 """Numbers as whisper writes them, written or spoken, collapsed to digits with a map back.
 
 "4111 1111", "4,111,111", "four one one one", "four double one", "oh seven seven",
-"nineteen eighty-five" and "three hundred and twelve" all become digit runs; each digit keeps
-the span of the text it came from, so a match on the collapsed text maps back to the original.
+"nineteen eighty-five" and "three hundred and twelve" all become digit runs, and so do Spanish
+and French numbers (``pii_numbers``: "cuatro cinco", "quarante-deux"); each digit keeps the span
+of the text it came from, so a match on the collapsed text maps back to the original.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from pipelines import pii_numbers
+from pipelines.pii_cues import MONTHS
 
 TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+|\S")
 # What may stand between two parts of one number: blanks, commas, dashes, brackets, a plus,
@@ -56,7 +60,11 @@ TENS = {
     "ninety": 90,
 }
 REPEATS = {"double": 2, "triple": 3}
-NUMBER_WORDS = frozenset({*UNITS, *TEENS, *TENS, *REPEATS, "hundred", "thousand"})
+ENGLISH_NUMBER_WORDS = frozenset({*UNITS, *TEENS, *TENS, *REPEATS, "hundred", "thousand"})
+NUMBER_WORDS = ENGLISH_NUMBER_WORDS | pii_numbers.NUMBER_WORDS
+FOREIGN_WORDS = pii_numbers.NUMBER_WORDS - ENGLISH_NUMBER_WORDS
+# Words that make "sept", "seize", "once", "un" numbers when said next to them ("seize octobre")
+NEIGHBOURS = ENGLISH_NUMBER_WORDS | MONTHS
 TAIL_WORDS = frozenset({*TEENS, *TENS, *(w for w, v in UNITS.items() if v)})
 
 
@@ -108,6 +116,7 @@ class _Item:
     positions: tuple[tuple[int, int], ...]
     spoken: bool
     zero_letter: bool = False
+    foreign: bool = False  # a Spanish or French number word
 
 
 def tokenize(text: str) -> list[Token]:
@@ -137,7 +146,12 @@ def number_runs(text: str, tokens: list[Token]) -> list[NumberRun]:
     """Group the numbers of ``text`` that are separated only by blanks and light punctuation."""
     groups: list[list[_Item]] = []
     for item in _items(text, tokens):
-        if groups and _joins(text, groups[-1][-1].end, item.start):
+        last = groups[-1][-1] if groups else None
+        # "tres o cuatro": Spanish "o" is "or", not a zero
+        spanish_or = last is not None and (
+            (last.zero_letter and item.foreign) or (last.foreign and item.zero_letter)
+        )
+        if last is not None and not spanish_or and _joins(text, last.end, item.start):
             groups[-1].append(item)
         else:
             groups.append([item])
@@ -199,6 +213,7 @@ def _items(text: str, tokens: list[Token]) -> list[_Item]:
                 tuple((start, end) for _ in digits),
                 spoken=True,
                 zero_letter=j == i + 1 and tok.lower in ZERO_LETTERS,
+                foreign=tok.lower in FOREIGN_WORDS,
             )
         )
         i = j
@@ -228,6 +243,11 @@ def _step(text: str, tokens: list[Token], i: int) -> int:
 def _spoken(text: str, tokens: list[Token], i: int) -> tuple[str, int] | None:
     """Digits of the spoken number starting at token ``i`` and the index after it."""
     word = tokens[i].lower
+    if word in pii_numbers.NUMBER_WORDS:
+        other = pii_numbers.spoken_number(text, tokens, i, NEIGHBOURS)
+        # "six" is English too: "six hundred" is read below
+        if other is not None and (other[1] > i + 1 or word not in UNITS):
+            return other
     nxt = _next(text, tokens, i)
     if word in REPEATS:
         if nxt is not None and (nxt.lower in UNITS or (nxt.text.isdigit() and len(nxt.text) == 1)):

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipelines.pii_cues import STOP_WORDS
+from pipelines.pii_dates import date_spans
 from pipelines.pii_detect import PII_TYPES, Found
-from pipelines.pii_spoken import NUMBER_WORDS, TOKEN
+from pipelines.pii_spoken import NUMBER_WORDS, TOKEN, normalize
 from pipelines.types import Word
 
 PLACEHOLDERS: Mapping[str, str] = {t: f"[{t}]" for t in PII_TYPES}
@@ -115,7 +116,7 @@ def secrets_of(text: str, spans: Sequence[Span]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for s in spans:
         value = text[s.start : s.end]
-        digits = "".join(c for c in value if c.isdigit())
+        digits = "".join(run.digits for run in normalize(value).runs)  # written or spoken
         if len(digits) >= 3:
             out.append((s.type, digits))
         for m in TOKEN.finditer(value):
@@ -134,10 +135,13 @@ def scrub(text: str, secrets: Sequence[tuple[str, str]], *, retold: bool = False
 
     ``retold``: ``text`` says the same again in other words (a translation), which may not
     keep the digits ("14,000,000" for a card read out): then every number of three digits or
-    more goes when a removed value was a number.
+    more goes when a removed value was a number, and every date when one was a date of birth.
     """
     if not secrets:
         return text
+    if retold and any(kind == "DOB" for kind, _ in secrets):
+        for start, end in reversed(date_spans(text)):
+            text = text[:start] + PLACEHOLDERS["DOB"] + text[end:]
     numeric = next((kind for kind, value in secrets if value.isdigit()), None)
 
     def number(m: re.Match[str]) -> str:

@@ -135,7 +135,7 @@ REDACTED = [
         "my national insurance is [NATIONAL_ID]",
         "three four five",
     ),
-    ("IBAN GB82 WEST 1234 5698 7654 32", "IBAN [NATIONAL_ID]", "WEST"),
+    ("IBAN GB82 WEST 1234 5698 7654 32", "IBAN [IBAN]", "WEST"),
     # dates of birth
     ("my date of birth is 12/03/1985", "my date of birth is [DOB]", "1985"),
     (
@@ -364,7 +364,7 @@ def test_record_field_and_protocol(redactor: PatternPiiRedactor) -> None:
     assert entity["type"] == "CVV" and entity["segment_id"] == 0
     assert result.to_json()["policy"] == stage.policy == "pattern-v1"
     assert redactor.settings["types"] == sorted(
-        ["CARD", "CVV", "PHONE", "EMAIL", "NATIONAL_ID", "DOB", "ADDRESS"]
+        ["CARD", "CVV", "PHONE", "EMAIL", "NATIONAL_ID", "IBAN", "DOB", "ADDRESS"]
     )
 
 
