@@ -48,7 +48,7 @@ __all__ = ["Alert", "AlertKind", "LiveAlertOptions", "LiveMonitor", "LiveUpdate"
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000  # the live engine's rate: ``samples`` of `LiveMonitor.on_final`
-SERIOUS_PII = frozenset({"CARD", "CVV", "NATIONAL_ID"})
+SERIOUS_PII = frozenset({"CARD", "CVV", "NATIONAL_ID", "IBAN"})
 
 
 @dataclass(frozen=True, slots=True)
