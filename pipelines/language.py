@@ -95,7 +95,7 @@ def repair_language_switches(
         if not redecoded:
             continue
         offset = first / channel.sample_rate
-        joined = _join(redecoded, offset, language)
+        joined = join_redecoded(redecoded, offset, language)
         if mean_word_probability(joined) <= confidence:
             if probability >= options.relabel_probability:  # same words, wrong language tag
                 result[index] = replace(segment, language=language)
@@ -164,12 +164,14 @@ def settle_outlier_languages(
             segment.language,
             language,
         )
-        result[index] = _join(redecoded, first / channel.sample_rate, language)
+        result[index] = join_redecoded(redecoded, first / channel.sample_rate, language)
         settled += 1
     return tuple(result), settled
 
 
-def _join(parts: tuple[RecognizedSegment, ...], offset: float, language: str) -> RecognizedSegment:
+def join_redecoded(
+    parts: tuple[RecognizedSegment, ...], offset: float, language: str
+) -> RecognizedSegment:
     """One segment from the re-decoded pieces, on the call's timeline."""
     words = tuple(
         Word(w.start + offset, w.end + offset, w.word, w.probability)

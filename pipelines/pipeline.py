@@ -211,7 +211,10 @@ class CallPipeline:
             speakers = self._mono_speakers(heard, transcript.segments, hook)
         else:
             heard, muted = suppress_crosstalk(prepared.call, self.crosstalk)
-            transcript = self.transcriber.transcribe(heard, hook=hook, vocabulary=terms)
+            agent_channel = 1 if prepared.layout == "stereo-agent-right" else 0
+            transcript = self.transcriber.transcribe(  # the script's names are the agent's
+                heard, hook=hook, vocabulary=terms, vocabulary_channels={agent_channel}
+            )
             hook("speakers")
             speakers = self._stereo_speakers(heard, transcript.segments, prepared.layout)
             speakers.options["crosstalk_muted_s"] = muted

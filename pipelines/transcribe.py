@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
+from models.vad import SileroVad
 from pipelines.guards import GuardOptions, guard_segments
 from pipelines.language import (
     LanguageRepairOptions,
     repair_language_switches,
     settle_outlier_languages,
 )
+from pipelines.recovery import RecoveryOptions, recover_missed_speech
 from pipelines.types import (
     Audio,
     CallAudio,
@@ -45,8 +47,10 @@ class Transcriber(Protocol):
         *,
         hook: ProgressHook = no_progress,
         vocabulary: Sequence[str] = (),
+        vocabulary_channels: Collection[int] | None = None,
     ) -> Transcript:
-        """``vocabulary``: names and terms the call is likely to hold (a decoding bias)."""
+        """``vocabulary``: names and terms the call is likely to hold, a decoding bias on the
+        ``vocabulary_channels`` (every channel when None)."""
         ...
 
 
@@ -55,6 +59,7 @@ class TranscribeOptions:
     decoding: DecodingOptions = field(default_factory=DecodingOptions)
     guards: GuardOptions = field(default_factory=GuardOptions)
     language_repair: LanguageRepairOptions = field(default_factory=LanguageRepairOptions)
+    recovery: RecoveryOptions = field(default_factory=RecoveryOptions)
     guard_with_vad: bool = True
     max_pause_s: float = 1.2  # a longer pause between words starts a new segment
 
@@ -65,6 +70,7 @@ class WhisperTranscriber:
     def __init__(self, recognizer: SpeechRecognizer, options: TranscribeOptions | None = None):
         self.recognizer = recognizer
         self.options = options if options is not None else TranscribeOptions()
+        self._vad: SileroVad | None = None  # speech the decode missed (`pipelines.recovery`)
 
     @property
     def model(self) -> ModelInfo:
@@ -76,8 +82,9 @@ class WhisperTranscriber:
         *,
         hook: ProgressHook = no_progress,
         vocabulary: Sequence[str] = (),
+        vocabulary_channels: Collection[int] | None = None,
     ) -> Transcript:
-        decoding = replace(self.options.decoding, hotwords=", ".join(vocabulary) or None)
+        biased = replace(self.options.decoding, hotwords=", ".join(vocabulary) or None)
         total = round(sum(channel.duration for channel in call.channels))
         done = 0.0
         recognized: list[tuple[int, RecognizedSegment]] = []
@@ -88,6 +95,8 @@ class WhisperTranscriber:
             if float(np.max(np.abs(channel.samples), initial=0.0)) < SILENCE_PEAK:
                 logger.info("channel %d is silent; nothing to transcribe", channel.channel)
             else:
+                chosen = vocabulary_channels is None or channel.channel in vocabulary_channels
+                decoding = biased if chosen else self.options.decoding
                 kept, used_options = self._transcribe_channel(
                     channel, decoding, _offset_progress(hook, total, done), stats
                 )
@@ -95,6 +104,7 @@ class WhisperTranscriber:
             done += channel.duration
         hook("transcribe", total=total, completed=total)
         redecoded = stats.pop("language-switch", 0)
+        recovered = stats.pop("recovered", 0)
         if stats:
             logger.info("hallucination guards dropped segments: %s", dict(stats))
         segments = join_channels(recognized)
@@ -106,6 +116,10 @@ class WhisperTranscriber:
                 "decoding": used_options,
                 "guards": {"dropped": dict(stats), "vad": self.options.guard_with_vad},
                 "language_switches_redecoded": redecoded,
+                "recovered_segments": recovered,
+                "vocabulary_channels": None
+                if vocabulary_channels is None
+                else sorted(vocabulary_channels),
             },
         )
 
@@ -127,11 +141,31 @@ class WhisperTranscriber:
         segments, settled = settle_outlier_languages(
             segments, channel, self.recognizer, decoding, self.options.language_repair
         )
-        kept, drops = guard_segments(segments, self.options.guards, self._speech_regions(channel))
+        regions = self._speech_regions(channel)
+        kept, drops = guard_segments(segments, self.options.guards, regions)
         kept = tuple(part for s in kept for part in split_at_pauses(s, self.options.max_pause_s))
         stats.update(drops)
+        if self.options.recovery.enabled:
+            found = recover_missed_speech(
+                kept,
+                channel,
+                self._silero().regions(channel),
+                self.recognizer,
+                decoding,
+                self.options.recovery,
+            )
+            more, drops = guard_segments(found, self.options.guards, regions)
+            more = tuple(p for s in more for p in split_at_pauses(s, self.options.max_pause_s))
+            stats.update(drops)
+            stats["recovered"] += len(more)
+            kept = tuple(sorted((*kept, *more), key=lambda s: s.start))
         stats["language-switch"] += switched + settled
         return kept, recognition.options
+
+    def _silero(self) -> SileroVad:
+        if self._vad is None:
+            self._vad = SileroVad()
+        return self._vad
 
     def _speech_regions(self, channel: Audio) -> tuple[SpeechRegion, ...] | None:
         return webrtc_speech_regions(channel) if self.options.guard_with_vad else None
