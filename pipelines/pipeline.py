@@ -16,6 +16,7 @@ from models.vad import SileroVad, silero_info
 from pipelines.analytics import AnalyticsStages, run_analytics
 from pipelines.coverage import CoverageOptions, channel_key, speech_coverage, warn_coverage_gaps
 from pipelines.diarize import Diarizer
+from pipelines.echo import EchoOptions, drop_echo
 from pipelines.errors import ConfigError
 from pipelines.metrics import call_metrics
 from pipelines.record import InteractionRecord, Provenance, utc_now
@@ -166,6 +167,7 @@ class CallPipeline:
         self.tenant = tenant
         self.stereo_default = stereo_default
         self.crosstalk = crosstalk or CrosstalkOptions()
+        self.echo = EchoOptions()
         self.coverage = coverage or CoverageOptions()
         self.roles = roles or RoleOptions()
         self.speech_detector: SpeechDetector = speech_detector or SileroVad()
@@ -299,6 +301,8 @@ class CallPipeline:
     ) -> Speakers:
         roles = channel_roles(layout)
         kept, echoes = drop_echoed_segments(segments, call, self.crosstalk)
+        regions = {c.channel: self.speech_detector.regions(c) for c in call.channels}
+        kept, regions, faint = drop_echo(kept, regions, call, self.echo)
         labelled = tuple(
             replace(s, id=i, speaker=channel_speaker(s.channel), role=roles[s.channel])
             for i, s in enumerate(kept)
@@ -306,13 +310,16 @@ class CallPipeline:
         participants = tuple(
             Participant(channel_speaker(ch), role, ch) for ch, role in sorted(roles.items())
         )
-        regions = {c.channel: self.speech_detector.regions(c) for c in call.channels}
         diarization = replace(
             channel_diarization(regions, {ch: channel_speaker(ch) for ch in roles}),
             models=(silero_info(),) if isinstance(self.speech_detector, SileroVad) else (),
         )
         return Speakers(
-            labelled, participants, diarization, {"echo_segments_dropped": echoes}, regions
+            labelled,
+            participants,
+            diarization,
+            {"echo_segments_dropped": echoes, "faint_echo_segments_dropped": faint},
+            regions,
         )
 
     def _mono_speakers(
