@@ -140,9 +140,10 @@ def report(
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {goal} |")
     lines += ["", "## Per condition (all splits)", ""]
     lines.append(
-        "| condition | calls | WER en | DER | customer speech reached | PII recall | rules |"
+        "| condition | calls | WER en | DER stereo | DER mono | customer speech reached "
+        "| PII recall | rules |"
     )
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|")
     for tag in sorted(tags):
         c = tags[tag]
         cells = [

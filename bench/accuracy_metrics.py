@@ -7,8 +7,9 @@ and sums these up per split and per condition.
   (``[CARD]``) may stand for any run of reference words at no cost; reference words of a marked
   PII span that such a placeholder covers are no error, other words it covers are a **false
   redaction**.
-* **PII**: an item leaked when any of its forms (a 4-character window of its value, or a spoken
-  form) survives in the text or translation of a record segment near its turn.
+* **PII**: an item leaked when any of its forms (a 4-character window of a value with digits,
+  a value of words as a whole, or a spoken form) survives in the text or translation of a
+  record segment near its turn.
 * **DER** with pyannote.metrics (0.25 s collar), against the clean voices' speech regions.
 """
 
@@ -234,11 +235,13 @@ def pii_leaks(record: Json, turn: Json, margin_s: float = 3.0) -> list[dict[str,
     found = []
     for item in turn.get("pii", []):
         hits = []
-        for leak in item["leaks"]:
+        written = item["leaks"] if any(ch.isdigit() for ch in item["value"]) else []
+        spoken_forms = [*item["spoken_leaks"], *([] if written else [item["value"]])]
+        for leak in written:
             haystack = digits_only if leak.isdigit() else joined_compact
             if leak in haystack:
                 hits.append(leak)
-        hits += [w for w in item["spoken_leaks"] if f" {spoken(w)} " in f" {joined_spoken} "]
+        hits += [w for w in spoken_forms if f" {spoken(w)} " in f" {joined_spoken} "]
         found.append({"kind": item["kind"], "leaked": hits})
     return found
 

@@ -203,6 +203,8 @@ def pii_label(kind: str, value: str, spoken: tuple[str, ...], language: str) -> 
     compact = "".join(ch for ch in value.casefold() if ch.isalnum())
     width = min(4, len(compact))
     windows = sorted({compact[i : i + width] for i in range(len(compact) - width + 1)})
+    if not any(ch.isdigit() for ch in compact):  # words ("rue des lilas"): the whole of them
+        windows, spoken = [], (*spoken, value)
     digits = [ch for ch in compact if ch.isdigit()]
     words = []
     for lang in {"en", language} & set(DIGITS):

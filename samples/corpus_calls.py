@@ -12,9 +12,9 @@ company's QA team writes its scorecard, not from the sample policy's phrases.
 
 PII: each PII span of a line's text is marked ``{...}`` (the marks are not spoken), one
 ``Pii`` per span in order; every ``Pii`` lists what would be a leak if it survived in a record
-(written or spoken, in the text or the translation): ``value`` (digits and letters; every
-4-character window of its alphanumerics is a leak, the whole of it when shorter) and ``spoken``
-(word forms, e.g. "sixty five").
+(written or spoken, in the text or the translation): ``value`` (with digits: every 4-character
+window of its alphanumerics is a leak, the whole of it when shorter; words only: the whole of
+it) and ``spoken`` (word forms, e.g. "sixty five").
 """
 
 from __future__ import annotations
