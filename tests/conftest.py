@@ -7,6 +7,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,6 +22,9 @@ from api.store.db import Store, migrate  # noqa: E402
 from pipelines.pipeline import CallPipeline  # noqa: E402
 from pipelines.registry import build_pipeline  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from models.text_embedding import SentenceEmbedder
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +79,15 @@ def store(database_url: str) -> Iterator[Store]:
     migrate(opened.engine)
     yield opened
     opened.dispose()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Iterator[SentenceEmbedder]:
+    """MiniLM for the compliance and topic tests, loaded once."""
+    import torch
+
+    from models.text_embedding import SentenceEmbedder
+
+    threads = torch.get_num_threads()
+    yield SentenceEmbedder(threads=1)  # one thread: the cores are shared with other workers
+    torch.set_num_threads(threads)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
 GREETING_CALL = ROOT / "tests" / "data" / "calls" / "greeting-mono.json"
 GREETING = "thank you for calling Northwind, my name is Anna, how can I help"
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Iterator[SentenceEmbedder]:
-    import torch
-
-    threads = torch.get_num_threads()
-    yield SentenceEmbedder(threads=1)  # one thread: the cores are shared with other workers
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

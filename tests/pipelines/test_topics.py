@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +63,6 @@ def policy_text(extra: str = "") -> str:
         "rules:\n  - {id: greeting, kind: required_line, phrases: [thank you for calling]}\n"
         + extra
     )
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Iterator[SentenceEmbedder]:
-    import torch
-
-    threads = torch.get_num_threads()
-    yield SentenceEmbedder(threads=1)  # one thread: the cores are shared with other workers
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
