@@ -72,7 +72,8 @@ def test_analyze_json_prints_the_record_and_writes_no_file(tmp_path: Path) -> No
     starts = [s["start"] for s in record["segments"]]
     assert starts == sorted(starts)
     assert record["integrity"]["content_sha256"] == content_sha256(record)
-    assert {m["stage"] for m in record["provenance"]["models"]} == {"transcribe", "vad", "emotion"}
+    stages = {m["stage"] for m in record["provenance"]["models"]}
+    assert stages == {"transcribe", "vad", "emotion", "topics"}
     assert record["provenance"]["models"][0]["sha256"]
     assert "Traceback" not in result.stderr
 
