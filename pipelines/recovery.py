@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
-from pipelines.language import join_redecoded
+from pipelines.language import join_redecoded, mean_word_probability
 from pipelines.types import Audio, SpeechRegion
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ class RecoveryOptions:
     pad_s: float = 0.3
     sure_language_probability: float = 0.7  # a stretch this sure of a new language keeps it
     max_stretches_per_minute: float = 8.0
+    min_avg_logprob: float = -1.0  # whisper's own bar for a decode it trusts
+    max_compression_ratio: float = 2.4  # above: a repetition loop
+    min_word_probability: float = 0.5  # a guess at a stretch nobody could follow
 
 
 def missed_stretches(
@@ -110,7 +113,13 @@ def recover_missed_speech(
             hallucination_silence_threshold=None,
             hotwords=None,
         )
-        parts = recognizer.recognize(audio, alone).segments
+        parts = tuple(
+            p
+            for p in recognizer.recognize(audio, alone).segments
+            if p.avg_logprob >= options.min_avg_logprob
+            and p.compression_ratio <= options.max_compression_ratio
+            and mean_word_probability(p) >= options.min_word_probability
+        )  # a stretch decoded into a loop or a guess stays a gap, it is not invented
         if parts and any(p.text.strip() for p in parts):
             found.append(join_redecoded(parts, first / rate, language))
     if found:

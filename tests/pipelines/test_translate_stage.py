@@ -237,8 +237,9 @@ def test_a_card_number_spoken_in_spanish_is_redacted_from_the_translation(
     bare = CallPipeline(transcriber, translator=translator, translate_to="en")
     heard = re.sub(r"\D", "", " ".join(s.text for s in bare.analyze(call).segments))
     # what the recognizer makes of the card varies by machine ("4,111,111,111,111",
-    # "4.111, 111, 111"); the clip tests redaction only when it heard a long run of it
-    assert len(heard) >= 6 and set(heard) <= {"1", "4"}, f"the card was not heard: {heard}"
+    # "4.111, 111, 111", or a stray "100" in a stretch decoded again, `pipelines.recovery`);
+    # the clip tests redaction only when it heard a long run of it
+    assert re.search(r"[14]{6,}", heard), f"the card was not heard: {heard}"
 
     redacting = CallPipeline(
         transcriber,
