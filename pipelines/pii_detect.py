@@ -85,6 +85,7 @@ class DetectOptions:
     context_words: int = 12
     card_context_min_digits: int = 6
     id_context_min_digits: int = 6
+    long_run_min_digits: int = 13
     scan_words: int = 14
 
 
@@ -221,6 +222,13 @@ class Detector:
                 and not REFERENCE_CUE.search(ctx.before(run.start, 3))
             ):
                 yield Found("ADDRESS", run.start, run.end)
+            elif n >= opts.long_run_min_digits and not REFERENCE_CUE.search(
+                ctx.before(run.start, 4)
+            ):
+                # a run this long, not named as an order or a reference, is no amount said on a
+                # call: a card read the transcriber or the translator garbled past the Luhn check
+                # ("1,000,000,000,000,000." or a longer loop of zeros for a Spanish card)
+                yield Found("CARD", run.start, run.end)
 
     def _card_digits(self, digits: str) -> bool:
         """A card number (Luhn), alone or with a digit or three run into it by the transcriber."""
