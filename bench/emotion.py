@@ -12,6 +12,17 @@ accuracy, per-class recall, the confusion matrix and anger-vs-rest precision/rec
 * ``speaker (packed)``: the packed embeddings, each test speaker z-scored over their own clips
   (all of them, unlabelled).
 
+Each protocol is also scored in call-centre states (``models.emotion.states``: angry, upset,
+neutral, satisfied, the thresholds shipped with the weights): the state of each clip's prediction
+against the state of its acted class.
+
+``--telephone`` measures the same split again through telephone channels
+(``models.emotion.telephone``: band-pass 300-3400 Hz, 8 kHz, G.711, back to 16 kHz, seeded white
+noise): ``mulaw-15`` (mu-law, 15 dB SNR, the reference telephone condition), ``alaw-15``,
+``mulaw-10``, ``mulaw-20``, then prints studio and telephone side by side (``--conditions``
+picks some). The copies are built in a temporary folder each run, the same every run (noise seed
+``NOISE_SEED`` and the clip's index); ``--cache DIR`` keeps their features and embeddings.
+
 And inference time per second of audio (features + embeddings + head) on this machine.
 """
 
@@ -20,7 +31,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +39,22 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from models.emotion.encoder import DIMENSIONS
-from models.emotion.features import SAMPLE_RATE, extract_features
-from models.emotion.model import SpeechEmotionModel
-from models.emotion.train_data import DEFAULT_DATA, parse_name, split_train_test
+from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION
+from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, extract_features
+from models.emotion.model import EmotionPrediction, SpeechEmotionModel
+from models.emotion.states import STATES, StateThresholds, acoustic_state, state_of
+from models.emotion.telephone import Channel, degrade_all
+from models.emotion.train_data import DEFAULT_DATA, data_sha256, parse_name, split_train_test
+
+CONDITIONS: Mapping[str, Channel | None] = {
+    "studio": None,
+    "mulaw-15": Channel("mu-law", 15.0),
+    "alaw-15": Channel("a-law", 15.0),
+    "mulaw-10": Channel("mu-law", 10.0),
+    "mulaw-20": Channel("mu-law", 20.0),
+}
+TELEPHONE = "mulaw-15"
+NOISE_SEED = 1516  # the test split's noise; the training copies use other seeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +69,10 @@ class EmotionScores:
 
 
 def evaluate(
-    truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
+    truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str], positive: str = "anger"
 ) -> EmotionScores:
-    """Accuracy, per-class recall, confusion matrix and anger-vs-rest scores."""
+    """Accuracy, per-class recall, confusion matrix and ``positive``-vs-rest scores (the
+    ``anger_*`` fields: anger for the classes, ``angry`` for the states)."""
     index = {c: i for i, c in enumerate(classes)}
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
     for t, p in zip(truth, predicted, strict=True):
@@ -57,7 +81,7 @@ def evaluate(
     recall = {
         c: float(confusion[i, i] / support[i]) if support[i] else 0.0 for c, i in index.items()
     }
-    a = index["anger"]
+    a = index[positive]
     tp = float(confusion[a, a])
     precision = tp / max(float(confusion[:, a].sum()), 1.0)
     anger_recall = tp / max(float(confusion[a, :].sum()), 1.0)
@@ -71,6 +95,14 @@ def evaluate(
         anger_recall=anger_recall,
         anger_f1=f1,
     )
+
+
+def evaluate_states(
+    truth: Sequence[str], predictions: Sequence[EmotionPrediction], thresholds: StateThresholds
+) -> EmotionScores:
+    """The predictions' call-centre states against the states of the true classes."""
+    states = [acoustic_state(p.probabilities, thresholds)[0] for p in predictions]
+    return evaluate([state_of(t) for t in truth], states, STATES, positive="angry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +129,13 @@ def load_test_split(data_dir: Path) -> TestSplit:
         tuple(u.emotion for u in utts),
         tuple(samples),
     )
+
+
+def through(split: TestSplit, channel: Channel | None) -> TestSplit:
+    """The split with every clip passed through ``channel`` (None: as recorded)."""
+    if channel is None:
+        return split
+    return replace(split, samples=tuple(degrade_all(split.samples, channel, NOISE_SEED)))
 
 
 SHUFFLE_SEED = 0
@@ -133,34 +172,66 @@ def split_inputs(model: SpeechEmotionModel, split: TestSplit, *, alone: bool = T
     return SplitInputs(features, packed, single)
 
 
-def predict_split(
+def cached_inputs(
+    model: SpeechEmotionModel,
+    split: TestSplit,
+    *,
+    alone: bool,
+    cache: Path | None,
+    key: str,
+) -> SplitInputs:
+    """``split_inputs``, kept in ``cache`` (when given) under ``key`` and the feature and
+    embedding versions."""
+    name = f"emotion-bench-{key}-{FEATURE_VERSION}-{EMBEDDING_VERSION}".replace("/", "_")
+    path = cache / f"{name}.npz" if cache is not None else None
+    if path is not None and path.is_file():
+        with np.load(path) as npz:
+            if alone <= ("alone" in npz.files):
+                return SplitInputs(npz["features"], npz["packed"], npz["alone"] if alone else None)
+    inputs = split_inputs(model, split, alone=alone)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"features": inputs.features, "packed": inputs.packed}
+        if inputs.alone is not None:
+            arrays["alone"] = inputs.alone
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+    return inputs
+
+
+def predictions_split(
     model: SpeechEmotionModel, split: TestSplit, inputs: SplitInputs
-) -> dict[str, list[str]]:
-    """Labels per protocol (see the module docstring); the speaker head per test speaker."""
+) -> dict[str, list[EmotionPrediction]]:
+    """Predictions per protocol (see the module docstring); the speaker head per test speaker."""
     out = {
-        "utterance (packed)": [
-            p.label for p in model.predict_features(inputs.features, inputs.packed, "utterance")
-        ]
+        "utterance (packed)": model.predict_features(inputs.features, inputs.packed, "utterance")
     }
     if inputs.alone is not None:
-        out["utterance (alone)"] = [
-            p.label for p in model.predict_features(inputs.features, inputs.alone, "utterance")
-        ]
-    speaker = [""] * len(split.files)
+        out["utterance (alone)"] = model.predict_features(
+            inputs.features, inputs.alone, "utterance"
+        )
+    speaker: list[EmotionPrediction | None] = [None] * len(split.files)
     for rows in shuffled_speaker_orders(split):
         preds = model.predict_features(inputs.features[rows], inputs.packed[rows], "speaker")
         for row, pred in zip(rows, preds, strict=True):
-            speaker[row] = pred.label
-    out["speaker (packed)"] = speaker
+            speaker[row] = pred
+    out["speaker (packed)"] = [p for p in speaker if p is not None]
     return out
 
 
+def predict_split(
+    model: SpeechEmotionModel, split: TestSplit, inputs: SplitInputs
+) -> dict[str, list[str]]:
+    """Labels per protocol (see the module docstring)."""
+    return {k: [p.label for p in v] for k, v in predictions_split(model, split, inputs).items()}
+
+
 def _print_scores(title: str, scores: EmotionScores) -> None:
+    positive = "anger" if "anger" in scores.classes else "angry"
     print(f"\n== {title}")
-    print(f"7-class accuracy: {scores.accuracy:.3f}")
+    print(f"{len(scores.classes)}-class accuracy: {scores.accuracy:.3f}")
     print(
-        f"anger vs rest: precision {scores.anger_precision:.3f}  recall {scores.anger_recall:.3f}"
-        f"  F1 {scores.anger_f1:.3f}"
+        f"{positive} vs rest: precision {scores.anger_precision:.3f}"
+        f"  recall {scores.anger_recall:.3f}  F1 {scores.anger_f1:.3f}"
     )
     print("per-class recall: " + ", ".join(f"{c} {r:.2f}" for c, r in scores.recall.items()))
     short = [c[:5] for c in scores.classes]
@@ -191,36 +262,94 @@ def _print_cross_validation(cv: Mapping[str, Any]) -> None:
     turns = cv.get("speaker_turns_accuracy")
     if turns:
         print(f"speaker head accuracy by turns in the baseline: {turns}")
+    states = cv.get("states")
+    if states:
+        chosen = ", ".join(
+            f"{s} {v['threshold']} (precision {v['precision']:.3f}, recall {v['recall']:.3f})"
+            for s, v in states["states"].items()
+        )
+        print(f"state thresholds (F{states['beta']} on {states['rows']} CV rows): {chosen}")
+
+
+Table = dict[str, dict[str, tuple[EmotionScores, EmotionScores]]]
+
+
+def _print_side_by_side(table: Table) -> None:
+    conditions = list(table)
+    print("\n== studio vs telephone: 7-class accuracy / state accuracy / angry-state F1")
+    print(f"{'':20}" + "".join(f"{c:>20}" for c in conditions))
+    for protocol in table[conditions[0]]:
+        cells = []
+        for c in conditions:
+            classes, states = table[c][protocol]
+            cells.append(f"{classes.accuracy:.3f}/{states.accuracy:.3f}/{states.anger_f1:.3f}")
+        print(f"{protocol:20}" + "".join(f"{cell:>20}" for cell in cells))
+    if "studio" in table and len(conditions) > 1:
+        for c in conditions[1:]:
+            drops = ", ".join(
+                f"{p} {100 * (table['studio'][p][0].accuracy - table[c][p][0].accuracy):+.1f}"
+                f"/{100 * (table['studio'][p][1].accuracy - table[c][p][1].accuracy):+.1f}"
+                for p in table[c]
+            )
+            print(f"points lost from studio to {c} (7-class/states): {drops}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="speech emotion on EmoDB test speakers 15, 16")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="EmoDB directory")
+    parser.add_argument(
+        "--telephone", action="store_true", help="also every telephone condition, side by side"
+    )
+    parser.add_argument(
+        "--conditions", default=None, help=f"comma-separated, of {', '.join(CONDITIONS)}"
+    )
+    parser.add_argument("--no-alone", action="store_true", help="skip encoding each clip alone")
+    parser.add_argument("--cache", type=Path, default=None, help="keep features/embeddings here")
     args = parser.parse_args(argv)
+    names = ["studio", *CONDITIONS] if args.telephone else ["studio"]
+    if args.conditions:
+        names = args.conditions.split(",")
+    if unknown := set(names) - set(CONDITIONS):
+        parser.error(f"unknown conditions {sorted(unknown)}; known: {', '.join(CONDITIONS)}")
+    names = list(dict.fromkeys(names))
     model = SpeechEmotionModel()
-    split = load_test_split(args.data)
+    thresholds = StateThresholds()
+    studio = load_test_split(args.data)
     print(f"model {model.info.name} v{model.info.version} sha256 {model.info.sha256[:16]}")
     _print_cross_validation(model.cross_validation)
-    print(f"\ntest split: {len(split.files)} files, speakers {sorted(set(split.speakers))}")
-
+    print(f"\ntest split: {len(studio.files)} files, speakers {sorted(set(studio.speakers))}")
     print(f"min turns for the speaker head in predict_turns: {model.min_turns}")
-    start = time.perf_counter()
-    inputs = split_inputs(model, split)
-    elapsed = time.perf_counter() - start
-    audio_s = sum(len(s) for s in split.samples) / SAMPLE_RATE
+    print(f"state thresholds: {thresholds}")
+    digest = data_sha256(args.data, studio.files)[:12]
 
-    for protocol, labels in predict_split(model, split, inputs).items():
-        _print_scores(f"{protocol} head", evaluate(split.emotions, labels, model.classes))
+    table: Table = {}
+    for name in names:
+        channel = CONDITIONS[name]
+        split = through(studio, channel)
+        start = time.perf_counter()
+        key = f"{digest}-{name}-seed{NOISE_SEED}"
+        inputs = cached_inputs(model, split, alone=not args.no_alone, cache=args.cache, key=key)
+        elapsed = time.perf_counter() - start
+        table[name] = {}
+        for protocol, preds in predictions_split(model, split, inputs).items():
+            classes = evaluate(split.emotions, [p.label for p in preds], model.classes)
+            states = evaluate_states(split.emotions, preds, thresholds)
+            table[name][protocol] = (classes, states)
+            if name in ("studio", TELEPHONE):
+                where = name if channel is None else f"{name}: {channel.name}"
+                _print_scores(f"{where}, {protocol} head", classes)
+                _print_scores(f"{where}, {protocol} head, call-centre states", states)
+        print(f"\n{name}: features and embeddings in {elapsed:.0f} s")
+    _print_side_by_side(table)
 
-    long_turn = np.concatenate(split.samples[:15])
+    split = studio
     start = time.perf_counter()
     model.predict_turns(list(split.samples[:15]))
     packed_s = time.perf_counter() - start
+    seconds = sum(len(s) for s in split.samples[:15]) / SAMPLE_RATE
     print(
-        f"\ninference: {elapsed / audio_s / 2 * 1000:.1f} ms per second of audio over"
-        f" {audio_s:.0f} s of 2-s turns (features, packed and alone embeddings, averaged); "
-        f"{packed_s / (len(long_turn) / SAMPLE_RATE) * 1000:.1f} ms/s for 15 turns of one caller"
-        f" ({len(long_turn) / SAMPLE_RATE:.0f} s) through predict_turns"
+        f"\ninference: {packed_s / seconds * 1000:.1f} ms per second of audio for 15 turns of"
+        f" one caller ({seconds:.0f} s) through predict_turns"
     )
     return 0
 

@@ -1,8 +1,20 @@
 """Emotion stage: customer emotion per turn (voice + words) and escalation over the call.
 
-The acoustic model scores how a turn sounds (arousal, and a first guess at valence); VADER
-scores what was said (valence, on the English text or its translation). They are fused per
-segment into ``Emotion(label, valence, arousal, confidence, source)``.
+The acoustic model scores how a turn sounds (seven EmoDB classes, arousal, a first guess at
+valence); VADER scores what was said (valence, on the English text or its translation). They are
+fused per segment into ``Emotion(label, valence, arousal, confidence, source, raw_label)``, where
+``label`` is a call-centre state a QA team reads (``angry`` for angry / frustrated, ``upset``,
+``neutral``, ``satisfied``) and ``raw_label`` the voice model's own class beside it.
+
+From the voice (``models.emotion.states``): the classes are grouped into the states (anger and
+disgust angry; fear and sadness upset; neutral and boredom neutral; happiness satisfied) and a
+turn takes the non-neutral state with the most probability mass only if that mass reaches the
+state's threshold (``StateThresholds``, chosen by leave-one-speaker-out cross-validation on the
+training speakers); weak evidence is neutral. Then the words (``fuse``, cut-offs in
+``EmotionOptions``; EmoDB's acted sentences carry no sentiment, so these are set by hand, not
+tuned): an angry-sounding voice saying friendly words is not angry; plainly positive words undo
+an upset voice; strongly negative fused valence is angry when the voice is aroused, else upset;
+clearly positive fused valence is satisfied. Words alone give upset, neutral or satisfied.
 
 Only the customer is scored unless ``score_agents`` is set for the tenant: inferring employees'
 emotions at work is prohibited in the EU (AI Act Art. 5(1)(f)). Segments of unknown role are
@@ -12,14 +24,18 @@ not scored, since they may be the agent's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 
+from models.emotion.states import NEGATIVE_STATES, StateThresholds, acoustic_state, state_masses
 from pipelines.types import Audio, CallAudio, Emotion, ModelInfo, Samples, Segment
 
-NEGATIVE = frozenset({"anger", "disgust", "fear", "sadness", "boredom"})
+# labels that count as negative emotion: the states, and the model classes that records written
+# before the states carried as labels (so stored calls keep their meaning)
+NEGATIVE = NEGATIVE_STATES | frozenset({"anger", "disgust", "fear", "sadness", "boredom"})
+ANGRY = "angry"
 
 
 class AcousticPrediction(Protocol):
@@ -56,44 +72,91 @@ class EmotionOptions:
     score_agents: bool = False
     text_weight: float = 0.6  # valence: words say more than the voice
     min_turn_s: float = 0.6
-    anger_probability: float = 0.45
+    states: StateThresholds = field(default_factory=StateThresholds)  # voice: CV-tuned
+    # words (VADER compound polarity, fused valence): hand-set cut-offs, see the module docstring
+    word_polarity: float = 0.3  # words alone: at or beyond +-0.3 satisfied / upset
+    friendly_words: float = 0.05  # an angry voice with words above this is not angry
+    positive_words: float = 0.5  # words this positive undo an upset voice
+    negative_valence: float = -0.4  # fused valence at or below: angry (aroused) or upset
+    aroused: float = 0.3  # voice arousal above which negative valence is angry
+    positive_valence: float = 0.3  # fused valence at or above: satisfied
     escalation_drop: float = 0.35
     escalation_level: float = -0.25
     window_turns: int = 2
     anger_onset_confidence: float = 0.8  # a takeover alert needs strong evidence
 
 
+def _words_state(polarity: float, options: EmotionOptions) -> str:
+    if polarity <= -options.word_polarity:
+        return "upset"  # words carry no arousal: angry needs the voice
+    return "satisfied" if polarity >= options.word_polarity else "neutral"
+
+
+def fused_state(
+    probabilities: Mapping[str, float],
+    valence: float,
+    arousal: float,
+    polarity: float,
+    options: EmotionOptions,
+) -> tuple[str, bool]:
+    """The state of a turn from the voice's class distribution, the fused valence, the voice's
+    arousal and the words' polarity; and whether the voice backs it (False: the words decided)."""
+    state, _ = acoustic_state(probabilities, options.states)
+    angry_mass = state_masses(probabilities)["angry"]
+    if angry_mass >= options.states.angry and valence < 0 and polarity <= options.friendly_words:
+        return ANGRY, True  # an angry-sounding voice, words not friendly
+    if state == ANGRY:
+        state = "neutral"  # an angry-sounding voice saying friendly words is not angry
+    elif state == "upset" and polarity >= options.positive_words:
+        state = "neutral"  # plainly positive words: the voice alone misleads
+    elif state == "satisfied" and polarity < -options.friendly_words:
+        state = "neutral"  # a bright voice with negative words is not satisfied
+    if state != "neutral":
+        return state, True
+    if valence <= options.negative_valence:
+        return (ANGRY if arousal > options.aroused else "upset"), False
+    if valence >= options.positive_valence:
+        return "satisfied", False
+    return "neutral", True
+
+
 def fuse(
     acoustic: AcousticPrediction | None, polarity: float | None, options: EmotionOptions
 ) -> Emotion:
-    """One emotion from the voice and the words of a turn."""
+    """One emotion (a call-centre state, the voice's class beside it) from voice and words."""
     if acoustic is None and polarity is None:
         return Emotion("neutral", 0.0, 0.0, 0.0, "none")
     if acoustic is None:
         assert polarity is not None
-        label = "negative" if polarity <= -0.3 else "positive" if polarity >= 0.3 else "neutral"
+        label = _words_state(polarity, options)
         return Emotion(label, round(polarity, 3), 0.0, round(abs(polarity), 3), "text")
+    masses = state_masses(acoustic.probabilities)
     if polarity is None:
+        state, mass = acoustic_state(acoustic.probabilities, options.states)
         return Emotion(
-            acoustic.label,
+            state,
             round(acoustic.valence, 3),
             round(acoustic.arousal, 3),
-            round(acoustic.confidence, 3),
+            round(mass if acoustic.confidence > 0.0 else 0.0, 3),  # no voice: no confidence
             "acoustic",
+            acoustic.label,
         )
     valence = options.text_weight * polarity + (1 - options.text_weight) * acoustic.valence
-    label = acoustic.label
-    anger = float(acoustic.probabilities.get("anger", 0.0))
-    if anger >= options.anger_probability and valence < 0 and polarity <= 0.05:
-        label = "anger"  # an angry-sounding voice saying friendly words is not anger
-    elif label in NEGATIVE and (polarity >= 0.5 or (label == "anger" and polarity > 0.05)):
-        label = "neutral"  # the words are plainly positive: the voice alone misleads
-    elif label not in NEGATIVE and valence <= -0.4:
-        label = "anger" if acoustic.arousal > 0.3 else "sadness"
+    state, voiced = fused_state(
+        acoustic.probabilities, valence, acoustic.arousal, polarity, options
+    )
+    evidence = masses[state] if voiced else abs(polarity)
+    if acoustic.confidence <= 0.0 and voiced:
+        evidence = 0.0  # no voice heard: the voice backs nothing
     agreement = 1.0 - abs(polarity - acoustic.valence) / 2
-    confidence = acoustic.confidence * (0.5 + 0.5 * agreement)
+    confidence = evidence * (0.5 + 0.5 * agreement)
     return Emotion(
-        label, round(valence, 3), round(acoustic.arousal, 3), round(confidence, 3), "acoustic+text"
+        state,
+        round(valence, 3),
+        round(acoustic.arousal, 3),
+        round(confidence, 3),
+        "acoustic+text",
+        acoustic.label,
     )
 
 
@@ -152,7 +215,7 @@ def escalation(segments: Sequence[Segment], options: EmotionOptions) -> dict[str
     """Does the customer's negativity rise over the call, and when did it cross the line?
 
     Two signs, whichever comes first: the smoothed valence falls by ``escalation_drop`` to
-    below ``escalation_level``; or a customer who did not start angry is angry in two
+    below ``escalation_level``; or a customer who did not start angry is ``angry`` in two
     consecutive turns, each with confidence at least ``anger_onset_confidence``.
     """
     scored = [s for s in segments if s.role == "customer" and s.emotion is not None]
@@ -170,9 +233,7 @@ def escalation(segments: Sequence[Segment], options: EmotionOptions) -> dict[str
         if value <= options.escalation_level and smooth[0] - value >= options.escalation_drop:
             found.append((index + window - 1, "valence"))
             break
-    angry = [
-        e.label == "anger" and e.confidence >= options.anger_onset_confidence for e in emotions
-    ]
+    angry = [e.label == ANGRY and e.confidence >= options.anger_onset_confidence for e in emotions]
     for index in range(1, len(angry) - 1):
         if angry[index] and angry[index + 1] and not any(angry[:index]):
             found.append((index, "anger"))

@@ -86,6 +86,7 @@ def segment_to_dict(segment: Segment) -> dict[str, Any]:
         "emotion": (
             {
                 "label": segment.emotion.label,
+                "raw_label": segment.emotion.raw_label,
                 "valence": segment.emotion.valence,
                 "arousal": segment.emotion.arousal,
                 "confidence": segment.emotion.confidence,

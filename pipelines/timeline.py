@@ -54,8 +54,17 @@ OVERTALK_HATCH: Mapping[str, Any] = {
     "hatch": "////",
     "linewidth": 0,
 }
-FALLING = {"anger": VERMILLION, "disgust": PURPLE, "fear": DARK_BLUE, "sadness": BLUE}
-RISING = {"happiness": GREEN, "positive": GREEN}
+# the call-centre states (``pipelines.emotion``), and the voice model's classes that records
+# written before the states carry as labels
+FALLING = {
+    "angry": VERMILLION,
+    "upset": BLUE,
+    "anger": VERMILLION,
+    "disgust": PURPLE,
+    "fear": DARK_BLUE,
+    "sadness": BLUE,
+}
+RISING = {"satisfied": GREEN, "happiness": GREEN, "positive": GREEN}
 EMOTION_STYLES: Mapping[str, tuple[str, str]] = {  # label: (colour, marker); shape shows the sign
     **{label: (colour, "v") for label, colour in FALLING.items()},
     **{"boredom": (SKY, "v"), "negative": (DARK, "v"), "neutral": (GREY, "o")},

@@ -78,11 +78,16 @@ class Translation:
 
 @dataclass(frozen=True, slots=True)
 class Emotion:
+    """One turn's emotion. ``label``: the call-centre state (``angry``, ``upset``, ``neutral``,
+    ``satisfied``; see ``pipelines.emotion``); ``raw_label``: the voice model's own class beside
+    it (``anger``, ``boredom``, ...), None when the voice was not scored."""
+
     label: str
     valence: float
     arousal: float
     confidence: float
     source: str
+    raw_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,9 @@
 """Whisper encoder embeddings of a speaker's turns, for speech emotion (16 kHz mono).
 
+Each turn first goes through the telephone front end (``models.emotion.band``: 300-3400 Hz,
+steady noise reduced, one speech level), as for the acoustic features, so a studio turn and a
+phone call's turn, loud or quiet, are encoded alike.
+
 The turns are packed, in the order given, into 30-second windows (a turn is never split unless it
 is longer than a window, then it fills windows of its own); each window's log-mel spectrogram is
 computed over the window's audio, zero-padded to 3000 frames as faster-whisper pads, and run once
@@ -34,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.ct2_weights import read_variables
+from models.emotion.band import front_end
 from models.whisper import BASE_SHA256, resolve_whisper
 from pipelines.errors import ModelUnavailableError
 
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_VERSION = "whisper-base-enc-block4-mean-30s/2"
+EMBEDDING_VERSION = "whisper-base-enc-block4-mean-30s-tel-nr-level/5"
 ENCODER_SHA256 = BASE_SHA256
 BLOCKS = 4
 SAMPLE_RATE = 16000
@@ -193,13 +198,9 @@ class TurnEmbedder:
         return np.asarray(extractor(wav), dtype=np.float32)
 
     def embed(self, turns: Sequence[npt.ArrayLike]) -> Matrix:
-        """One row per turn (an empty turn gets zeros); turns are packed in the order given."""
-        audio = [
-            np.nan_to_num(
-                np.asarray(t, dtype=np.float32).reshape(-1), nan=0.0, posinf=0.0, neginf=0.0
-            )
-            for t in turns
-        ]
+        """One row per turn (an empty turn gets zeros); turns are packed in the order given,
+        each through ``models.emotion.band.front_end`` first."""
+        audio = [front_end(t) for t in turns]
         sums = np.zeros((len(audio), DIMENSIONS))
         counts = np.zeros(len(audio))
         if not audio:

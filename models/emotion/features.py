@@ -1,18 +1,27 @@
 """Utterance-level acoustic features for speech emotion (librosa + numpy, 16 kHz mono).
 
+Every turn first goes through the telephone front end (``models.emotion.band``: 300-3400 Hz,
+steady noise reduced, one speech level), the spectral descriptors read only that band
+(``BAND_HZ``), and pYIN's voicing is less strict than its defaults (``PYIN_SWITCH_PROB``,
+``PYIN_NO_TROUGH_PROB``: on noisy lines the defaults leave a few frames voiced and the pitch
+statistics come from them), so a studio turn and the same turn over a phone line give similar
+vectors.
+
 Frame-level descriptors are summarised over the *active* frames of a turn (frames within
-``ACTIVE_RANGE_DB`` of the loudest one), so leading/trailing silence and pauses in a long turn do
-not dilute them; a silent input falls back to all frames. Every feature is finite: a turn with no
-voiced frame gets zeros for the pitch and voice-quality groups.
+``ACTIVE_RANGE_DB`` of the loudest one and ``NOISE_MARGIN_DB`` above the noise floor, the level of
+the quietest ``NOISE_PERCENTILE`` % of frames), so leading/trailing silence, pauses in a long turn
+and a noisy line's gaps do not dilute them; a silent input falls back to all frames. Every feature
+is finite: a turn with no voiced frame gets zeros for the pitch and voice-quality groups.
 
 Groups (see ``FEATURE_NAMES``): pitch (pYIN, semitones re 55 Hz: mean/std/percentiles/range/
 slope, voiced fraction, voicing probability); energy (RMS dB statistics relative to the turn's
 peak: no absolute level, so the vector hardly depends on the recording gain); spectral shape
-(centroid, bandwidth, roll-off, flatness, contrast, slope, alpha ratio, Hammarberg index,
-zero-crossing rate); MFCC 1-13 and their deltas (mean/std); voice-quality proxies (frame-level
-jitter and shimmer, autocorrelation HNR); rhythm proxies (energy-peak rate as a syllable-rate
-proxy, voiced-run rate, active fraction); long-term average spectrum in ten bands relative to the
-total (separates the flatter, high-effort spectrum of anger from happiness); pitch contour shape
+(centroid, bandwidth, roll-off, flatness, contrast, slope, alpha ratio 300-1000 vs 1000-3400 Hz,
+Hammarberg index 300-2000 vs 2000-3400 Hz, zero-crossing rate); MFCC 1-13 of 24 mel bands over
+300-3400 Hz and their deltas (mean/std); voice-quality proxies (frame-level jitter and shimmer,
+autocorrelation HNR); rhythm proxies (energy-peak rate as a syllable-rate proxy, voiced-run rate,
+active fraction); long-term average spectrum in six bands relative to the 300-3400 Hz total
+(separates the flatter, high-effort spectrum of anger from happiness); pitch contour shape
 (YIN: movement between thirds of the turn, upper/lower spread, rising-step fraction, peak
 position, skewness); spectral flux.
 """
@@ -29,9 +38,11 @@ import librosa.sequence
 import numpy as np
 import numpy.typing as npt
 
+from models.emotion.band import BAND_HZ, front_end
+
 logger = logging.getLogger(__name__)
 
-FEATURE_VERSION = "emo-feat-v2"
+FEATURE_VERSION = "emo-feat-v4-tel-nr-level"
 SAMPLE_RATE = 16000
 N_FFT = 512
 HOP = 160
@@ -40,10 +51,15 @@ PITCH_HOP = 320
 FMIN = 60.0
 FMAX = 600.0
 ACTIVE_RANGE_DB = 35.0
+NOISE_PERCENTILE = 10  # the quietest frames estimate the noise floor of a noisy line
+NOISE_MARGIN_DB = 6.0
 MIN_SAMPLES = PITCH_FRAME * 2
+PYIN_SWITCH_PROB = 0.1  # librosa's default 0.01
+PYIN_NO_TROUGH_PROB = 0.1  # librosa's default 0.01
 N_MFCC = 13
-N_CONTRAST = 6
-LTAS_EDGES = (50, 150, 250, 400, 630, 1000, 1600, 2500, 4000, 6300, 8001)
+N_MELS = 24
+N_CONTRAST = 3  # contrast rows: 300-400, 400-800, 800-1600, 1600-3400 Hz
+LTAS_EDGES = (300, 400, 630, 1000, 1600, 2500, 3401)
 CONTOUR_RANGE_DB = 25.0
 
 Vector = npt.NDArray[np.float64]
@@ -91,8 +107,7 @@ def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> 
     """One feature vector (``len(FEATURE_NAMES)``) for a turn of any length at 16 kHz."""
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"emotion features expect {SAMPLE_RATE} Hz audio, got {sample_rate}")
-    y = np.asarray(samples, dtype=np.float32).reshape(-1)
-    y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    y = front_end(samples)
     duration = max(len(y), 1) / SAMPLE_RATE
     if len(y) < MIN_SAMPLES:
         pad = MIN_SAMPLES - len(y)
@@ -102,7 +117,8 @@ def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> 
     spec = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
     rms = librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP)[0]
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
-    active = rms_db > max(float(rms_db.max()) - ACTIVE_RANGE_DB, -70.0)
+    floor = float(np.percentile(rms_db, NOISE_PERCENTILE)) + NOISE_MARGIN_DB
+    active = rms_db > max(float(rms_db.max()) - ACTIVE_RANGE_DB, floor, -70.0)
     if active.sum() < 2:
         active = np.ones_like(active)
 
@@ -168,6 +184,8 @@ def _pitch_and_quality(y: npt.NDArray[np.float32]) -> tuple[Vector, Vector, floa
         sr=SAMPLE_RATE,
         frame_length=PITCH_FRAME,
         hop_length=PITCH_HOP,
+        switch_prob=PYIN_SWITCH_PROB,
+        no_trough_prob=PYIN_NO_TROUGH_PROB,
     )
     voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
     voiced_frac = float(voiced.mean()) if len(voiced) else 0.0
@@ -255,32 +273,43 @@ def _mean_std(values: Vector) -> list[float]:
     return [float(values.mean()), float(values.std())]
 
 
+def _in_band() -> npt.NDArray[np.bool_]:
+    freqs = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
+    inside: npt.NDArray[np.bool_] = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
+    return inside
+
+
 def _spectral(y: npt.NDArray[np.float32], spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
     sr = SAMPLE_RATE
-    mag = np.sqrt(spec)
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
+    inside = _in_band()
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)[inside]
+    power = spec[inside]
+    mag = np.sqrt(power)
     out: list[float] = []
-    centroid = librosa.feature.spectral_centroid(S=mag, sr=sr)[0]
-    bandwidth = librosa.feature.spectral_bandwidth(S=mag, sr=sr)[0]
-    rolloff = librosa.feature.spectral_rolloff(S=mag, sr=sr)[0]
+    centroid = librosa.feature.spectral_centroid(S=mag, freq=freqs)[0]
+    bandwidth = librosa.feature.spectral_bandwidth(S=mag, freq=freqs)[0]
+    rolloff = librosa.feature.spectral_rolloff(S=mag, sr=sr, freq=freqs)[0]
     flatness = np.log(np.maximum(librosa.feature.spectral_flatness(S=mag)[0], 1e-10))
     zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]
-    log_spec = 10.0 * np.log10(np.maximum(spec, 1e-12))
-    band = (freqs > 50) & (freqs < 5000)
-    slope = np.polyfit(freqs[band] / 1000.0, log_spec[band], 1)[0]
+    log_spec = 10.0 * np.log10(np.maximum(power, 1e-12))
+    slope = np.polyfit(freqs / 1000.0, log_spec, 1)[0]
     for values in (centroid / 1000, bandwidth / 1000, rolloff / 1000, flatness, zcr, slope):
         out += _mean_std(values[active])
-    ltas = spec[:, active].mean(axis=1)
-    low = ltas[(freqs >= 50) & (freqs < 1000)].sum()
-    high = ltas[(freqs >= 1000) & (freqs < 5000)].sum()
+    ltas = power[:, active].mean(axis=1)
+    low = ltas[freqs < 1000].sum()
+    high = ltas[freqs >= 1000].sum()
     out.append(10.0 * np.log10(max(high, 1e-12) / max(low, 1e-12)))
-    peak_low = ltas[(freqs >= 50) & (freqs < 2000)].max()
-    peak_high = ltas[(freqs >= 2000) & (freqs < 5000)].max()
+    peak_low = ltas[freqs < 2000].max()
+    peak_high = ltas[freqs >= 2000].max()
     out.append(10.0 * np.log10(max(peak_low, 1e-12) / max(peak_high, 1e-12)))
-    contrast = librosa.feature.spectral_contrast(S=mag, sr=sr, fmin=100.0, n_bands=N_CONTRAST)
+    contrast = librosa.feature.spectral_contrast(
+        S=mag, sr=sr, freq=freqs, fmin=400.0, n_bands=N_CONTRAST
+    )
     for row in contrast:
         out += _mean_std(row[active])
-    mel = librosa.feature.melspectrogram(S=spec, sr=sr, n_mels=40)
+    mel = librosa.feature.melspectrogram(
+        S=spec, sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmin=BAND_HZ[0], fmax=BAND_HZ[1]
+    )
     mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=N_MFCC + 1)[1:]
     width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
     delta = (
@@ -307,10 +336,10 @@ def _rhythm(rms_db: Vector, active: npt.NDArray[np.bool_], duration: float) -> t
 
 
 def _ltas_bands(spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
-    """Long-term average spectrum of the active frames in ten bands, dB re the 50-8000 Hz total."""
+    """Long-term average spectrum of the active frames in six bands, dB re the in-band total."""
     freqs = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
     ltas = spec[:, active].mean(axis=1)
-    total = max(float(ltas[(freqs >= 50) & (freqs < 8000)].sum()), 1e-12)
+    total = max(float(ltas[(freqs >= LTAS_EDGES[0]) & (freqs < LTAS_EDGES[-1])].sum()), 1e-12)
     bands = [
         10.0 * np.log10(max(float(ltas[(freqs >= lo) & (freqs < hi)].sum()), 1e-12) / total)
         for lo, hi in itertools.pairwise(LTAS_EDGES)
@@ -355,8 +384,9 @@ def _contour(y: npt.NDArray[np.float32]) -> Vector:
 
 
 def _flux(spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
-    """Spectral flux (RMS change of the log power spectrum between frames) over active frames."""
-    log_spec = np.log(np.maximum(spec, 1e-10))
+    """Spectral flux (RMS change of the in-band log power spectrum between frames), active
+    frames."""
+    log_spec = np.log(np.maximum(spec[_in_band()], 1e-10))
     flux = np.sqrt(np.mean(np.diff(log_spec, axis=1) ** 2, axis=0))
     act = active[1:]
     return np.array(_mean_std(flux[act])) if act.any() else np.zeros(2)

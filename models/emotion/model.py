@@ -1,9 +1,12 @@
 """Speech emotion from acoustic features and whisper encoder embeddings, trained on EmoDB.
 
-The weights are package data (``models/emotion/weights/emotion-emodb-v5.json``, plain JSON,
-numpy-only heads; ``python -m models.emotion.train`` rebuilds them). Each turn is described twice:
-by the acoustic features of ``models.emotion.features`` and by the pooled whisper-base encoder
-embedding of ``models.emotion.encoder`` (the turns of one speaker packed into 30 s windows). Two
+The weights are package data (``models/emotion/weights/emotion-emodb-v6.json``, plain JSON,
+numpy-only heads; ``python -m models.emotion.train`` rebuilds them). Each turn is brought to the
+telephone band (``models.emotion.band``: 300-3400 Hz) and described twice: by the acoustic
+features of ``models.emotion.features`` and by the pooled whisper-base encoder embedding of
+``models.emotion.encoder`` (the turns of one speaker packed into 30 s windows). The heads were
+fitted on EmoDB's training speakers as recorded and through telephone channels
+(``models.emotion.telephone``), so a call over a phone line is read as a studio recording is. Two
 heads read them:
 
 * ``utterance``: each representation standardised -> a linear softmax (the posterior of a
@@ -18,7 +21,8 @@ Within a head the two posteriors are fused log-linearly: ``p ~ p_acoustic^w * p_
 with the weight ``w`` chosen by leave-one-speaker-out cross-validation.
 
 Arousal and valence are the probability-weighted mean of a fixed per-class mapping (``AFFECT``,
-Russell-style circumplex positions of the seven EmoDB classes).
+Russell-style circumplex positions of the seven EmoDB classes). What a QA team reads is the
+call-centre state of the class probabilities (``models.emotion.states``), not the class itself.
 
 A turn with no voiced speech (silence, noise, a click: fewer than three pitch frames) carries no
 evidence: it gets a uniform distribution, label ``neutral``, arousal = valence = confidence = 0
@@ -60,8 +64,8 @@ from pipelines.types import Emotion, ModelInfo
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "callqa-emotion-emodb"
-MODEL_VERSION = "5"
-WEIGHTS_FILE = "emotion-emodb-v5.json"
+MODEL_VERSION = "6"
+WEIGHTS_FILE = "emotion-emodb-v6.json"
 WEIGHTS_FORMAT = "callqa-emotion-fused/3"
 REBUILD = "python -m models.emotion.train"
 

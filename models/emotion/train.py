@@ -1,9 +1,23 @@
 """Train the speech emotion model on EmoDB's train split: ``python -m models.emotion.train``.
 
 Speakers 15 and 16 are the held-out test split and are never read here. Every choice is made by
-leave-one-speaker-out cross-validation (LOSO) over the eight training speakers: the covariance
-shrinkage of each LDA, the fusion weight of each head and the minimum number of turns for speaker
-normalisation.
+leave-one-speaker-out cross-validation (LOSO) over the eight training speakers
+(``models.emotion.train_cv``): the covariance shrinkage of each LDA, the fusion weight of each
+head, the minimum number of turns for speaker normalisation and the thresholds of the call-centre
+states (``models.emotion.states``: F0.5 per state over the utterance head's cross-validated
+posteriors in every context, studio and telephone).
+
+Since v6 every clip goes through the telephone front end first (``models.emotion.band``:
+300-3400 Hz, steady noise reduced), and a telephone copy of every training clip
+(``models.emotion.train_data``: sox band-pass, 8 kHz, G.711 mu-law or A-law, white noise at 8-25
+dB SNR) adds training rows and is scored as contexts of its own (``tel-packed0`` .. ``tel-alone``);
+choices are made on the mean over the packed contexts of both. v5 read the whole studio band:
+LOSO 0.943 on studio clips, but on the test speakers through mu-law at 15 dB SNR it fell from
+0.937 to 0.614 (``bench.emotion --telephone``). LOSO of the utterance head, studio / telephone
+contexts (packed; encoded alone): the telephone band and copy alone 0.914 / 0.840 (0.841 /
+0.748); with noise reduction and less strict pYIN voicing 0.908 / 0.835 (0.841 / 0.770); with
+the level set as well (v6: a line 20 dB quieter changed a label before) 0.905 / 0.837 (0.848 /
+0.779).
 
 Each clip is described by its acoustic features (``models.emotion.features``) and by its whisper
 encoder embedding (``models.emotion.encoder``) in four contexts: packed with the other clips of the
@@ -43,49 +57,51 @@ pairwise LDA re-splitting the two classes' mass 0.892/0.911 at best; an anger pr
 -1.5 to +0.5) 0.895/0.919 at best; projecting out the top 2-6 between-speaker directions (nuisance
 attribute projection), without speed copies, 0.898/0.922 at best (left out: no clear gain).
 
-The result is written as JSON into the package (``models/emotion/weights/emotion-emodb-v5.json``):
+The result is written as JSON into the package (``models/emotion/weights/emotion-emodb-v6.json``):
 scalers and softmax weights as plain arrays, the feature list and versions, the whisper weights'
-SHA-256, the classes, a SHA-256 over the training files (sorted names + bytes) and the
-cross-validation scores. ``--cache DIR`` keeps the extracted features and embeddings (about 20
-minutes on two cores: features, each clip encoded alone, the speed copies) for a re-run.
+SHA-256, the classes, a SHA-256 over the training files (sorted names + bytes), the
+cross-validation scores and the state thresholds with the figures behind them. ``--cache DIR``
+keeps the extracted features and embeddings (40-60 minutes on two shared cores: features, each
+clip encoded alone, the speed copies, the telephone copy) and the utterance head's
+cross-validated posteriors for a re-run.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib.metadata
 import json
 import logging
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.metrics import accuracy_score, f1_score
-from sklearn.preprocessing import StandardScaler
 
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, ENCODER_SHA256
 from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, SAMPLE_RATE
-from models.emotion.model import (
-    MODEL_NAME,
-    MODEL_VERSION,
-    WEIGHTS_FILE,
-    WEIGHTS_FORMAT,
-    FusedHead,
-    LinearHead,
-    fuse_posteriors,
-    speaker_normalize,
+from models.emotion.model import MODEL_NAME, MODEL_VERSION, WEIGHTS_FILE, WEIGHTS_FORMAT
+from models.emotion.states import tune_thresholds
+from models.emotion.train_cv import (
+    NEVER,
+    TURN_GRID,
+    Posteriors,
+    acoustic_floor,
+    embedding_floor,
+    fit_fused,
+    select,
+    speaker_view,
+    turns_curve,
+    unchanged,
 )
 from models.emotion.train_data import (
     CONTEXTS,
     DEFAULT_DATA,
     PACKED,
     SPEEDS,
-    TrainSet,
+    TELEPHONE_SEED,
+    TELEPHONE_SNR_DB,
     data_sha256,
     extract,
     read_labels,
@@ -95,231 +111,15 @@ from models.emotion.train_data import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "weights" / WEIGHTS_FILE
-ANGER = "anger"
-ACOUSTIC_SHRINKAGE: tuple[str | float, ...] = ("auto", 0.1, 0.3, 0.5)  # "auto": Ledoit-Wolf
-EMBEDDING_SHRINKAGE: tuple[str | float, ...] = ("auto", 0.5)
-WEIGHT_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)  # acoustic weight in the log-linear fusion
-TURN_GRID = (3, 5, 8, 10, 15, 20)
-SUBSET_REPEATS = 5
-FLOOR_FRACTION = 0.25
-NEVER = 10**6  # min_turns when speaker normalisation never beats the utterance head
-
-Matrix = npt.NDArray[np.float64]
-Labels = npt.NDArray[np.str_]
-Fit = Callable[[Matrix, Labels], LinearHead]
-View = Callable[[Matrix], Matrix]
-Mask = npt.NDArray[np.bool_]
 
 
-def std_floor(x: Matrix, speakers: Labels) -> Matrix:
-    """Per-feature floor for speaker z-scoring: a fraction of the median within-speaker std."""
-    stds = np.stack([x[speakers == s].std(axis=0) for s in np.unique(speakers)])
-    floor: Matrix = np.maximum(FLOOR_FRACTION * np.median(stds, axis=0), 1e-6)
-    return floor
-
-
-def normalize_by_speaker(x: Matrix, speakers: Labels, floor: Matrix) -> Matrix:
-    out = np.empty_like(x)
-    for s in np.unique(speakers):
-        rows = speakers == s
-        out[rows] = speaker_normalize(x[rows], floor)
-    return out
-
-
-def fit_head(x: Matrix, y: Labels, classes: Sequence[str], shrinkage: str | float) -> LinearHead:
-    if len(classes) < 3:
-        raise ValueError("a softmax head needs at least three classes")
-    scaler = StandardScaler().fit(x)
-    clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=shrinkage)
-    clf.fit(scaler.transform(x), y)
-    if tuple(clf.classes_) != tuple(classes):
-        raise ValueError(f"training classes {clf.classes_} != {classes}")
-    return LinearHead(
-        mean=np.asarray(scaler.mean_, dtype=np.float64),
-        scale=np.asarray(scaler.scale_, dtype=np.float64),
-        coef=np.asarray(clf.coef_, dtype=np.float64),
-        intercept=np.asarray(clf.intercept_, dtype=np.float64),
-    )
-
-
-def predict(probs: Matrix, classes: Sequence[str]) -> Labels:
-    labels: Labels = np.asarray(classes)[np.atleast_2d(probs).argmax(axis=1)]
-    return labels
-
-
-def scores(y: Labels, pred: Labels) -> dict[str, float]:
-    return {
-        "accuracy": round(float(accuracy_score(y, pred)), 4),
-        "anger_f1": round(float(f1_score(y == ANGER, pred == ANGER)), 4),
-    }
-
-
-def mean_scores(per_context: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    """Mean accuracy and anger F1 over the packed contexts."""
-    return {
-        k: round(float(np.mean([per_context[c][k] for c in PACKED])), 4)
-        for k in ("accuracy", "anger_f1")
-    }
-
-
-def unchanged(x: Matrix) -> Matrix:
-    return x
-
-
-def speaker_view(speakers: Labels, floor: Matrix) -> View:
-    """Each speaker's rows z-scored over themselves (``speakers`` labels the rows)."""
-    return functools.partial(normalize_by_speaker, speakers=speakers, floor=floor)
-
-
-def acoustic_floor(data: TrainSet, keep: Mask) -> Matrix:
-    return std_floor(data.acoustic[keep], data.speakers[keep])
-
-
-def embedding_floor(data: TrainSet, keep: Mask) -> Matrix:
-    return std_floor(
-        np.vstack([data.embeddings[c][keep] for c in CONTEXTS]),
-        np.concatenate([data.speakers[keep]] * len(CONTEXTS)),
-    )
-
-
-def acoustic_rows(data: TrainSet, keep: Mask, view: View) -> tuple[Matrix, Labels]:
-    """Training rows of an acoustic head: the kept clips and their speed copies (each copy
-    seen through ``view`` on its own, so a copy is a speaker of its own)."""
-    blocks = [data.acoustic, *(copy.acoustic for copy in data.copies)]
-    return np.vstack([view(b)[keep] for b in blocks]), np.concatenate([data.y[keep]] * len(blocks))
-
-
-def embedding_rows(data: TrainSet, keep: Mask, view: View) -> tuple[Matrix, Labels]:
-    """Training rows of an embedding head: the kept clips in every context and their speed
-    copies in the packed contexts."""
-    blocks = [data.embeddings[c] for c in CONTEXTS]
-    blocks += [copy.embeddings[c] for copy in data.copies for c in PACKED]
-    return np.vstack([view(b)[keep] for b in blocks]), np.concatenate([data.y[keep]] * len(blocks))
-
-
-def loso_acoustic(data: TrainSet, fit: Fit, by_speaker: bool) -> Matrix:
-    """Each training speaker's acoustic posteriors from a head fitted on the other speakers."""
-    out: Matrix | None = None
-    for held in np.unique(data.speakers):
-        test = data.speakers == held
-        view: View = unchanged
-        if by_speaker:
-            view = speaker_view(data.speakers, acoustic_floor(data, ~test))
-        probs = fit(*acoustic_rows(data, ~test, view)).probabilities(view(data.acoustic)[test])
-        if out is None:
-            out = np.zeros((len(data.y), probs.shape[1]))
-        out[test] = probs
-    if out is None:
-        raise ValueError("no training speakers")
-    return out
-
-
-def loso_embedding(data: TrainSet, fit: Fit, by_speaker: bool) -> dict[str, Matrix]:
-    """Posteriors per context of embedding heads fitted on all contexts of the other speakers."""
-    out: dict[str, Matrix] = {}
-    for held in np.unique(data.speakers):
-        test = data.speakers == held
-        view: View = unchanged
-        if by_speaker:
-            view = speaker_view(data.speakers, embedding_floor(data, ~test))
-        head = fit(*embedding_rows(data, ~test, view))
-        for c in CONTEXTS:
-            probs = head.probabilities(view(data.embeddings[c])[test])
-            out.setdefault(c, np.zeros((len(data.y), probs.shape[1])))[test] = probs
-    return out
-
-
-def _pick(grid: Sequence[Any], results: Mapping[Any, Mapping[str, float]]) -> Any:
-    # accuracy, then anger F1; ties go to the earlier grid entry
-    return max(grid, key=lambda g: (results[g]["accuracy"], results[g]["anger_f1"], -grid.index(g)))
-
-
-def select(data: TrainSet, classes: Sequence[str], by_speaker: bool) -> dict[str, Any]:
-    """Cross-validated shrinkages and fusion weight of one head, with the figures behind them."""
-    name = "speaker" if by_speaker else "utterance"
-    y = data.y
-    acoustic: dict[str | float, Matrix] = {}
-    acoustic_grid: dict[str | float, dict[str, float]] = {}
-    for s in ACOUSTIC_SHRINKAGE:
-        fit: Fit = functools.partial(fit_head, classes=classes, shrinkage=s)
-        acoustic[s] = loso_acoustic(data, fit, by_speaker)
-        acoustic_grid[s] = scores(y, predict(acoustic[s], classes))
-        logger.info("CV %s acoustic shrinkage=%s: %s", name, s, acoustic_grid[s])
-    best_acoustic = _pick(ACOUSTIC_SHRINKAGE, acoustic_grid)
-    embedding: dict[str | float, dict[str, Matrix]] = {}
-    embedding_grid: dict[str | float, dict[str, Any]] = {}
-    for s in EMBEDDING_SHRINKAGE:
-        fit = functools.partial(fit_head, classes=classes, shrinkage=s)
-        embedding[s] = loso_embedding(data, fit, by_speaker)
-        per = {c: scores(y, predict(p, classes)) for c, p in embedding[s].items()}
-        embedding_grid[s] = {**mean_scores(per), "contexts": per}
-        logger.info("CV %s embedding shrinkage=%s: %s", name, s, embedding_grid[s])
-    best_embedding = _pick(EMBEDDING_SHRINKAGE, embedding_grid)
-    fused: dict[float, dict[str, Any]] = {}
-    for w in WEIGHT_GRID:
-        per = {
-            c: scores(y, predict(fuse_posteriors(acoustic[best_acoustic], p, w), classes))
-            for c, p in embedding[best_embedding].items()
-        }
-        fused[w] = {**mean_scores(per), "contexts": per}
-        logger.info("CV %s fused acoustic weight=%s: %s", name, w, fused[w])
-    order = sorted(WEIGHT_GRID, key=lambda w: abs(w - 0.5))  # ties: closest to equal weights
-    weight = _pick(order, fused)
-    return {
-        "acoustic_shrinkage": best_acoustic,
-        "embedding_shrinkage": best_embedding,
-        "acoustic_weight": weight,
-        **fused[weight],
-        "acoustic_only": acoustic_grid[best_acoustic],
-        "embedding_only": embedding_grid[best_embedding],
-        "acoustic_grid": {str(s): r for s, r in acoustic_grid.items()},
-        "embedding_grid": {str(s): r for s, r in embedding_grid.items()},
-        "weight_grid": {str(w): r for w, r in fused.items()},
-    }
-
-
-def fit_fused(
-    data: TrainSet,
-    keep: Mask,
-    views: tuple[View, View],
-    classes: Sequence[str],
-    chosen: Mapping[str, Any],
-) -> FusedHead:
-    """A fused head fitted on the kept clips: acoustic LDA and embedding LDA (``views``: what
-    the acoustic features and the embeddings are seen through)."""
-    return FusedHead(
-        acoustic=fit_head(
-            *acoustic_rows(data, keep, views[0]), classes, chosen["acoustic_shrinkage"]
-        ),
-        embedding=fit_head(
-            *embedding_rows(data, keep, views[1]), classes, chosen["embedding_shrinkage"]
-        ),
-        acoustic_weight=float(chosen["acoustic_weight"]),
-    )
-
-
-def turns_curve(
-    data: TrainSet, classes: Sequence[str], chosen: Mapping[str, Any]
-) -> dict[int, float]:
-    """CV accuracy of the speaker head when a held-out speaker's baseline comes from k turns
-    (embeddings of the first packing)."""
-    rng = np.random.default_rng(0)
-    correct = {k: 0.0 for k in TURN_GRID}
-    y, speakers = data.y, data.speakers
-    for held in np.unique(speakers):
-        test = speakers == held
-        floor, efloor = acoustic_floor(data, ~test), embedding_floor(data, ~test)
-        views = (speaker_view(speakers, floor), speaker_view(speakers, efloor))
-        head = fit_fused(data, ~test, views, classes, chosen)
-        xt, et = data.acoustic[test], data.embeddings[PACKED[0]][test]
-        for k in TURN_GRID:
-            for _ in range(SUBSET_REPEATS):
-                pick = rng.choice(len(xt), size=min(k, len(xt)), replace=False)
-                z = (xt - xt[pick].mean(axis=0)) / np.maximum(xt[pick].std(axis=0), floor)
-                ze = (et - et[pick].mean(axis=0)) / np.maximum(et[pick].std(axis=0), efloor)
-                hits = predict(head.probabilities(z, ze), classes) == y[test]
-                correct[k] += float(hits.sum()) / SUBSET_REPEATS
-    return {k: round(v / len(y), 4) for k, v in correct.items()}
+def save_posteriors(path: Path, posteriors: Posteriors, y: Any, speakers: Any) -> None:
+    """The utterance head's cross-validated posteriors per context, for a look at them."""
+    arrays = {"y": y, "speakers": speakers}
+    for kind in ("acoustic", "embedding", "fused"):
+        arrays |= {f"{kind}/{c}": p for c, p in getattr(posteriors, kind).items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
 
 
 def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any]:
@@ -332,16 +132,25 @@ def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any
     data = extract(data_dir, train_files, y, speakers, cache)
     classes = sorted(set(y.tolist()))
 
-    utt_cv = select(data, classes, by_speaker=False)
-    spk_cv = select(data, classes, by_speaker=True)
+    utt_cv, posteriors = select(data, classes, by_speaker=False)
+    spk_cv, _ = select(data, classes, by_speaker=True)
+    if cache is not None:
+        save_posteriors(cache / "emotion-cv-posteriors.npz", posteriors, y, speakers)
+    # the call-centre states' thresholds, on every scored context of the utterance head
+    contexts = list(posteriors.fused)
+    thresholds, states = tune_thresholds(
+        np.vstack([posteriors.fused[c] for c in contexts]),
+        np.concatenate([y] * len(contexts)).tolist(),
+        classes,
+    )
+    states["contexts"] = contexts
+    logger.info("state thresholds: %s", thresholds)
     curve = turns_curve(data, classes, spk_cv)
     logger.info("speaker-baseline accuracy by turns: %s", curve)
     # fewest turns from which the speaker head stays at least as good as the utterance head
-    enough = [
-        k
-        for i, k in enumerate(TURN_GRID)
-        if all(curve[j] >= utt_cv["accuracy"] for j in TURN_GRID[i:])
-    ]
+    # (both on the studio clips)
+    studio = utt_cv["domains"]["studio"]["accuracy"]
+    enough = [k for i, k in enumerate(TURN_GRID) if all(curve[j] >= studio for j in TURN_GRID[i:])]
     min_turns = enough[0] if enough else NEVER
 
     everyone = np.ones(len(y), dtype=bool)
@@ -369,6 +178,13 @@ def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any
             "sha256": data_sha256(data_dir, train_files),
             "contexts": list(CONTEXTS),
             "speed_copies": {"speeds": list(SPEEDS), "contexts": list(PACKED)},
+            "telephone_copy": {
+                "chain": "sox: sinc 300-3400 Hz, 8 kHz; white noise; G.711; back to 16 kHz",
+                "codecs": ["mu-law", "a-law"],
+                "snr_db": list(TELEPHONE_SNR_DB),
+                "seed": TELEPHONE_SEED,
+                "contexts": list(CONTEXTS),
+            },
             "versions": {
                 "numpy": np.__version__,
                 "librosa": importlib.metadata.version("librosa"),
@@ -382,6 +198,7 @@ def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any
             "utterance": utt_cv,
             "speaker": spk_cv,
             "speaker_turns_accuracy": {str(k): v for k, v in curve.items()},
+            "states": states,
         },
         "speaker_normalization": {
             "min_turns": min_turns,
@@ -409,10 +226,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     content = train(args.data, args.out, args.cache)
     cv = content["cv"]
     logger.info(
-        "CV utterance head: %s; speaker head: %s; min turns %d",
+        "CV utterance head: %s (%s); speaker head: %s (%s); min turns %d; states %s",
         {k: cv["utterance"][k] for k in SUMMARY},
+        cv["utterance"]["domains"],
         {k: cv["speaker"][k] for k in SUMMARY},
+        cv["speaker"]["domains"],
         content["speaker_normalization"]["min_turns"],
+        {s: v["threshold"] for s, v in cv["states"]["states"].items()},
     )
     return 0
 

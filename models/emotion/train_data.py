@@ -9,7 +9,14 @@ orders (``PACKINGS``), and encoded alone.
 Speed-perturbed copies (``SPEEDS``: the clip resampled so that it plays 10 % slower or faster,
 which moves its pitch and formants as another speaker's voice would be) add training rows: their
 acoustic features and their embeddings in the three packed contexts (each copy is a pseudo-speaker
-of its own). They are training rows only; every cross-validation score is on the original clips.
+of its own). They are training rows only; no cross-validation score is on them.
+
+The telephone copy (``models.emotion.telephone``) passes each training clip through a telephone
+channel of its own, drawn with ``TELEPHONE_SEED``: mu-law or A-law, white noise at an SNR drawn
+uniformly from ``TELEPHONE_SNR_DB``. Its acoustic features and its embeddings in all four
+contexts are training rows, and the held-out speaker's telephone clips are scored as well
+(contexts ``tel-packed0`` .. ``tel-alone``), so cross-validation says how the model holds on a
+phone line, on the training speakers only.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import soundfile as sf
 
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, TurnEmbedder
 from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, extract_features
+from models.emotion.telephone import Channel, degrade_each
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +56,9 @@ PACKINGS = (0, 1, 2)  # seeds of the shuffled packings
 CONTEXTS = ("packed0", "packed1", "packed2", "alone")
 PACKED = CONTEXTS[:3]
 SPEEDS = (0.9, 1.1)  # speed perturbation of the training copies
+TELEPHONE_SEED = 8  # the training copies' channels and noise (the test split's bench uses another)
+TELEPHONE_SNR_DB = (8.0, 25.0)
+TELEPHONE = "tel-"  # prefix of the telephone copy's scoring contexts
 
 Matrix = npt.NDArray[np.float64]
 Labels = npt.NDArray[np.str_]
@@ -158,6 +169,15 @@ class SpeedCopy:
 
 
 @dataclass(frozen=True, slots=True)
+class TelephoneCopy:
+    """The training clips through telephone channels: acoustic features, embeddings in every
+    context (``CONTEXTS``)."""
+
+    acoustic: Matrix
+    embeddings: Mapping[str, Matrix]
+
+
+@dataclass(frozen=True, slots=True)
 class TrainSet:
     """Training clips: labels, speakers, acoustic features, embeddings per context, copies."""
 
@@ -166,6 +186,19 @@ class TrainSet:
     acoustic: Matrix
     embeddings: Mapping[str, Matrix]
     copies: tuple[SpeedCopy, ...] = ()
+    telephone: TelephoneCopy | None = None
+
+
+def telephone_channels(count: int, seed: int = TELEPHONE_SEED) -> list[Channel]:
+    """One channel per training clip: codec and SNR drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    low, high = TELEPHONE_SNR_DB
+    return [
+        Channel(
+            "mu-law" if rng.random() < 0.5 else "a-law", round(float(rng.uniform(low, high)), 1)
+        )
+        for _ in range(count)
+    ]
 
 
 def _cached(path: Path | None, compute: Callable[[], dict[str, Matrix]]) -> dict[str, Matrix]:
@@ -206,11 +239,25 @@ def extract(
     def where(suffix: str) -> Path | None:
         return cache / f"emotion-train-{key}{suffix}.npz" if cache is not None else None
 
+    def by_phone() -> dict[str, Matrix]:
+        logger.info("telephone copy")
+        phoned = degrade_each(audio, telephone_channels(len(audio)), TELEPHONE_SEED)
+        arrays = {"acoustic": load_features(phoned)}
+        arrays |= {f"packed{s}": packed_embeddings(embedder, phoned, speakers, s) for s in PACKINGS}
+        arrays["alone"] = alone_embeddings(embedder, phoned)
+        return arrays
+
     base = _cached(where(""), original)
     copies = []
     for speed in SPEEDS:
         arrays = _cached(where(f"-speed{speed}"), functools.partial(at_speed, speed))
         copies.append(SpeedCopy(speed, arrays["acoustic"], {c: arrays[c] for c in PACKED}))
+    phone = _cached(where(f"-telephone{TELEPHONE_SEED}"), by_phone)
     return TrainSet(
-        y, speakers, base["acoustic"], {c: base[c] for c in CONTEXTS}, copies=tuple(copies)
+        y,
+        speakers,
+        base["acoustic"],
+        {c: base[c] for c in CONTEXTS},
+        copies=tuple(copies),
+        telephone=TelephoneCopy(phone["acoustic"], {c: phone[c] for c in CONTEXTS}),
     )

@@ -1,4 +1,4 @@
-"""The training set's speed copies and how they join the heads' training rows."""
+"""The training set's speed and telephone copies and how they join the heads' training rows."""
 
 from __future__ import annotations
 
@@ -6,14 +6,24 @@ import numpy as np
 
 from models.emotion.encoder import DIMENSIONS
 from models.emotion.features import SAMPLE_RATE
-from models.emotion.train import (
+from models.emotion.train_cv import (
     acoustic_floor,
     acoustic_rows,
+    context_embeddings,
     embedding_rows,
+    mean_scores,
+    scored_contexts,
     speaker_view,
     unchanged,
 )
-from models.emotion.train_data import CONTEXTS, PACKED, SpeedCopy, TrainSet, change_speed
+from models.emotion.train_data import (
+    CONTEXTS,
+    PACKED,
+    SpeedCopy,
+    TelephoneCopy,
+    TrainSet,
+    change_speed,
+)
 
 
 def test_a_faster_copy_is_shorter_and_higher() -> None:
@@ -28,7 +38,7 @@ def test_a_faster_copy_is_shorter_and_higher() -> None:
     assert len(change_speed(tone, 0.9)) > len(tone)
 
 
-def _train_set(copies: int) -> TrainSet:
+def _train_set(copies: int, phone: bool = False) -> TrainSet:
     rng = np.random.default_rng(0)
     y = np.array(["anger", "happiness", "neutral"] * 4)
     speakers = np.array(["03"] * 6 + ["08"] * 6)
@@ -45,6 +55,9 @@ def _train_set(copies: int) -> TrainSet:
             SpeedCopy(s, block(10.0 * (i + 1), 5), {c: block(0.0, DIMENSIONS) for c in PACKED})
             for i, s in enumerate((0.9, 1.1)[:copies])
         ),
+        TelephoneCopy(block(30.0, 5), {c: block(30.0, DIMENSIONS) for c in CONTEXTS})
+        if phone
+        else None,
     )
 
 
@@ -70,3 +83,20 @@ def test_each_copy_is_z_scored_as_a_speaker_of_its_own() -> None:
         for s in ("03", "08"):
             rows = block[data.speakers == s]
             np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-9)
+
+
+def test_the_telephone_copy_adds_rows_and_contexts_of_the_kept_speakers_only() -> None:
+    data = _train_set(copies=2, phone=True)
+    keep = data.speakers == "03"
+    x, y = acoustic_rows(data, keep, unchanged)
+    assert x.shape == (6 * 4, 5) and list(y) == list(data.y[keep]) * 4
+    np.testing.assert_array_equal(x[-6:], data.telephone.acoustic[keep])  # type: ignore[union-attr]
+    e, _ = embedding_rows(data, keep, unchanged)
+    assert e.shape == (6 * (2 * len(CONTEXTS) + 2 * len(PACKED)), DIMENSIONS)
+    contexts = scored_contexts(data)
+    assert contexts == (*CONTEXTS, "tel-packed0", "tel-packed1", "tel-packed2", "tel-alone")
+    assert context_embeddings(data, "tel-alone") is data.telephone.embeddings["alone"]  # type: ignore[union-attr]
+    assert scored_contexts(_train_set(copies=0)) == CONTEXTS
+    # choices are made on the packed contexts of both, the encoded-alone ones are reported only
+    per = {c: {"accuracy": 1.0 if "packed" in c else 0.0, "anger_f1": 0.5} for c in contexts}
+    assert mean_scores(per) == {"accuracy": 1.0, "anger_f1": 0.5}

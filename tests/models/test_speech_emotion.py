@@ -16,7 +16,18 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
-from bench.emotion import EmotionScores, evaluate, load_test_split, predict_split, split_inputs
+from bench.emotion import (
+    CONDITIONS,
+    TELEPHONE,
+    EmotionScores,
+    evaluate,
+    evaluate_states,
+    load_test_split,
+    predict_split,
+    predictions_split,
+    split_inputs,
+    through,
+)
 from models.ct2_weights import read_variables
 from models.emotion.encoder import DIMENSIONS, WINDOW_SAMPLES, WhisperBlocks, pack
 from models.emotion.features import FEATURE_NAMES, extract_features
@@ -28,16 +39,20 @@ from models.emotion.model import (
     fuse_posteriors,
     load_weights,
 )
+from models.emotion.states import StateThresholds
 from models.emotion.train_data import TEST_SPEAKERS, parse_name, split_train_test
 from models.whisper import BASE_SHA256, resolve_whisper
 from pipelines.errors import ModelUnavailableError
 
-# Measured once on this split with the shipped v5 weights (python -m bench.emotion), after every
-# choice was made by cross-validation on the training speakers: utterance head (packed, what
-# calls use) 0.937 / anger F1 0.900; utterance head (each clip encoded alone, as live finals)
-# 0.906 / 0.931; speaker head (packed) 0.961 / 1.000.
+# Measured once on this split with the shipped v6 weights (python -m bench.emotion --telephone),
+# after every choice was made by cross-validation on the training speakers: utterance head
+# (packed, what calls use) 0.890 / anger F1 0.915 as recorded, 0.890 / 0.947 through mu-law at
+# 15 dB SNR; utterance head (each clip encoded alone, as live finals) 0.811 / 0.844 and 0.811 /
+# 0.885; speaker head (packed) 0.921 / 0.947 and 0.898 / 0.964. (v5, which read the whole studio
+# band: 0.937 / 0.900 as recorded but 0.614 / 0.667 over the phone line.)
 TARGET_ANGER_F1 = 0.85
 TARGET_ACCURACY = 0.70
+TELEPHONE_GAP = 0.05  # a phone line costs at most 5 points, in classes and in states
 MARGIN = 0.03
 
 
@@ -82,12 +97,29 @@ def test_copied_data_is_the_test_split_only(emodb: Path) -> None:
         assert row["speaker"] == utt.speaker in TEST_SPEAKERS and row["emotion"] == utt.emotion
 
 
+@pytest.fixture(scope="module")
+def telephone(
+    emodb: Path, model: SpeechEmotionModel
+) -> dict[str, tuple[EmotionScores, EmotionScores]]:
+    """Classes and states, as recorded and through mu-law at 15 dB SNR (utterance head, packed)."""
+    out = {}
+    for name in ("studio", TELEPHONE):
+        split = through(load_test_split(emodb), CONDITIONS[name])
+        preds = predictions_split(model, split, split_inputs(model, split, alone=False))
+        packed = preds["utterance (packed)"]
+        out[name] = (
+            evaluate(split.emotions, [p.label for p in packed], model.classes),
+            evaluate_states(split.emotions, packed, StateThresholds()),
+        )
+    return out
+
+
 @pytest.mark.slow
 def test_the_pipelines_head_reaches_both_targets(scores: dict[str, EmotionScores]) -> None:
     # predict_turns keeps the utterance head for any number of turns (min_turns), so this is
-    # what calls get: 0.937 / anger F1 0.900 measured (4 of 17 happy clips taken for anger)
+    # what calls get: 0.890 / anger F1 0.915 measured (anger precision 0.844, recall 1.0)
     utterance = scores["utterance (packed)"]
-    assert utterance.accuracy >= max(TARGET_ACCURACY, 0.937 - MARGIN)
+    assert utterance.accuracy >= max(TARGET_ACCURACY, 0.890 - MARGIN)
     assert utterance.anger_f1 >= TARGET_ANGER_F1
     assert utterance.recall["anger"] >= 0.95
 
@@ -97,8 +129,20 @@ def test_speaker_normalized_head_holds_its_measured_scores(
     scores: dict[str, EmotionScores],
 ) -> None:
     speaker = scores["speaker (packed)"]
-    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.961 - MARGIN)
-    assert speaker.anger_f1 >= max(TARGET_ANGER_F1, 1.0 - MARGIN)
+    assert speaker.accuracy >= max(TARGET_ACCURACY, 0.921 - MARGIN)
+    assert speaker.anger_f1 >= max(TARGET_ANGER_F1, 0.947 - MARGIN)
+
+
+@pytest.mark.slow
+def test_a_phone_line_costs_at_most_five_points(
+    telephone: dict[str, tuple[EmotionScores, EmotionScores]],
+) -> None:
+    # measured: 7 classes 0.890 -> 0.890, states 0.874 -> 0.843, angry-state F1 0.941 -> 0.900
+    (studio_classes, studio_states), (line_classes, line_states) = telephone.values()
+    assert line_classes.accuracy >= studio_classes.accuracy - TELEPHONE_GAP
+    assert line_states.accuracy >= studio_states.accuracy - TELEPHONE_GAP
+    assert line_classes.accuracy >= max(TARGET_ACCURACY, 0.890 - MARGIN)
+    assert line_states.anger_f1 >= TARGET_ANGER_F1
 
 
 def test_odd_inputs_give_valid_distributions(emodb: Path, model: SpeechEmotionModel) -> None:
@@ -181,8 +225,8 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
     path = default_weights_path()
     assert path.stat().st_size < 1_000_000
     info = model.info
-    assert path.name == "emotion-emodb-v5.json"
-    assert (info.stage, info.name, info.version) == ("emotion", "callqa-emotion-emodb", "5")
+    assert path.name == "emotion-emodb-v6.json"
+    assert (info.stage, info.name, info.version) == ("emotion", "callqa-emotion-emodb", "6")
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     meta = json.loads(path.read_text(encoding="utf-8"))
     assert meta["features"] == list(FEATURE_NAMES) and meta["classes"] == list(model.classes)
@@ -196,7 +240,7 @@ def test_weights_hash_matches_info(model: SpeechEmotionModel) -> None:
 def test_missing_or_corrupt_weights_name_the_file_and_the_fix(
     tmp_path: Path, content: bytes | None
 ) -> None:
-    path = tmp_path / "emotion-emodb-v5.json"
+    path = tmp_path / "emotion-emodb-v6.json"
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ModelUnavailableError) as error:
@@ -307,8 +351,9 @@ def test_predictions_do_not_depend_on_the_recording_level(
     emodb: Path, model: SpeechEmotionModel
 ) -> None:
     # EmoDB's clips are peak-normalised; a call's turns are not: a line 6 or 20 dB quieter must
-    # keep its label. The middle encoder block (v5) is more level-dependent than the encoder's
-    # output was (v4: within 0.05): measured here arousal within 0.04, valence within 0.17
+    # keep its label. The middle encoder block (v5, v6) is more level-dependent than the
+    # encoder's output was (v4: within 0.05): measured here (v5) arousal within 0.04, valence
+    # within 0.17
     turns = [_clip(emodb, p.name) for p in sorted(emodb.glob("15*.wav"))[:8]]
     loud = model.predict_turns(turns)
     for gain_db in (-6.0, -20.0):

@@ -137,6 +137,19 @@ def test_evidence_and_timeline_seek_the_audio(page: Page, site: Site, call_id: s
     assert abs(_current_time(page) - target) < 1.0
 
 
+def test_transcript_shows_call_centre_states(page: Page, site: Site, call_id: str) -> None:
+    # the caller's emotion reads as a state a QA team acts on, the voice model's class beside it
+    _open_call(page, site, "qa_analyst", call_id)
+    badges = page.locator(".segments .emotion")
+    expect(badges.first).to_be_visible()
+    states = {"angry / frustrated", "upset", "neutral", "satisfied"}
+    shown = [(t or "").removeprefix("Emotion: ") for t in badges.all_text_contents()]
+    assert shown and set(shown) <= states, shown
+    question = page.locator(".segment", has_text="anyone there").locator(".emotion")
+    expect(question).to_have_text("Emotion: neutral")
+    assert "voice model: " in (question.get_attribute("title") or "")
+
+
 def test_analyst_overrides_a_check_with_a_reason(page: Page, site: Site, call_id: str) -> None:
     _open_call(page, site, "qa_analyst", call_id)
     failed = page.locator(".check.fail").first

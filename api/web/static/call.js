@@ -2,7 +2,7 @@
 // review overrides (qa_analyst) and transcript downloads.
 
 import { ApiFailure, download, getBlob, getJson } from "./api.js";
-import { append, clock, h, labelOf, notify, seconds, when } from "./dom.js";
+import { append, clock, emotionName, h, isNegativeEmotion, labelOf, notify, seconds, when } from "./dom.js";
 import { scorecard } from "./scorecard.js";
 
 function player(blob) {
@@ -59,6 +59,17 @@ function roleOf(record, speaker) {
   return record.participants.find((p) => p.speaker === speaker)?.role || "unknown";
 }
 
+function emotionBadge(emotion) {
+  const details = [`valence ${emotion.valence}`, `arousal ${emotion.arousal}`, `confidence ${emotion.confidence}`, `from ${emotion.source}`];
+  if (emotion.raw_label) details.unshift(`voice model: ${emotion.raw_label}`);
+  return h(
+    "span",
+    { class: `emotion ${isNegativeEmotion(emotion.label) ? "negative" : ""}`, title: details.join(", "), dataset: { state: emotion.label } },
+    h("span", { class: "visually-hidden" }, "Emotion: "),
+    emotionName(emotion.label),
+  );
+}
+
 function transcript(record, seek) {
   const translated = record.segments.some((segment) => segment.translation);
   const rows = record.segments.map((segment) => {
@@ -84,7 +95,7 @@ function transcript(record, seek) {
             ? h("p", { class: "translation muted" }, "")
             : null,
       ),
-      emotion ? h("span", { class: `emotion ${emotion.valence < -0.2 ? "negative" : ""}`, title: `valence ${emotion.valence}, arousal ${emotion.arousal}, from ${emotion.source}` }, emotion.label) : null,
+      emotion ? emotionBadge(emotion) : null,
     );
   });
   return h(

@@ -1,10 +1,10 @@
 // The call list: filters and search, upload (ingest, qa_analyst), export bundle (auditor).
 
 import { ApiFailure, download, getJson, postForm, session } from "./api.js";
-import { clear, clock, h, labelOf, notify, when } from "./dom.js";
+import { EMOTION_STATES, clear, clock, emotionName, h, labelOf, notify, when } from "./dom.js";
 
 export const TOPICS = ["returns", "delivery", "payment_billing", "cancellation", "technical_problem", "other"];
-const EMOTIONS = ["negative", "anger", "sadness", "fear", "disgust", "boredom", "happiness", "neutral"];
+const EMOTIONS = [["negative", "negative (angry or upset)"], ...Object.entries(EMOTION_STATES)];
 const JOB_POLL_MS = 1500;
 
 function field(label, control) {
@@ -29,7 +29,7 @@ function filterForm(onSearch) {
     field("Agent", h("input", { id: "f-agent", name: "agent", type: "text", maxlength: 128 })),
     field("Result", select("f-passed", "passed", [["true", "Passed"], ["false", "Failed"]], "Any")),
     field("Topic", select("f-topic", "topic", TOPICS.map((t) => [t, labelOf(t)]), "Any")),
-    field("Customer emotion", select("f-emotion", "emotion", EMOTIONS.map((e) => [e, e]), "Any")),
+    field("Customer emotion", select("f-emotion", "emotion", EMOTIONS, "Any")),
     field("Search transcripts", h("input", { id: "f-q", name: "q", type: "search", maxlength: 200 })),
     h(
       "div",
@@ -66,7 +66,7 @@ function callRow(call) {
     h("td", { class: "num" }, clock(call.duration_s)),
     h("td", { class: "num" }, call.score === null || call.score === undefined ? "–" : call.score.toFixed(0)),
     h("td", {}, result),
-    h("td", {}, call.customer_emotion || "–"),
+    h("td", {}, call.customer_emotion ? emotionName(call.customer_emotion) : "–"),
   );
 }
 

@@ -66,6 +66,19 @@ export function labelOf(text) {
   return String(text ?? "").replaceAll("_", " ");
 }
 
+// Customer emotion is a call-centre state; records written before the states carry the voice
+// model's class (anger, boredom, ...) as the label, shown as it is.
+export const EMOTION_STATES = { angry: "angry / frustrated", upset: "upset", neutral: "neutral", satisfied: "satisfied" };
+const NEGATIVE_EMOTIONS = new Set(["angry", "upset", "negative", "anger", "disgust", "fear", "sadness", "boredom"]);
+
+export function emotionName(label) {
+  return EMOTION_STATES[label] || labelOf(label);
+}
+
+export function isNegativeEmotion(label) {
+  return NEGATIVE_EMOTIONS.has(label);
+}
+
 export function notify(text, kind = "info") {
   const box = document.getElementById("status");
   clear(box);
