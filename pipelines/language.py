@@ -9,6 +9,7 @@ low-confidence segments from their own audio and re-decodes them when it differs
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,6 +31,7 @@ class LanguageRepairOptions:
     relabel_probability: float = 0.8  # keep the first decode but fix its language tag
     main_language_share: float = 0.2  # of a channel's speech: below it a language is an outlier
     outlier_keep_probability: float = 0.5  # an outlier language whisper is this sure of stays
+    lasting_switch_s: float = 5.0  # this much speech in a language over 2+ segments: a switch
 
 
 def mean_word_probability(segment: RecognizedSegment) -> float:
@@ -127,7 +129,8 @@ def settle_outlier_languages(
     ``main_language_share`` of the channel's speech is judged again from the segment's own
     audio: unless whisper is sure of it there (``outlier_keep_probability``), the segment is
     re-decoded in the likeliest main language. A language switch that lasts (a caller changing
-    to Spanish for the rest of the call) holds its share and stays.
+    to Spanish for the rest of the call, or for a few sentences: ``lasting_switch_s`` over two
+    segments or more) is a main language too and stays.
     """
     if not options.enabled or not recognizer.multilingual or decoding.language is not None:
         return segments, 0
@@ -135,8 +138,12 @@ def settle_outlier_languages(
     for segment in segments:
         spoken[segment.language] = spoken.get(segment.language, 0.0) + segment.end - segment.start
     total = sum(spoken.values())
+    segments_in = Counter(segment.language for segment in segments)
     main = {
-        lang for lang, seconds in spoken.items() if seconds >= options.main_language_share * total
+        lang
+        for lang, seconds in spoken.items()
+        if seconds >= options.main_language_share * total
+        or (seconds >= options.lasting_switch_s and segments_in[lang] >= 2)
     }
     if not main or len(main) == len(spoken):
         return segments, 0

@@ -97,9 +97,9 @@ SPOKEN_EMAIL = re.compile(
 )
 DOMAIN_SPLIT = re.compile(_DOMAIN_SEP, _I)
 # "help at northwind dot com" as ASR sometimes writes it: "helpat-northwind.com",
-# "help-at-northwind.com", "helpat.northwind.com"
+# "help-at-northwind.com", "helpat.northwind.com", "helpatnorthwind.com"
 GLUED_EMAIL = re.compile(
-    r"\b(?P<local>[a-z0-9][a-z0-9._]*?)-?at[-.](?P<domain>[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\b",
+    r"\b(?P<local>[a-z0-9][a-z0-9._]*?)-?at[-.]?(?P<domain>[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\b",
     _I,
 )
 EMAIL_CONTEXT = re.compile(

@@ -71,6 +71,20 @@ def test_a_lasting_switch_and_a_sure_outlier_stay() -> None:
     assert recognizer.decoded_in == []
 
 
+def test_a_few_sentences_in_another_language_are_a_switch() -> None:
+    """Two Spanish sentences (6 s) in a 60 s English call: under a fifth of the speech, yet a
+    switch, not a stray (whisper base on this clip was only 0.4 sure of the shorter one)."""
+    heard = (
+        segment(0, 25, "en"),
+        segment(26, 50, "en"),
+        segment(51, 53, "es"),
+        segment(53.5, 57.5, "es"),
+    )
+    recognizer = ScriptedRecognizer({"es": 0.4, "en": 0.35})
+    assert settle(heard, recognizer) == (heard, 0)
+    assert recognizer.decoded_in == []
+
+
 def test_a_fixed_language_is_left_alone() -> None:
     heard = (segment(0, 10, "es"), segment(20, 22, "th"))
     recognizer = ScriptedRecognizer({"es": 0.9})

@@ -169,6 +169,8 @@ REDACTED = [
     ("The postcode is M14-5RT.", "The postcode is [ADDRESS].", "5RT"),
     ("mi código postal es 28013", "mi código postal es [ADDRESS]", "28013"),
     ("mon code postal est 75011", "mon code postal est [ADDRESS]", "75011"),
+    # "help at northwind dot com" glued into one word by the transcriber
+    ("or at helpatnorthwind.com. Anything else?", "or at [EMAIL]. Anything else?", "helpat"),
     # a long run named as nothing: a card garbled past the Luhn check (whisper's translation of
     # a Spanish card read as "Mielcientronse, Mielcientronse")
     ("1,000,000,000,000,000.", "[CARD].", "000,000"),
