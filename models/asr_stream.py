@@ -47,7 +47,10 @@ class UtteranceOptions:
     task: Task = "transcribe"
     max_compression_ratio: float = 2.4
     min_avg_logprob: float = -1.0
-    min_language_probability: float = 0.5  # below this the track's own language wins
+    # the track's language holds unless whisper is this sure of another one over this much speech
+    # (a short final such as "Bye." came out as Thai text on a narrowband English call)
+    switch_probability: float = 0.8
+    switch_min_s: float = 2.0
     max_new_tokens: int = 200
     max_tokens_per_s: float = 12.0  # bounds a repetition loop's length (and its cost)
 
@@ -65,6 +68,22 @@ class UtteranceResult:
     compression_ratio: float
     tokens: tuple[int, ...]
     temperature: float
+
+
+def hold_language(
+    ranked: Sequence[tuple[str, float]],
+    prior: str | None,
+    seconds: float,
+    options: UtteranceOptions,
+) -> tuple[str, float]:
+    """The utterance's language from whisper's ranked detection: the track's language so far
+    (``prior``) unless another is detected with ``switch_probability`` over ``switch_min_s``."""
+    top, probability = ranked[0]
+    if prior is None or prior == top:
+        return top, probability
+    if probability >= options.switch_probability and seconds >= options.switch_min_s:
+        return top, probability
+    return prior, dict(ranked).get(prior, 0.0)
 
 
 class UtteranceDecoder:
@@ -97,8 +116,8 @@ class UtteranceDecoder:
         """Decode 16 kHz mono ``samples`` (at most 30 s).
 
         ``language`` forces the language; otherwise it is detected, and ``prior_language`` (the
-        track's language so far) is kept when the detection is below
-        ``options.min_language_probability`` and still gives the prior some weight.
+        track's language so far) holds unless the detection is a confident switch over enough
+        speech (``options.switch_probability`` over ``options.switch_min_s``).
         """
         from faster_whisper.transcribe import get_compression_ratio
 
@@ -110,7 +129,8 @@ class UtteranceDecoder:
         block = np.zeros((features.shape[0], frames), dtype=np.float32)
         block[:, :content] = features[:, :content]
         encoded = model.encode(block)
-        chosen, probability = self._language(encoded, language, prior_language, options)
+        seconds = len(audio) / RATE
+        chosen, probability = self._language(encoded, language, prior_language, options, seconds)
         tokenizer = self._tokenizer(chosen, options.task)
         budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * len(audio) / RATE))
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
@@ -150,6 +170,7 @@ class UtteranceDecoder:
         language: str | None,
         prior: str | None,
         options: UtteranceOptions,
+        seconds: float,
     ) -> tuple[str, float]:
         if not self.multilingual:
             return "en", 1.0
@@ -158,12 +179,7 @@ class UtteranceDecoder:
         ranked: list[tuple[str, float]] = [
             (token[2:-2], float(p)) for token, p in self._model.model.detect_language(encoded)[0]
         ]
-        top, probability = ranked[0]
-        if prior is not None and prior != top and probability < options.min_language_probability:
-            prior_probability = dict(ranked).get(prior, 0.0)
-            if prior_probability >= probability / 4:
-                return prior, prior_probability
-        return top, probability
+        return hold_language(ranked, prior, seconds, options)
 
     def _tokenizer(self, language: str, task: Task) -> Any:
         return self._tokenizer_class(

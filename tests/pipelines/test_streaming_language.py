@@ -1,0 +1,64 @@
+"""A live track's language: short finals keep it, a confident switch over enough speech moves it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models.asr_stream import UtteranceDecoder, UtteranceOptions, hold_language
+from pipelines.registry import build_recognizer
+from pipelines.settings import Settings
+from voice.decode import load_call_audio
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "samples" / "call.wav"
+RATE = 16000
+FINAL = UtteranceOptions(word_timestamps=False)
+
+
+def test_a_short_final_keeps_the_tracks_language() -> None:
+    thai_guess = [("th", 0.62), ("en", 0.21), ("es", 0.05)]
+    assert hold_language(thai_guess, "en", 0.9, FINAL) == ("en", 0.21)
+    unsure = [("es", 0.7), ("en", 0.25)]
+    assert hold_language(unsure, "en", 6.0, FINAL) == ("en", 0.25)  # long but not sure
+
+
+def test_a_confident_switch_over_enough_speech_moves_it() -> None:
+    assert hold_language([("es", 0.93), ("en", 0.04)], "en", 3.5, FINAL) == ("es", 0.93)
+
+
+def test_the_first_utterance_takes_what_whisper_hears() -> None:
+    assert hold_language([("fr", 0.55), ("en", 0.3)], None, 0.8, FINAL) == ("fr", 0.55)
+    assert hold_language([("en", 0.4), ("fr", 0.3)], "en", 0.8, FINAL) == ("en", 0.4)
+
+
+@pytest.fixture(scope="module")
+def decoder(settings: Settings) -> UtteranceDecoder:
+    return UtteranceDecoder(build_recognizer(settings))
+
+
+def test_short_endings_of_every_line_stay_english(decoder: UtteranceDecoder) -> None:
+    """The last 0.6 s and 1 s of every line of the 8 kHz sample call ("great day.", "speak to
+    a manager."), decoded alone as a live final is, after the call was heard in English. With
+    no language to hold, whisper base hears several of the caller's as Thai, Russian or Urdu."""
+    call = load_call_audio(SAMPLE)
+    assert call.sample_rate == RATE
+    turns = json.loads((SAMPLE.with_suffix(".json")).read_text())["turns"]
+    assert len(turns) >= 10
+    for turn in turns:
+        channel = call.channels[0 if turn["role"] == "agent" else 1].samples  # agent left
+        for length in (0.6, 1.0):
+            piece = channel[int((turn["end"] - length) * RATE) : int((turn["end"] + 0.1) * RATE)]
+            result = decoder.decode(piece, FINAL, prior_language="en")
+            assert result.language == "en", (turn["end"], result.language, result.text)
+            assert all(ord(ch) < 0x250 for ch in result.text), result.text  # Latin script only
+
+
+def test_a_spanish_announcement_switches_an_english_track(
+    decoder: UtteranceDecoder, data_dir: Path
+) -> None:
+    clip = load_call_audio(data_dir / "telephony" / "es_queue-periodic-announce.wav")
+    result = decoder.decode(clip.channels[0].samples, FINAL, prior_language="en")
+    assert result.language == "es", (result.language_probability, result.text)
