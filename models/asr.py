@@ -72,6 +72,9 @@ class Recognition:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+SAMPLING_SEED = 20240601
+
+
 class SpeechRecognizer:
     """A loaded whisper model. Load once per process; ``recognize`` is thread-compatible."""
 
@@ -87,6 +90,12 @@ class SpeechRecognizer:
             model_class = _language_tracking_model_class()
         except ImportError as exc:  # pragma: no cover - dependency missing
             raise ModelUnavailableError("faster-whisper", "pip install faster-whisper") from exc
+        # whisper's temperature fallback samples: with a fixed seed (CTranslate2 seeds each of
+        # its threads' generators once, from this) one call analyzed by a fresh process gives
+        # the same record on every run, instead of a new draw on speech whisper is unsure of
+        import ctranslate2
+
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         try:
             self.model = model_class(
                 weights.location,
