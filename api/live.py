@@ -339,6 +339,7 @@ class LiveHub:
         self.store = store
         self.signer = signer
         self.calls: dict[str, LiveCall] = {}
+        self.opening: set[tuple[str, str]] = set()  # (tenant, call id) of starts being handled
         self.lock = threading.Lock()
         self._engine: LiveEngine | None = None
 
@@ -355,16 +356,28 @@ class LiveHub:
         """
         from api.intake import claim_live_call, release_live_claim
 
-        policy = self._policy(start)
-        claim_live_call(self.store, self.signer, start)
-        try:
-            call = LiveCall(self.engine(), start, folder, tracks, policy)
-        except BaseException:
-            release_live_claim(self.store, start.call_id, start.tenant)
-            raise
+        opening = (start.tenant, start.call_id)
         with self.lock:
-            self.calls[start.call_id] = call
-        return call
+            self.opening.add(opening)
+        try:
+            policy = self._policy(start)
+            claim_live_call(self.store, self.signer, start)
+            try:
+                call = LiveCall(self.engine(), start, folder, tracks, policy)
+            except BaseException:
+                release_live_claim(self.store, start.call_id, start.tenant)
+                raise
+            with self.lock:
+                self.calls[start.call_id] = call
+            return call
+        finally:
+            with self.lock:
+                self.opening.discard(opening)
+
+    def is_opening(self, tenant: str, call_id: str) -> bool:
+        """Is a ``start`` for this call being handled (models loading, say)?"""
+        with self.lock:
+            return (tenant, call_id) in self.opening
 
     def _policy(self, start: LiveStart) -> Policy | None:
         if start.policy_id is None:

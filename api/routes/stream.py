@@ -35,6 +35,9 @@ STREAM_ROLES = ("ingest", "qa_analyst")
 CALL_ID = re.compile(r"^(?:CA)?[0-9a-f]{32}$")
 MAX_PENDING_S = 3.0  # audio waiting for the engine before the reader holds back the client
 TEXT_LIMIT = 65536
+LIVE_WAIT_S = 5.0  # a desktop may connect this long before the call it watches is open
+LIVE_OPENING_WAIT_S = 120.0
+LIVE_POLL_S = 0.05
 
 
 class StartMessage(BaseModel):
@@ -393,6 +396,25 @@ def _twilio_media(data: dict[str, Any]) -> tuple[int, bytes, float]:
 # ---- read-only subscribers -------------------------------------------------------------
 
 
+async def _running_call(services: Services, tenant: str, call_id: str) -> LiveCall | None:
+    """The running call, waiting for one whose ``start`` is on its way: a desktop told the
+    call's id (the Twilio callSid) may connect before the call is open. It waits up to
+    ``LIVE_WAIT_S`` for the start to arrive, and while the start is being handled (the first
+    call after the server starts loads the models) up to ``LIVE_OPENING_WAIT_S``."""
+    if not CALL_ID.match(call_id):
+        return None
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while True:
+        call: LiveCall | None = services.live.get(tenant, call_id)
+        waited = loop.time() - began
+        if call is not None or waited >= LIVE_OPENING_WAIT_S:
+            return call
+        if waited >= LIVE_WAIT_S and not services.live.is_opening(tenant, call_id):
+            return None
+        await asyncio.sleep(LIVE_POLL_S)
+
+
 @router.websocket("/v1/live/{call_id}")
 async def live(websocket: WebSocket, call_id: str) -> None:
     """The events of a running call from now on, and ``end`` when it ends."""
@@ -405,7 +427,7 @@ async def live(websocket: WebSocket, call_id: str) -> None:
             _origin(websocket),
             ("qa_analyst", "auditor", "admin", "ingest"),
         )
-        call = services.live.get(principal.tenant, call_id) if CALL_ID.match(call_id) else None
+        call = await _running_call(services, principal.tenant, call_id)
         if call is None:
             raise Closing(1008, "no running call with that id")
         audit(services, principal, "call.live", call_id)

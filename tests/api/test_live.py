@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -220,3 +221,48 @@ def test_callqa_stream_command_prints_the_events(
     assert code == 0 and events[-1]["type"] == "end"
     assert any(e["type"] == "final" for e in events)
     assert main(["stream", str(SPANISH), "--url", "http://nowhere", "--token", "k"]) == 2
+
+
+def test_a_desktop_that_connects_before_the_start_gets_the_calls_events(server: Server) -> None:
+    """An agent desktop told the Twilio callSid opens ``/v1/live`` 0.2 s before the telephony
+    platform's ``start`` arrives: it waits for the call instead of being refused (1008)."""
+    from voice.g711 import encode_mulaw
+
+    call_sid = "CA" + "5e" * 16
+    audio = load_call_audio(SPANISH).channels[0].samples[::2]  # 16 -> 8 kHz, a telephone line
+    mulaw = encode_mulaw(audio)
+    start = {
+        "event": "start",
+        "start": {
+            "callSid": call_sid,
+            "tracks": ["inbound"],
+            "customParameters": {"token": server.key},
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+        },
+    }
+
+    async def desktop(events: list[dict[str, Any]]) -> None:
+        async with websockets.connect(f"{server.url}/v1/live/{call_sid}?token={server.key}") as ws:
+            async for message in ws:
+                events.append(json.loads(message))
+                if events[-1]["type"] == "end":
+                    return
+
+    async def scenario() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        watching = asyncio.create_task(desktop(events))
+        await asyncio.sleep(0.2)
+        async with websockets.connect(f"{server.url}/v1/twilio", ping_interval=None) as phone:
+            await phone.send(json.dumps(start))
+            for index in range(0, len(mulaw), 160):
+                payload = base64.b64encode(mulaw[index : index + 160]).decode()
+                media = {"event": "media", "media": {"track": "inbound", "payload": payload}}
+                await phone.send(json.dumps(media))
+            await phone.send(json.dumps({"event": "stop", "stop": {"callSid": call_sid}}))
+            await asyncio.wait_for(watching, timeout=300)
+        return events
+
+    events = asyncio.run(scenario())
+    kinds = [e["type"] for e in events]
+    assert "final" in kinds and kinds[-1] == "end", kinds
+    assert events[-1]["call_id"] == call_sid
