@@ -39,8 +39,9 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from models.emotion.band import front_end
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION
-from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, extract_features
+from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, line_features
 from models.emotion.model import EmotionPrediction, SpeechEmotionModel
 from models.emotion.states import STATES, StateThresholds, acoustic_state, state_of
 from models.emotion.telephone import Channel, degrade_all
@@ -162,13 +163,14 @@ def shuffled_speaker_orders(split: TestSplit) -> list[npt.NDArray[np.int64]]:
 
 
 def split_inputs(model: SpeechEmotionModel, split: TestSplit, *, alone: bool = True) -> SplitInputs:
-    features = np.stack([extract_features(s) for s in split.samples])
+    lines = [front_end(s) for s in split.samples]  # once per clip, as the model does
+    features = np.stack([line_features(y) for y in lines])
     packed = np.zeros((len(split.files), DIMENSIONS))
     for order in shuffled_speaker_orders(split):
-        packed[order] = model.embedder.embed([split.samples[i] for i in order])
+        packed[order] = model.embedder.embed_lines([lines[i] for i in order])
     single = None
     if alone:
-        single = np.stack([model.embedder.embed([s])[0] for s in split.samples])
+        single = np.stack([model.embedder.embed_lines([y])[0] for y in lines])
     return SplitInputs(features, packed, single)
 
 

@@ -132,7 +132,7 @@ class UtteranceDecoder:
         seconds = len(audio) / RATE
         chosen, probability = self._language(encoded, language, prior_language, options, seconds)
         tokenizer = self._tokenizer(chosen, options.task)
-        budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * len(audio) / RATE))
+        budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * seconds))
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         temperatures = [options.temperature]
         if options.fallback_temperature is not None:

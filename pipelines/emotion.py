@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from models.emotion.states import NEGATIVE_STATES, StateThresholds, acoustic_state, state_masses
+from models.emotion.states import NEGATIVE_STATES, StateThresholds, state_masses, strongest_state
 from pipelines.types import Audio, CallAudio, Emotion, ModelInfo, Samples, Segment
 
 # labels that count as negative emotion: the states, and the model classes that records written
@@ -93,17 +93,18 @@ def _words_state(polarity: float, options: EmotionOptions) -> str:
 
 
 def fused_state(
-    probabilities: Mapping[str, float],
+    masses: Mapping[str, float],
     valence: float,
     arousal: float,
     polarity: float,
     options: EmotionOptions,
 ) -> tuple[str, bool]:
-    """The state of a turn from the voice's class distribution, the fused valence, the voice's
-    arousal and the words' polarity; and whether the voice backs it (False: the words decided)."""
-    state, _ = acoustic_state(probabilities, options.states)
-    angry_mass = state_masses(probabilities)["angry"]
-    if angry_mass >= options.states.angry and valence < 0 and polarity <= options.friendly_words:
+    """The state of a turn from the voice's state masses (``state_masses``), the fused valence,
+    the voice's arousal and the words' polarity; and whether the voice backs it (False: the words
+    decided)."""
+    state, _ = strongest_state(masses, options.states)
+    angry_voice = masses["angry"] >= options.states.angry
+    if angry_voice and valence < 0 and polarity <= options.friendly_words:
         return ANGRY, True  # an angry-sounding voice, words not friendly
     if state == ANGRY:
         state = "neutral"  # an angry-sounding voice saying friendly words is not angry
@@ -132,7 +133,7 @@ def fuse(
         return Emotion(label, round(polarity, 3), 0.0, round(abs(polarity), 3), "text")
     masses = state_masses(acoustic.probabilities)
     if polarity is None:
-        state, mass = acoustic_state(acoustic.probabilities, options.states)
+        state, mass = strongest_state(masses, options.states)
         return Emotion(
             state,
             round(acoustic.valence, 3),
@@ -142,9 +143,7 @@ def fuse(
             acoustic.label,
         )
     valence = options.text_weight * polarity + (1 - options.text_weight) * acoustic.valence
-    state, voiced = fused_state(
-        acoustic.probabilities, valence, acoustic.arousal, polarity, options
-    )
+    state, voiced = fused_state(masses, valence, acoustic.arousal, polarity, options)
     evidence = masses[state] if voiced else abs(polarity)
     if acoustic.confidence <= 0.0 and voiced:
         evidence = 0.0  # no voice heard: the voice backs nothing

@@ -135,10 +135,11 @@ def settle_outlier_languages(
     if not options.enabled or not recognizer.multilingual or decoding.language is not None:
         return segments, 0
     spoken: dict[str, float] = {}
+    segments_in: Counter[str] = Counter()
     for segment in segments:
         spoken[segment.language] = spoken.get(segment.language, 0.0) + segment.end - segment.start
+        segments_in[segment.language] += 1
     total = sum(spoken.values())
-    segments_in = Counter(segment.language for segment in segments)
     main = {
         lang
         for lang, seconds in spoken.items()

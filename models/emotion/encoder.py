@@ -200,7 +200,10 @@ class TurnEmbedder:
     def embed(self, turns: Sequence[npt.ArrayLike]) -> Matrix:
         """One row per turn (an empty turn gets zeros); turns are packed in the order given,
         each through ``models.emotion.band.front_end`` first."""
-        audio = [front_end(t) for t in turns]
+        return self.embed_lines([front_end(t) for t in turns])
+
+    def embed_lines(self, audio: Sequence[npt.NDArray[np.float32]]) -> Matrix:
+        """``embed`` of turns already through ``models.emotion.band.front_end``."""
         sums = np.zeros((len(audio), DIMENSIONS))
         counts = np.zeros(len(audio))
         if not audio:

@@ -107,7 +107,12 @@ def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> 
     """One feature vector (``len(FEATURE_NAMES)``) for a turn of any length at 16 kHz."""
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"emotion features expect {SAMPLE_RATE} Hz audio, got {sample_rate}")
-    y = front_end(samples)
+    return line_features(front_end(samples))
+
+
+def line_features(line: npt.NDArray[np.float32]) -> Vector:
+    """``extract_features`` of a turn already through ``models.emotion.band.front_end``."""
+    y = line
     duration = max(len(y), 1) / SAMPLE_RATE
     if len(y) < MIN_SAMPLES:
         pad = MIN_SAMPLES - len(y)

@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from models.emotion.band import front_end
 from models.emotion.encoder import (
     DIMENSIONS,
     EMBEDDING_VERSION,
@@ -55,8 +56,8 @@ from models.emotion.features import (
     FEATURE_NAMES,
     FEATURE_VERSION,
     SAMPLE_RATE,
-    extract_features,
     has_voice,
+    line_features,
 )
 from pipelines.errors import ModelUnavailableError
 from pipelines.types import Emotion, ModelInfo
@@ -323,11 +324,12 @@ class SpeechEmotionModel:
             return []
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"emotion expects {SAMPLE_RATE} Hz audio, got {sample_rate}")
-        features = np.stack([extract_features(t, sample_rate) for t in turns])
+        lines = [front_end(t) for t in turns]  # once per turn, for features and embeddings
+        features = np.stack([line_features(y) for y in lines])
         voiced = [int(i) for i in np.flatnonzero(has_voice(features))]
         embeddings = np.zeros((len(turns), DIMENSIONS))
         if voiced:
-            embeddings[voiced] = self.embedder.embed([turns[i] for i in voiced])
+            embeddings[voiced] = self.embedder.embed_lines([lines[i] for i in voiced])
         if normalization is None:
             normalization = "speaker" if len(voiced) >= self.min_turns else "utterance"
         return self.predict_features(features, embeddings, normalization)

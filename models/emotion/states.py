@@ -86,7 +86,11 @@ def acoustic_state(
     probabilities: Mapping[str, float], thresholds: StateThresholds
 ) -> tuple[str, float]:
     """The state of a class distribution and its mass (see the module docstring)."""
-    mass = state_masses(probabilities)
+    return strongest_state(state_masses(probabilities), thresholds)
+
+
+def strongest_state(mass: Mapping[str, float], thresholds: StateThresholds) -> tuple[str, float]:
+    """``acoustic_state`` from the state masses (``state_masses``)."""
     best = max(FLAGGED, key=lambda s: (mass[s], -FLAGGED.index(s)))
     if mass[best] >= thresholds.of(best) and mass[best] > 0.0:
         return best, mass[best]

@@ -34,8 +34,9 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from models.emotion.band import front_end
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, TurnEmbedder
-from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, extract_features
+from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, line_features
 from models.emotion.telephone import Channel, degrade_each
 
 logger = logging.getLogger(__name__)
@@ -127,36 +128,49 @@ def change_speed(samples: Clip, speed: float) -> Clip:
     return np.asarray(out, dtype=np.float32)
 
 
-def load_features(audio: Sequence[Clip]) -> Matrix:
+def load_features(lines: Sequence[Clip]) -> Matrix:
     rows = []
-    for index, samples in enumerate(audio, 1):
-        rows.append(extract_features(samples))
-        if index % 50 == 0 or index == len(audio):
-            logger.info("features: %d/%d files", index, len(audio))
+    for index, line in enumerate(lines, 1):
+        rows.append(line_features(line))
+        if index % 50 == 0 or index == len(lines):
+            logger.info("features: %d/%d files", index, len(lines))
     return np.stack(rows)
 
 
 def packed_embeddings(
-    embedder: TurnEmbedder, audio: Sequence[Clip], speakers: Labels, seed: int
+    embedder: TurnEmbedder, lines: Sequence[Clip], speakers: Labels, seed: int
 ) -> Matrix:
     """Each speaker's clips in a shuffled order, packed into 30 s windows as a call's turns are."""
     rng = np.random.default_rng(seed)
-    out = np.zeros((len(audio), DIMENSIONS))
+    out = np.zeros((len(lines), DIMENSIONS))
     for s in sorted(set(speakers.tolist())):
         rows = np.flatnonzero(speakers == s)
         order = rows[rng.permutation(len(rows))]
-        out[order] = embedder.embed([audio[i] for i in order])
+        out[order] = embedder.embed_lines([lines[i] for i in order])
     logger.info("embeddings: packing %d done", seed)
     return out
 
 
-def alone_embeddings(embedder: TurnEmbedder, audio: Sequence[Clip]) -> Matrix:
+def alone_embeddings(embedder: TurnEmbedder, lines: Sequence[Clip]) -> Matrix:
     rows = []
-    for index, samples in enumerate(audio, 1):
-        rows.append(embedder.embed([samples])[0])
-        if index % 50 == 0 or index == len(audio):
-            logger.info("embeddings alone: %d/%d files", index, len(audio))
+    for index, line in enumerate(lines, 1):
+        rows.append(embedder.embed_lines([line])[0])
+        if index % 50 == 0 or index == len(lines):
+            logger.info("embeddings alone: %d/%d files", index, len(lines))
     return np.stack(rows)
+
+
+def clip_arrays(
+    embedder: TurnEmbedder, clips: Sequence[Clip], speakers: Labels, *, alone: bool
+) -> dict[str, Matrix]:
+    """Features and embeddings of clips (packed, and alone if asked), each clip through the
+    telephone front end once."""
+    lines = [front_end(c) for c in clips]
+    arrays = {"acoustic": load_features(lines)}
+    arrays |= {f"packed{s}": packed_embeddings(embedder, lines, speakers, s) for s in PACKINGS}
+    if alone:
+        arrays["alone"] = alone_embeddings(embedder, lines)
+    return arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,17 +238,12 @@ def extract(
     embedder = TurnEmbedder()
 
     def original() -> dict[str, Matrix]:
-        arrays = {"acoustic": load_features(audio)}
-        arrays |= {f"packed{s}": packed_embeddings(embedder, audio, speakers, s) for s in PACKINGS}
-        arrays["alone"] = alone_embeddings(embedder, audio)
-        return arrays
+        return clip_arrays(embedder, audio, speakers, alone=True)
 
     def at_speed(speed: float) -> dict[str, Matrix]:
         logger.info("speed copy %.2f", speed)
         faster = [change_speed(a, speed) for a in audio]
-        arrays = {"acoustic": load_features(faster)}
-        arrays |= {f"packed{s}": packed_embeddings(embedder, faster, speakers, s) for s in PACKINGS}
-        return arrays
+        return clip_arrays(embedder, faster, speakers, alone=False)
 
     def where(suffix: str) -> Path | None:
         return cache / f"emotion-train-{key}{suffix}.npz" if cache is not None else None
@@ -242,10 +251,7 @@ def extract(
     def by_phone() -> dict[str, Matrix]:
         logger.info("telephone copy")
         phoned = degrade_each(audio, telephone_channels(len(audio)), TELEPHONE_SEED)
-        arrays = {"acoustic": load_features(phoned)}
-        arrays |= {f"packed{s}": packed_embeddings(embedder, phoned, speakers, s) for s in PACKINGS}
-        arrays["alone"] = alone_embeddings(embedder, phoned)
-        return arrays
+        return clip_arrays(embedder, phoned, speakers, alone=True)
 
     base = _cached(where(""), original)
     copies = []
