@@ -1,10 +1,16 @@
 """Live calls: the engine shared by a server's calls, one `LiveCall` per call, the hub.
 
 A `LiveCall` turns audio chunks (callqa frames or Twilio media) into transcript events,
-translations and alerts for its subscribers, writes every received sample to disk as it
-arrives (a dropped connection loses nothing already received), and at the end stores the call
-as an upload with a queued job, so the batch stages (diarization, analytics, redaction,
-record, chain) run on it exactly as on an uploaded recording.
+translations, alerts and the compliance checklist for its subscribers, writes every received
+sample to disk as it arrives (a dropped connection loses nothing already received), and at the
+end stores the call as an upload with a queued job, so the batch stages (diarization,
+analytics, redaction, record, chain) run on it exactly as on an uploaded recording.
+
+Work per final is split by cost: redaction, the caller's emotion and compliance matching run
+on one post thread and the final goes out as soon as they are done; whisper's translate task
+runs on the decode scheduler behind waiting finals (whisper is used by one thread at a time),
+so a translation never holds a final back. A subscriber that joins a running call first gets
+what was said so far (finals, translations, alerts, the checklist), then the call as it goes.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 RATE = 16000
 MAX_SUBSCRIBER_QUEUE = 1000
+MAX_HISTORY = 5000  # events a late subscriber is sent first (finals, translations, alerts)
+REPLAYED = frozenset({"final", "translation", "alert"})
 Send = Callable[[dict[str, Any]], None]
 
 
@@ -68,6 +77,7 @@ class LiveEngine:
         self.scheduler = models.scheduler
         self.stages = models.stages
         self.translator = models.translator
+        self.speech_translation = models.speech_translation
         self.post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-live-post")
 
     def close(self) -> None:
@@ -126,6 +136,10 @@ class LiveCall:
         self.files = {t: _TrackFile(track_path(folder, start.call_id, t)) for t in tracks}
         self.buffers: dict[int, PcmFrameBuffer] = {}
         self.subscribers: set[Send] = set()
+        self.history: list[dict[str, Any]] = []
+        self.checklist: dict[str, Any] | None = None
+        self.translations: list[Future[None]] = []
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.lock = threading.Lock()
         self.monitor = LiveMonitor(engine.stages, policy, score_agents=False)
         options = LiveOptions()
@@ -190,9 +204,34 @@ class LiveCall:
 
     # ---- events out ---------------------------------------------------------------------
 
-    def subscribe(self, send: Send) -> None:
+    def subscribe(self, send: Send, *, replay: bool = False) -> None:
+        """Add a subscriber; with ``replay`` it first gets what was said so far."""
         with self.lock:
+            if replay:
+                for event in self.history:
+                    send(event)
+                if self.checklist is not None:
+                    send(self.checklist)
             self.subscribers.add(send)
+
+    def summary(self) -> dict[str, Any]:
+        """The call as the list of running calls shows it (no transcript, no personal data)."""
+        with self.lock:
+            finals = sum(1 for e in self.history if e["type"] == "final")
+            alerts = sum(1 for e in self.history if e["type"] == "alert")
+        start = self.start
+        return {
+            "call_id": start.call_id,
+            "started_at": self.started_at,
+            "protocol": start.protocol,
+            "layout": start.layout,
+            "language": start.language,
+            "translate_to": start.translate_to,
+            "policy_id": start.policy_id,
+            "received_s": round(self.received_s, 1),
+            "finals": finals,
+            "alerts": alerts,
+        }
 
     def unsubscribe(self, send: Send) -> None:
         with self.lock:
@@ -200,6 +239,10 @@ class LiveCall:
 
     def publish(self, event: dict[str, Any]) -> None:
         with self.lock:
+            if event["type"] in REPLAYED and len(self.history) < MAX_HISTORY:
+                self.history.append(event)
+            elif event["type"] == "checklist":
+                self.checklist = event
             targets = list(self.subscribers)
         for send in targets:
             try:
@@ -245,32 +288,58 @@ class LiveCall:
             self.publish({"type": "final", "segment": desktop_segment(update.segment)})
             for alert in update.alerts:
                 self.publish(alert.to_event())
-            self._translate(segment)
+            self._publish_checklist()
+            self._translate(segment, samples if has_audio else None)
         except Exception:
             logger.exception("live final failed on call %s", self.start.call_id)
 
-    def _translate(self, segment: Segment) -> None:
-        target = self.start.translate_to
-        translator = self.engine.translator
-        if not target or translator is None or segment.language in (None, target):
+    def _publish_checklist(self) -> None:
+        items = [item.to_dict() for item in self.monitor.checklist()]
+        if not items:
             return
-        from pipelines.pii import mask_numbers, redact_text
-        from pipelines.types import Audio
+        event = {"type": "checklist", "items": items}
+        with self.lock:
+            changed = self.checklist != event
+        if changed:
+            self.publish(event)
 
-        channel = segment.channel or 0
-        offset = max(0.0, segment.start - 0.3)
-        samples = self.files[channel].read(offset, segment.end + 0.3)
-        audio = Audio(samples, RATE, channel)
-        translation = translator.translate_segment(
-            segment, audio, target, offset_s=offset, until_s=segment.end + 0.3
-        )
-        if translation is not None and translation.text.strip():
+    def _translate(self, segment: Segment, samples: Samples | None) -> None:
+        target = self.start.translate_to
+        if not target or segment.language in (None, target) or not segment.text.strip():
+            return
+        speech = self.engine.speech_translation
+        if target == "en" and speech is not None and samples is not None:
+            done: Future[None] = Future()
+
+            def run() -> None:
+                try:
+                    text = speech.translate(samples, segment.language)
+                    self._publish_translation(segment, "en", text)
+                    done.set_result(None)
+                except BaseException as exc:
+                    logger.exception("live translation failed on call %s", self.start.call_id)
+                    done.set_exception(exc)
+
+            with self.lock:
+                self.translations.append(done)
+            self.engine.scheduler.submit_background(run)
+            return
+        translator = self.engine.translator
+        if translator is not None:  # text translation (argos) of the transcript
+            translation = translator.translate_segment(segment, None, target)
+            if translation is not None:
+                self._publish_translation(segment, translation.language, translation.text)
+
+    def _publish_translation(self, segment: Segment, language: str, text: str) -> None:
+        from pipelines.pii import mask_numbers, redact_text
+
+        if text.strip():
             self.publish(
                 {
                     "type": "translation",
                     "segment_id": segment.id,
-                    "language": translation.language,
-                    "text": mask_numbers(redact_text(translation.text)[0]),
+                    "language": language,
+                    "text": mask_numbers(redact_text(text)[0]),
                 }
             )
 
@@ -283,6 +352,7 @@ class LiveCall:
         try:
             for alert in self.monitor.tick(now):
                 self.publish(alert.to_event())
+            self._publish_checklist()
         except Exception:
             logger.exception("live tick failed on call %s", self.start.call_id)
 
@@ -298,7 +368,10 @@ class LiveCall:
             tracks = tuple(range(self.start.channels)) if track == -1 else (track,)
             self._feed(frames, tracks)
         self.transcriber.finish(timeout=120)
-        self.engine.post.submit(lambda: None).result(timeout=300)  # alerts and translations out
+        self.engine.post.submit(lambda: None).result(timeout=300)  # finals and alerts out
+        with self.lock:
+            translations = list(self.translations)
+        wait(translations, timeout=120)
         self.transcriber.close()
         path = self._write_wav()
         for file in self.files.values():
@@ -386,6 +459,12 @@ class LiveHub:
 
         with self.store.session() as session:
             return stored_policy(session, start.tenant, start.policy_id, None)
+
+    def running(self, tenant: str) -> list[LiveCall]:
+        """The tenant's running calls, oldest first."""
+        with self.lock:
+            calls = [c for c in self.calls.values() if c.start.tenant == tenant]
+        return sorted(calls, key=lambda c: c.started_at)
 
     def get(self, tenant: str, call_id: str) -> LiveCall | None:
         with self.lock:

@@ -39,11 +39,11 @@ import numpy as np
 from pipelines.alert import Alert, AlertKind
 from pipelines.analytics import AnalyticsStages
 from pipelines.emotion import EmotionOptions, escalation, score_emotions
-from pipelines.live_compliance import LiveCompliance
+from pipelines.live_compliance import ChecklistItem, LiveCompliance
 from pipelines.policy import Policy, Severity
 from pipelines.types import Audio, AudioSource, CallAudio, PiiEntity, Samples, Segment
 
-__all__ = ["Alert", "AlertKind", "LiveAlertOptions", "LiveMonitor", "LiveUpdate"]
+__all__ = ["Alert", "AlertKind", "ChecklistItem", "LiveAlertOptions", "LiveMonitor", "LiveUpdate"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,11 @@ class LiveMonitor:
                 alerts += self.compliance.on_final(redacted)
             self._alerts += alerts
             return LiveUpdate(redacted, tuple(alerts))
+
+    def checklist(self) -> tuple[ChecklistItem, ...]:
+        """The policy's rules with their live status (empty without a policy)."""
+        with self._lock:
+            return () if self.compliance is None else self.compliance.checklist()
 
     def tick(self, call_time_s: float, *, open_since_s: float | None = None) -> tuple[Alert, ...]:
         """Deadlines passed by ``call_time_s``: alerts for lines not said in time.

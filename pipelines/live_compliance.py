@@ -11,6 +11,10 @@ checker over the finals inside its window, as a one-rule policy: a required line
 finals starting by its deadline (``after_rule``/``before_rule`` are left to the batch verdict),
 a conditional over the finals from its trigger's window to the end of the response window.
 Finals are kept only while a pending rule or the next match may need them.
+
+`LiveCompliance.checklist` is the scorecard as it fills in, for supervisors: every rule of the
+policy with its live status (see `CheckStatus`). Required lines without a deadline are watched
+too, so that they show as said; order and closing rules stay ``batch``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from pipelines.alert import Alert
 from pipelines.compliance import ComplianceChecker
@@ -28,6 +32,33 @@ from pipelines.types import ComplianceCheck, Evidence, Segment
 logger = logging.getLogger(__name__)
 
 LONGEST_FINAL_S = 15.0  # the live engine cuts utterances at 15 s (LiveOptions.max_utterance_s)
+
+CheckStatus = Literal["pending", "said", "missed", "clear", "violated", "triggered", "batch"]
+"""``pending``: a required line not heard yet; ``said``: heard (in time, if it has a deadline);
+``missed``: its deadline passed unsaid, or a conditional's response did not come in time;
+``clear``: a forbidden phrase or an untriggered conditional, so far; ``violated``: the forbidden
+phrase was said; ``triggered``: a conditional's trigger was heard, its response is awaited;
+``batch``: judged only by the record (order, closing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    """One rule of the call's policy as the live call stands (``at_s``: when it last changed)."""
+
+    rule_id: str
+    kind: str
+    description: str
+    status: CheckStatus
+    at_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "kind": self.kind,
+            "description": self.description,
+            "status": self.status,
+            "at_s": None if self.at_s is None else round(self.at_s, 3),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +81,30 @@ class LiveCompliance:
         self.forbidden = {r.id: r for r in policy.rules if isinstance(r, ForbiddenPhrase)}
         self.untriggered = {r.id: r for r in policy.rules if isinstance(r, Conditional)}
         self.deadlines: dict[str, _Deadline] = {}
+        self.unsaid: dict[str, RequiredLine] = {}  # required lines without a deadline
+        self.status: dict[str, ChecklistItem] = {}
         for rule in policy.rules:
+            status: CheckStatus = "batch"
             if isinstance(rule, RequiredLine):
+                status = "pending"
                 due = rule.within_s if rule.within_s is not None else rule.before_s
+                plain = replace(rule, after_rule=None, before_rule=None)
                 if due is not None:
-                    plain = replace(rule, after_rule=None, before_rule=None)
                     self.deadlines[rule.id] = _Deadline(plain, 0.0, due)
+                else:
+                    self.unsaid[rule.id] = plain
+            elif isinstance(rule, ForbiddenPhrase | Conditional):
+                status = "clear"
+            self.status[rule.id] = ChecklistItem(rule.id, rule.kind, rule.description, status)
         self.segments: list[Segment] = []
         self.now_s = 0.0
+
+    def checklist(self) -> tuple[ChecklistItem, ...]:
+        """Every rule of the policy, in the policy's order, with its live status."""
+        return tuple(self.status.values())
+
+    def _mark(self, rule_id: str, status: CheckStatus, at_s: float) -> None:
+        self.status[rule_id] = replace(self.status[rule_id], status=status, at_s=at_s)
 
     def on_final(self, segment: Segment) -> list[Alert]:
         """Alerts for what the new final says (forbidden phrases); notes triggers and lines."""
@@ -75,6 +122,7 @@ class LiveCompliance:
             for d in self.deadlines.values()
             if isinstance(d.rule, RequiredLine) and segment.start <= d.due_s
         ]
+        watched += list(self.unsaid.values())
         if not watched or not segment.text.strip():
             return []
         context = [segment]
@@ -85,11 +133,15 @@ class LiveCompliance:
             if check.rule_id in self.forbidden and not check.passed:
                 del self.forbidden[check.rule_id]
                 alerts.append(self._forbidden_alert(check, segment))
+                self._mark(check.rule_id, "violated", segment.end)
             elif check.rule_id in self.untriggered and not check.passed:
                 self._trigger(self.untriggered.pop(check.rule_id), check.evidence)
+                self._mark(check.rule_id, "triggered", segment.end)
             elif check.kind == RequiredLine.kind and check.passed:
-                logger.debug("live: %s said in time", check.rule_id)
-                del self.deadlines[check.rule_id]
+                logger.debug("live: %s said", check.rule_id)
+                self.deadlines.pop(check.rule_id, None)
+                self.unsaid.pop(check.rule_id, None)
+                self._mark(check.rule_id, "said", segment.end)
         return alerts
 
     def tick(
@@ -111,6 +163,7 @@ class LiveCompliance:
             (check,) = self._check(window, [deadline.rule])
             if not check.passed:
                 alerts.append(self._deadline_alert(deadline, now_s))
+            self._mark(deadline.rule.id, "said" if check.passed else "missed", now_s)
         if due:
             self._prune()
         return alerts

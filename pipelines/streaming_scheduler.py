@@ -3,8 +3,10 @@
 Whisper on a 2-core machine decodes one utterance at a time at best: running several at once
 only makes each slower. So every `LiveTranscriber` of a process may share one scheduler. It
 runs final decodes first, oldest first (their latency is the one users feel), then partial
-decodes, the longest-waiting track first; a track has at most one partial request waiting,
-so requests that pile up while compute is busy merge into one decode of the newest audio.
+decodes and background work (a final's translation) in the order they were asked for; a
+track has at most one partial request waiting, so requests that pile up while compute is busy
+merge into one decode of the newest audio. Whisper is never used by two threads at once, so a
+translation cannot stall a final inside CTranslate2's own queue.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class StreamScheduler:
         self._cond = threading.Condition()
         self._finals: list[_Queued] = []
         self._partials: dict[Hashable, tuple[float, PartialTask]] = {}
+        self._background: list[_Queued] = []
         self._seq = itertools.count()
         self._threads: list[threading.Thread] = []
         self._running = 0
@@ -51,6 +54,13 @@ class StreamScheduler:
         with self._cond:
             self._ensure_started()
             heapq.heappush(self._finals, _Queued(time.monotonic(), next(self._seq), task))
+            self._cond.notify()
+
+    def submit_background(self, task: Task) -> None:
+        """Queue work that may wait for finals (never dropped while the scheduler runs)."""
+        with self._cond:
+            self._ensure_started()
+            heapq.heappush(self._background, _Queued(time.monotonic(), next(self._seq), task))
             self._cond.notify()
 
     def request_partial(self, key: Hashable, task: PartialTask) -> bool:
@@ -77,7 +87,12 @@ class StreamScheduler:
 
     def idle(self) -> bool:
         with self._cond:
-            return not self._finals and not self._partials and self._running == 0
+            return (
+                not self._finals
+                and not self._partials
+                and not self._background
+                and self._running == 0
+            )
 
     def close(self) -> None:
         """Stop the workers after the task each is running; queued tasks are dropped."""
@@ -85,6 +100,7 @@ class StreamScheduler:
             self._closed = True
             self._finals.clear()
             self._partials.clear()
+            self._background.clear()
             self._cond.notify_all()
         for thread in self._threads:
             if thread is not threading.current_thread():
@@ -102,14 +118,19 @@ class StreamScheduler:
 
     def _next(self) -> Task | None:
         with self._cond:
-            while not self._closed and not self._finals and not self._partials:
+            while not self._closed and not (self._finals or self._partials or self._background):
                 self._cond.wait()
             if self._closed:
                 return None
             self._running += 1
             if self._finals:
                 return heapq.heappop(self._finals).task
-            key = min(self._partials, key=lambda k: self._partials[k][0])
+            key = min(self._partials, key=lambda k: self._partials[k][0], default=None)
+            if self._background and (
+                key is None or self._background[0].ready <= self._partials[key][0]
+            ):
+                return heapq.heappop(self._background).task
+            assert key is not None
             requested, partial = self._partials.pop(key)
         waited = time.monotonic() - requested
         return lambda: partial(waited)

@@ -1,5 +1,6 @@
 """Live calls over WebSockets: ``/v1/stream`` (callqa protocol), ``/v1/twilio`` (Twilio Media
-Streams) and ``/v1/live/{call_id}`` (read-only events for agent desktops and supervisors).
+Streams) and ``/v1/live/{call_id}`` (read-only events for agent desktops and supervisors, the
+call so far first); ``GET /v1/live`` lists the tenant's running calls.
 
 Close codes: 1003 data of the wrong kind (audio before ``start``), 1007 a malformed message,
 1008 no valid key or role, 1009 a call longer than allowed, 1011 a server fault.
@@ -15,14 +16,14 @@ import json
 import logging
 import re
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.deps import Services, audit, authenticate
+from api.deps import Services, ServicesDep, audit, authenticate, require
 from api.http_errors import ApiError
 from api.live import LiveCall, LiveStart, new_call_id, subscriber
 from pipelines.types import LAYOUTS
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 
 STREAM_ROLES = ("ingest", "qa_analyst")
+WATCH_ROLES = ("qa_analyst", "auditor", "admin", "ingest")
+Watcher = Annotated[Principal, Depends(require(*WATCH_ROLES))]
 CALL_ID = re.compile(r"^(?:CA)?[0-9a-f]{32}$")
 MAX_PENDING_S = 3.0  # audio waiting for the engine before the reader holds back the client
 TEXT_LIMIT = 65536
@@ -396,6 +399,12 @@ def _twilio_media(data: dict[str, Any]) -> tuple[int, bytes, float]:
 # ---- read-only subscribers -------------------------------------------------------------
 
 
+@router.get("/v1/live")
+def running_calls(services: ServicesDep, principal: Watcher) -> dict[str, Any]:
+    """The tenant's running calls: ids, start time, protocol, audio received so far, counts."""
+    return {"calls": [call.summary() for call in services.live.running(principal.tenant)]}
+
+
 async def _running_call(services: Services, tenant: str, call_id: str) -> LiveCall | None:
     """The running call, waiting for one whose ``start`` is on its way: a desktop told the
     call's id (the Twilio callSid) may connect before the call is open. It waits up to
@@ -425,7 +434,7 @@ async def live(websocket: WebSocket, call_id: str) -> None:
             services,
             websocket.query_params.get("token"),
             _origin(websocket),
-            ("qa_analyst", "auditor", "admin", "ingest"),
+            WATCH_ROLES,
         )
         call = await _running_call(services, principal.tenant, call_id)
         if call is None:
@@ -433,7 +442,7 @@ async def live(websocket: WebSocket, call_id: str) -> None:
         audit(services, principal, "call.live", call_id)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         send = subscriber(asyncio.get_running_loop(), queue)
-        call.subscribe(send)
+        call.subscribe(send, replay=True)
         try:
             while True:
                 event = await queue.get()
