@@ -199,8 +199,9 @@ class LiveCall:
     def received_s(self) -> float:
         return max((f.samples for f in self.files.values()), default=0) / RATE
 
-    def pending_s(self) -> float:
-        return float(self.transcriber.pending_seconds())
+    def behind_s(self) -> float:
+        """How far (call seconds) the transcription is behind the audio received."""
+        return float(self.transcriber.behind_seconds())
 
     # ---- events out ---------------------------------------------------------------------
 

@@ -18,8 +18,10 @@ detected on their own audio (the track's previous language wins an unsure detect
 
 Decodes run on the scheduler's worker thread, finals first. When compute falls behind,
 partial requests merge into one decode of the newest audio, or are skipped while finals wait;
-a `Notice` says so. `pending_seconds` and `lag_seconds` let the endpoint push back on clients
-that send faster than real time.
+a `Notice` says so. `behind_seconds` (how far in call time the oldest final still to be
+decoded is behind the newest audio) lets the endpoint push back on clients that send faster
+than real time, or on a machine that cannot keep up; a long utterance waiting for its one
+decode is not "behind".
 """
 
 from __future__ import annotations
@@ -212,6 +214,13 @@ class LiveTranscriber:
                 if track.jobs
             ]
             return max(lags, default=0.0)
+
+    def behind_seconds(self) -> float:
+        """Call time between the end of the oldest final still waiting for its decode (one
+        that will be sent: a speculative decode overtaken by speech is not counted) and the
+        newest audio of its track; 0 when every final is out."""
+        with self.lock:
+            return max((track.behind_s() for track in self._tracks.values()), default=0.0)
 
     def stats(self) -> LiveStats:
         with self.lock:

@@ -95,8 +95,11 @@ class LiveOptions:
     cut_window_s: float = 5.0
     partial_interval_s: float = 1.0  # new audio between two partial decodes ...
     partial_interval_ratio: float = 0.2  # ... or this share of the utterance, if longer
-    agreement_after_s: float = 6.0  # longer utterances commit what two hypotheses agree on
-    agreement_margin_s: float = 1.0  # never commit words this close to the newest audio
+    agreement_after_s: float = 2.5  # longer utterances commit what two hypotheses agree on,
+    min_phrase_words: int = 3  # ... a phrase of at least this many words at a time,
+    phrase_pause_s: float = 0.25  # ... ending at a sentence or clause mark or such a pause
+    commit_after_s: float = 4.0  # a longer stretch without one commits at its widest word gap
+    agreement_margin_s: float = 0.6  # never commit words this close to the newest audio
     max_lag_s: float = 1.0  # a partial waiting longer is late: merge and say so
     shed_partials_s: float = 2.0  # with this much audio waiting for finals, skip partials
     notice_gap_s: float = 5.0  # at most one lag notice per track in this time

@@ -3,7 +3,9 @@
 Times inside a track are sample indices at 16 kHz from the track's first sample. A *piece* is
 the part of an utterance not yet final: it opens at the first speech window (minus a pre-roll)
 and closes after ``endpoint_silence_s`` of silence, at the forced cut, or when two consecutive
-hypotheses of a long utterance agree on a prefix (which becomes final, the rest goes on).
+hypotheses of an utterance longer than ``agreement_after_s`` agree on a prefix that ends a
+phrase (a sentence or clause mark, or a pause between words): that prefix becomes final and
+the rest goes on, so a long utterance is committed phrase by phrase as it is spoken.
 
 Every method here runs under the owning transcriber's lock, except the decodes themselves.
 """
@@ -34,6 +36,7 @@ from pipelines.types import Word
 
 RATE = 16000
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
+_CLAUSE_END = (",", ";", ":", "，", "；", "：", "、")
 
 
 @dataclass(eq=False)
@@ -206,6 +209,9 @@ class Track:
             elif self.piece is piece and piece.start == job.start and job.end > piece.emitted_end:
                 piece.emitted_end = job.end
                 self._emit_partial(piece, job.start, job.end, result)
+                if job.end - job.start >= _samples(self.options.agreement_after_s):
+                    # decoded at a pause: the words before it are whole (no margin needed)
+                    self._agree(piece, job.start, job.end, result, margin_s=0.0)
 
     def run_partial(self, waited: float) -> None:
         o = self.options
@@ -222,7 +228,9 @@ class Track:
             if end - start < _samples(0.3):
                 return
             long = end - start >= _samples(o.agreement_after_s)
-            options = dataclasses.replace(o.partial, word_timestamps=long)
+            # words from one interval earlier, so that agreement can start at once
+            timed = end - start >= _samples(o.agreement_after_s - o.partial_interval_s)
+            options = dataclasses.replace(o.partial, word_timestamps=timed)
             audio = self.audio.slice(start, end)
             prior = self.language
             # partials keep the track's language (the final detects it on its own audio)
@@ -235,7 +243,9 @@ class Track:
                 piece.emitted_end = end
                 self._emit_partial(piece, start, end, result)
             if long:
-                self._agree(piece, start, end, result)
+                self._agree(piece, start, end, result, margin_s=o.agreement_margin_s)
+            elif timed:
+                piece.prev_words = result.words
 
     def _lag(self, waited: float, what: str) -> None:
         """Space partials out while compute lags; say when it starts or stops lagging.
@@ -261,6 +271,11 @@ class Track:
                 self.announced = False
                 self._notice("recovered", f"{what} {waited:.2f} s")
 
+    def behind_s(self) -> float:
+        """See `LiveTranscriber.behind_seconds`."""
+        ends = [job.end for job in self.jobs if job.result is None and self._wanted(job)]
+        return (self.audio.end - min(ends)) / RATE if ends else 0.0
+
     def _wanted(self, job: FinalJob) -> bool:
         piece = job.piece
         if piece.closed is not None:
@@ -276,8 +291,11 @@ class Track:
         if job in self.jobs:
             self.jobs.remove(job)
 
-    def _agree(self, piece: Piece, start: int, end: int, result: UtteranceResult) -> None:
-        """Commit the prefix this hypothesis and the previous one agree on (LocalAgreement-2)."""
+    def _agree(
+        self, piece: Piece, start: int, end: int, result: UtteranceResult, *, margin_s: float
+    ) -> None:
+        """Commit the prefix this hypothesis and the previous one agree on (LocalAgreement-2),
+        up to the last phrase end at least ``margin_s`` before the newest audio."""
         words, previous = result.words, piece.prev_words
         piece.prev_words = words
         if previous is None or not words:
@@ -287,15 +305,20 @@ class Track:
             if _fold(new.word) != _fold(old.word):
                 break
             agreed += 1
-        limit = (end - start) / RATE - self.options.agreement_margin_s
+        o = self.options
+        limit = (end - start) / RATE - margin_s
         safe = [j for j in range(agreed) if words[j].end <= limit]
-        sentences = [j for j in safe if words[j].word.rstrip().endswith(_SENTENCE_END)]
-        late = end - start >= _samples(self.options.max_utterance_s - self.options.cut_window_s)
-        last = sentences[-1] if sentences else (safe[-1] if safe and late else -1)
-        if last < 1:
+        phrases = [j for j in safe if _ends_phrase(words, j, o.phrase_pause_s)]
+        last = phrases[-1] if phrases else -1
+        if last + 1 < o.min_phrase_words and end - start >= _samples(o.commit_after_s):
+            # no phrase end heard in a long stretch: commit at the widest gap between words
+            splittable = [j for j in safe[o.min_phrase_words - 1 :] if _splittable(words, j)]
+            last = max(splittable, key=lambda j: (_gap_after(words, j), j), default=last)
+        if last + 1 < o.min_phrase_words:
             return
         following = words[last + 1].start if last + 1 < len(words) else words[last].end
-        cut = start + _samples(max(following, words[last].end))
+        # the cut lies in the gap after the phrase, never inside the next word's onset
+        cut = start + _samples(max(words[last].end, (words[last].end + following) / 2))
         committed = dataclasses.replace(
             result,
             words=words[: last + 1],
@@ -344,6 +367,34 @@ class Track:
                 at=round(self.vad_pos / RATE, 3),
             )
         )
+
+
+def _ends_phrase(words: tuple[Word, ...], index: int, pause_s: float) -> bool:
+    """Does a phrase end after ``words[index]``: a sentence or clause mark, or a pause?
+
+    Never inside a run of digits (a card or phone number stays in one final, whole for the
+    redaction of what desktops see)."""
+    word = words[index].word.strip()
+    following = words[index + 1] if index + 1 < len(words) else None
+    if following is not None and _has_digit(word) and _has_digit(following.word):
+        return False
+    if word.endswith(_SENTENCE_END) or word.endswith(_CLAUSE_END):
+        return True
+    return following is not None and following.start - words[index].end >= pause_s
+
+
+def _splittable(words: tuple[Word, ...], index: int) -> bool:
+    following = words[index + 1] if index + 1 < len(words) else None
+    return following is None or not (_has_digit(words[index].word) and _has_digit(following.word))
+
+
+def _gap_after(words: tuple[Word, ...], index: int) -> float:
+    following = words[index + 1] if index + 1 < len(words) else None
+    return following.start - words[index].end if following is not None else 0.0
+
+
+def _has_digit(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
 
 
 def _fold(word: str) -> str:

@@ -36,7 +36,7 @@ STREAM_ROLES = ("ingest", "qa_analyst")
 WATCH_ROLES = ("qa_analyst", "auditor", "admin", "ingest")
 Watcher = Annotated[Principal, Depends(require(*WATCH_ROLES))]
 CALL_ID = re.compile(r"^(?:CA)?[0-9a-f]{32}$")
-MAX_PENDING_S = 3.0  # audio waiting for the engine before the reader holds back the client
+MAX_BEHIND_S = 4.0  # transcription this far behind the audio: the reader holds back the client
 TEXT_LIMIT = 65536
 LIVE_WAIT_S = 5.0  # a desktop may connect this long before the call it watches is open
 LIVE_OPENING_WAIT_S = 120.0
@@ -136,7 +136,7 @@ class _Session:
             raise Closing(1009, "the call is longer than CALLQA_AUDIO__MAX_DURATION_S")
         await run_in_threadpool(call.push, data, track)  # never block the event loop
         warned = False
-        while call.pending_s() > MAX_PENDING_S:  # backpressure: stop reading for a while
+        while call.behind_s() > MAX_BEHIND_S:  # backpressure: stop reading for a while
             if not warned:
                 call.publish({"type": "notice", "kind": "backpressure", "detail": "slow down"})
                 warned = True

@@ -60,8 +60,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _args(url: str, **extra: Any) -> argparse.Namespace:
-    options = {"translate_to": None, "policy_id": None, "layout": None, **extra}
-    return argparse.Namespace(url=url, realtime=False, **options)
+    options = {"translate_to": None, "policy_id": None, "layout": None, "realtime": False}
+    return argparse.Namespace(url=url, **{**options, **extra})
 
 
 def _texts(events: list[dict[str, Any]]) -> list[str]:
@@ -80,6 +80,20 @@ def _call_row(server: Server, call_id: str) -> tuple[Call, Job | None]:
         assert call is not None
         job = session.scalars(select(Job).where(Job.call_id == call_id)).first()
         return call, job
+
+
+def _put_policy(server: Server) -> str:
+    """Store the sample e-commerce policy for the server's tenant; returns the HTTP base URL."""
+    import httpx
+
+    base = server.url.replace("ws://", "http://")
+    put = httpx.put(
+        f"{base}/v1/policies/ecommerce-aftersales",
+        content=POLICY.read_bytes(),
+        headers={"Authorization": f"Bearer {server.key}", "Content-Type": "application/yaml"},
+    )
+    assert put.status_code in (200, 201), put.text
+    return base
 
 
 def test_callqa_protocol_translates_a_spanish_caller_while_the_call_runs(server: Server) -> None:
@@ -103,15 +117,7 @@ def test_callqa_protocol_translates_a_spanish_caller_while_the_call_runs(server:
 
 
 def test_twilio_media_streams_with_live_compliance_alerts(server: Server) -> None:
-    import httpx
-
-    base = server.url.replace("ws://", "http://")
-    put = httpx.put(
-        f"{base}/v1/policies/ecommerce-aftersales",
-        content=POLICY.read_bytes(),
-        headers={"Authorization": f"Bearer {server.key}", "Content-Type": "application/yaml"},
-    )
-    assert put.status_code in (200, 201), put.text
+    _put_policy(server)
     events: list[dict[str, Any]] = []
     args = _args(f"{server.url}/v1/twilio", policy_id="ecommerce-aftersales")
     replay = replay_twilio(load_call_audio(MISSING_LINES), args, server.key, events.append)
@@ -266,3 +272,64 @@ def test_a_desktop_that_connects_before_the_start_gets_the_calls_events(server: 
     kinds = [e["type"] for e in events]
     assert "final" in kinds and kinds[-1] == "end", kinds
     assert events[-1]["call_id"] == call_sid
+
+
+def test_a_desktop_that_joins_a_running_call_gets_it_from_the_start(server: Server) -> None:
+    """A supervisor finds the call in ``GET /v1/live`` once its first final is out and opens
+    it: the finals said so far come first (same ids, same order as the phone got them), then
+    the rest, the compliance checklist, and ``end``. Another tenant's key lists nothing."""
+    import httpx
+
+    base = _put_policy(server)
+    with server.services.store.session() as session:
+        stranger = create_key(session, "other", "globex", ["qa_analyst"], created_by="t")
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
+        phone: list[dict[str, Any]] = []
+        desktop: list[dict[str, Any]] = []
+        first_final = asyncio.Event()
+
+        def on_phone(event: dict[str, Any]) -> None:
+            phone.append(event)
+            if event["type"] == "final":
+                first_final.set()
+
+        async def watch() -> list[Any]:
+            await asyncio.wait_for(first_final.wait(), timeout=300)
+            async with httpx.AsyncClient(base_url=base) as client:
+                mine = await client.get(
+                    "/v1/live", headers={"Authorization": f"Bearer {server.key}"}
+                )
+                theirs = await client.get(
+                    "/v1/live", headers={"Authorization": f"Bearer {stranger}"}
+                )
+            running = mine.json()["calls"]
+            assert mine.status_code == 200 and len(running) == 1, mine.text
+            call_id = running[0]["call_id"]
+            url = f"{server.url}/v1/live/{call_id}?token={server.key}"
+            async with websockets.connect(url) as ws:
+                async for message in ws:
+                    desktop.append(json.loads(message))
+                    if desktop[-1]["type"] == "end":
+                        break
+            return [running[0], theirs.json()["calls"]]
+
+        args = _args(f"{server.url}/v1/stream", policy_id="ecommerce-aftersales", realtime=True)
+        watching = asyncio.create_task(watch())
+        status = await replay_callqa(load_call_audio(MISSING_LINES), args, server.key, on_phone)
+        assert status == 0
+        listed = await asyncio.wait_for(watching, timeout=300)
+        return phone, desktop, listed
+
+    phone, desktop, (listed, stranger_calls) = asyncio.run(scenario())
+    assert stranger_calls == []
+    assert listed["policy_id"] == "ecommerce-aftersales" and listed["protocol"] == "callqa"
+    assert desktop[0]["type"] == "final"  # what was said before it joined comes first
+    phone_finals = [e["segment"]["id"] for e in phone if e["type"] == "final"]
+    desktop_finals = [e["segment"]["id"] for e in desktop if e["type"] == "final"]
+    assert desktop_finals == phone_finals
+    checklists = [e["items"] for e in desktop if e["type"] == "checklist"]
+    assert checklists, [e["type"] for e in desktop]
+    final = {item["rule_id"]: item["status"] for item in checklists[-1]}
+    assert final["greeting"] == "missed" and final["no_forbidden_phrases"] == "violated", final
+    assert desktop[-1]["type"] == "end" and desktop[-1]["call_id"] == listed["call_id"]

@@ -182,6 +182,32 @@ def test_compliance_alerts_match_labels(
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_checklist_fills_in_as_the_alerts_and_labels_say(
+    name: str, replays: dict[str, Replay], policy: Policy, stages: AnalyticsStages
+) -> None:
+    fresh = LiveMonitor(stages, policy).checklist()
+    assert [i.rule_id for i in fresh] == [r.id for r in policy.rules]
+    assert {i.status for i in fresh} <= {"pending", "clear", "batch"}
+    monitor = LiveMonitor(stages, policy)
+    replayed = replay(monitor, replays[name].raw, None)
+    status = {i.rule_id: i.status for i in monitor.checklist()}
+    alerted = {a.rule_id for a in replayed.alerts if a.kind == "compliance"}
+    expected = EXPECTED[name]["compliance"]
+    for rule in policy.rules:
+        if isinstance(rule, ForbiddenPhrase):
+            assert status[rule.id] == ("violated" if rule.id in alerted else "clear")
+        elif isinstance(rule, RequiredLine) and (rule.within_s or rule.before_s):
+            assert status[rule.id] == ("missed" if rule.id in alerted else "said")
+        elif isinstance(rule, RequiredLine) and expected.get(rule.id):
+            assert status[rule.id] == "said", rule.id
+        elif isinstance(rule, Conditional):
+            assert status[rule.id] in {"clear", "said", "missed"}
+            assert (status[rule.id] == "missed") == (rule.id in alerted)
+        elif not isinstance(rule, RequiredLine):
+            assert status[rule.id] == "batch"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_escalation_alert(name: str, replays: dict[str, Replay]) -> None:
     emotion = [a for a in replays[name].alerts if a.kind == "emotion"]
     assert len(emotion) == int(EXPECTED[name]["escalation"])

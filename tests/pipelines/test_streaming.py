@@ -48,6 +48,10 @@ LEFT = (
     "He began a confused complaint against the wizard,"
     " who had vanished behind the curtain on the left."
 )
+LJ050_0131 = (  # tests/data/MANIFEST.tsv
+    "unless a system is established for the frequent formal review of activities thereunder."
+    " in this regard"
+)
 Array = npt.NDArray[np.float32]
 
 
@@ -231,6 +235,42 @@ def test_long_utterances_commit_agreed_words(
     assert len(pieces) >= 2
     assert all(b.segment.start >= a.segment.end - 0.05 for a, b in itertools.pairwise(pieces))
     assert error_rate(JFK, text(events)) <= 0.2
+
+
+def test_a_long_utterance_yields_its_first_final_before_it_ends(
+    decoder: UtteranceDecoder, data_dir: Path
+) -> None:
+    """LJSpeech LJ050-0131 reads one 5.8 s utterance without a pause long enough to end it;
+    its first phrase becomes final while the rest is still being spoken. Compute is made
+    instant (each 20 ms frame waits for the decodes it caused), so the test checks the engine,
+    not the machine's speed."""
+    audio = load16k(data_dir / "en" / "ljspeech-LJ050-0131.wav")[:, 0]
+    options = LiveOptions()
+    probabilities = SileroStream().push(audio)
+    speech = np.flatnonzero(probabilities >= options.threshold)
+    gaps = np.flatnonzero(np.diff(speech) * 512 / 16000 >= options.endpoint_silence_s)
+    utterance_end = (speech[gaps[0]] + 1) * 512 / 16000 if len(gaps) else len(audio) / 16000
+    assert utterance_end >= 5.0  # one long utterance, as the premise says
+    scheduler = StreamScheduler()
+    arrivals: list[tuple[float, Final]] = []
+    fed = 0
+    live = LiveTranscriber(
+        decoder,
+        options,
+        scheduler=scheduler,
+        on_event=lambda e: arrivals.append((fed / 16000, e)) if isinstance(e, Final) else None,
+    )
+    for fed in range(320, len(audio) + 320, 320):
+        live.feed(0, audio[fed - 320 : fed])
+        while not scheduler.idle():
+            time.sleep(0.002)
+    assert live.finish(timeout=120)
+    scheduler.close()
+    inside = [(at, f) for at, f in arrivals if f.segment.end <= utterance_end + 0.3]
+    assert len(inside) >= 2, [f.segment.text for _, f in arrivals]
+    first_at, first = inside[0]
+    assert first_at < utterance_end - 0.5 and first.segment.end < utterance_end - 1.0
+    assert error_rate(LJ050_0131, text([f for _, f in arrivals])) <= 0.2
 
 
 def test_finish_flushes_speech_cut_mid_word(
