@@ -74,7 +74,8 @@ def test_text_colours_meet_wcag_aa_contrast() -> None:
     pairs = [
         ("ink", "paper"), ("ink", "ground"), ("muted", "paper"), ("muted", "ground"),
         ("accent", "paper"), ("pass", "paper"), ("fail", "paper"), ("warn-ink", "warn-bg"),
-        ("agent", "paper"), ("customer", "paper"),
+        ("agent", "paper"), ("customer", "paper"), ("partial", "paper"), ("partial", "ground"),
+        ("pass", "pass-bg"), ("fail", "fail-bg"),
     ]  # fmt: skip
     for text, background in pairs:
         ratio = contrast(colours[text], colours[background])

@@ -16,6 +16,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 from web_fixtures import (
     HISTORY_DAYS,
+    NAMELESS,
+    UNLABELLED,
     VIEWPORT,
     Site,
     artifacts_dir,
@@ -334,17 +336,6 @@ def test_a_wrong_key_is_refused_and_sign_out_forgets_the_key(
     expect(page.locator("#sign-in")).to_be_visible()
 
 
-UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
-  .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
-  .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
-  .map((el) => el.outerHTML)"""
-NAMELESS = """() => [...document.querySelectorAll('button, a[href], img')]
-  .filter((el) => el.offsetParent !== null)
-  .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('alt')
-                    || el.textContent.trim()))
-  .map((el) => el.outerHTML)"""
-
-
 def test_every_control_is_labelled_and_reachable_by_keyboard(
     page: Page, site: Site, call_id: str
 ) -> None:
@@ -356,7 +347,7 @@ def test_every_control_is_labelled_and_reachable_by_keyboard(
     page.keyboard.press("Enter")
     expect(page.locator("#calls-body tr")).to_have_count(site.history + 1)
     page.get_by_text("Upload a recording").click()
-    for view in ("#/calls", f"#/calls/{call_id}", "#/dashboard"):
+    for view in ("#/calls", f"#/calls/{call_id}", "#/dashboard", "#/live"):
         page.goto(f"{site.url}/{view}")
         page.wait_for_selector("#view h1")
         page.wait_for_load_state("networkidle")

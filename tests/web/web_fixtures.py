@@ -64,6 +64,17 @@ CHROMIUM_FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 VIEWPORT: ViewportSize = {"width": 1366, "height": 900}  # a laptop screen
+# page scripts: the visible form controls without a label, and the buttons, links and images
+# without an accessible name (both lists must be empty on every view)
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map((el) => el.outerHTML)"""
+NAMELESS = """() => [...document.querySelectorAll('button, a[href], img')]
+  .filter((el) => el.offsetParent !== null)
+  .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('alt')
+                    || el.textContent.trim()))
+  .map((el) => el.outerHTML)"""
 
 
 def artifacts_dir() -> Path:

@@ -7,12 +7,14 @@ import { callsView } from "./calls.js";
 import { dashboardView } from "./dashboard.js";
 import { clear, h, notify } from "./dom.js";
 import { keysView } from "./keys.js";
+import { LIVE_ROLES, liveCallView, liveListView, stopLive } from "./live.js";
 
 const READERS = ["qa_analyst", "auditor"];
 
 function routeOf(hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   if (parts[0] === "calls" && parts[1]) return { view: "call", id: parts[1] };
+  if (parts[0] === "live") return parts[1] ? { view: "live-call", id: parts[1] } : { view: "live" };
   if (parts[0] === "dashboard") return { view: "dashboard" };
   if (parts[0] === "audit") return { view: "audit" };
   if (parts[0] === "keys") return { view: "keys" };
@@ -20,6 +22,7 @@ function routeOf(hash) {
 }
 
 function showSignIn(message) {
+  stopLive();
   document.getElementById("sign-in").hidden = false;
   document.getElementById("nav").hidden = true;
   document.getElementById("sign-out").hidden = true;
@@ -52,7 +55,7 @@ async function signIn(key) {
 }
 
 function markCurrent(route) {
-  const current = route.view === "call" ? "calls" : route.view;
+  const current = { call: "calls", "live-call": "live" }[route.view] || route.view;
   for (const link of document.querySelectorAll("#nav a")) {
     if (link.dataset.view === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -60,6 +63,7 @@ function markCurrent(route) {
 }
 
 async function render() {
+  stopLive(); // the live view being left stops polling and closes its socket
   if (!session.me) {
     showSignIn();
     return;
@@ -74,6 +78,10 @@ async function render() {
   notify("");
   try {
     if (route.view === "call") await callView(target, route.id);
+    else if (route.view.startsWith("live") && !session.can(...LIVE_ROLES)) {
+      target.append(h("p", {}, "This key has no role that can watch live calls."));
+    } else if (route.view === "live") await liveListView(target);
+    else if (route.view === "live-call") await liveCallView(target, route.id);
     else if (route.view === "dashboard") await dashboardView(target);
     else if (route.view === "audit") await auditView(target);
     else if (route.view === "keys") await keysView(target);

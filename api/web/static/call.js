@@ -59,7 +59,7 @@ function roleOf(record, speaker) {
   return record.participants.find((p) => p.speaker === speaker)?.role || "unknown";
 }
 
-function emotionBadge(emotion) {
+export function emotionBadge(emotion) {
   const details = [`valence ${emotion.valence}`, `arousal ${emotion.arousal}`, `confidence ${emotion.confidence}`, `from ${emotion.source}`];
   if (emotion.raw_label) details.unshift(`voice model: ${emotion.raw_label}`);
   return h(
