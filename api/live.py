@@ -6,10 +6,12 @@ sample to disk as it arrives (a dropped connection loses nothing already receive
 end stores the call as an upload with a queued job, so the batch stages (diarization,
 analytics, redaction, record, chain) run on it exactly as on an uploaded recording.
 
-Work per final is split by cost: redaction, the caller's emotion and compliance matching run
-on one post thread and the final goes out as soon as they are done; whisper's translate task
-runs on the decode scheduler behind waiting finals (whisper is used by one thread at a time),
-so a translation never holds a final back. A subscriber that joins a running call first gets
+Work per final is split by cost: redaction and compliance matching (milliseconds) run on one
+post thread and the final goes out as soon as they are done; the caller's emotion (the voice
+encoder, about a second of one core per turn) follows on a thread of its own as an ``emotion``
+event for that segment, with the escalation alert; whisper's translate task runs on the decode
+scheduler behind waiting finals (whisper is used by one thread at a time). None of them holds
+a final back. A subscriber that joins a running call first gets
 what was said so far (finals, translations, alerts, the checklist), then the call as it goes.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -42,7 +45,7 @@ logger = logging.getLogger(__name__)
 RATE = 16000
 MAX_SUBSCRIBER_QUEUE = 1000
 MAX_HISTORY = 5000  # events a late subscriber is sent first (finals, translations, alerts)
-REPLAYED = frozenset({"final", "translation", "alert"})
+REPLAYED = frozenset({"final", "translation", "alert", "emotion"})
 Send = Callable[[dict[str, Any]], None]
 
 
@@ -79,10 +82,26 @@ class LiveEngine:
         self.translator = models.translator
         self.speech_translation = models.speech_translation
         self.post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-live-post")
+        self.voice = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="callqa-live-voice", initializer=_yielding
+        )
 
     def close(self) -> None:
         self.post.shutdown(wait=True, cancel_futures=False)
+        self.voice.shutdown(wait=True, cancel_futures=False)
         self.scheduler.close()
+
+
+VOICE_NICENESS = 10
+
+
+def _yielding() -> None:
+    """Lower this thread's CPU priority (Linux: per thread): the voice encoder takes what
+    the decodes leave, so a customer's emotion never slows the next final."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), VOICE_NICENESS)
+    except (AttributeError, OSError, PermissionError):  # not Linux, or not allowed
+        logger.debug("could not lower the live voice thread's priority")
 
 
 class _TrackFile:
@@ -285,14 +304,26 @@ class LiveCall:
     def _final(self, segment: Segment, samples: Samples | None) -> None:
         try:
             has_audio = samples is not None and len(samples) > 0
-            update = self.monitor.on_final(segment, samples if has_audio else None)
+            update = self.monitor.on_text(segment)
             self.publish({"type": "final", "segment": desktop_segment(update.segment)})
             for alert in update.alerts:
                 self.publish(alert.to_event())
             self._publish_checklist()
+            self.engine.voice.submit(self._voice, update.segment, samples if has_audio else None)
             self._translate(segment, samples if has_audio else None)
         except Exception:
             logger.exception("live final failed on call %s", self.start.call_id)
+
+    def _voice(self, segment: Segment, samples: Samples | None) -> None:
+        try:
+            update = self.monitor.on_voice(segment, samples)
+            emotion = segment_to_dict(update.segment)["emotion"]
+            if emotion is not None:
+                self.publish({"type": "emotion", "segment_id": segment.id, "emotion": emotion})
+            for alert in update.alerts:
+                self.publish(alert.to_event())
+        except Exception:
+            logger.exception("live emotion failed on call %s", self.start.call_id)
 
     def _publish_checklist(self) -> None:
         items = [item.to_dict() for item in self.monitor.checklist()]
@@ -370,6 +401,7 @@ class LiveCall:
             self._feed(frames, tracks)
         self.transcriber.finish(timeout=120)
         self.engine.post.submit(lambda: None).result(timeout=300)  # finals and alerts out
+        self.engine.voice.submit(lambda: None).result(timeout=300)  # emotions out
         with self.lock:
             translations = list(self.translations)
         wait(translations, timeout=120)

@@ -119,20 +119,54 @@ class UtteranceDecoder:
         track's language so far) holds unless the detection is a confident switch over enough
         speech (``options.switch_probability`` over ``options.switch_min_s``).
         """
-        from faster_whisper.transcribe import get_compression_ratio
-
         model = self._model
         audio = np.ascontiguousarray(samples[: 30 * RATE], dtype=np.float32)
         features = model.feature_extractor(audio)
         content = min(features.shape[-1], _FULL_FRAMES)
         frames = _encoder_frames(content, options.context_margin_s)
-        block = np.zeros((features.shape[0], frames), dtype=np.float32)
-        block[:, :content] = features[:, :content]
-        encoded = model.encode(block)
+        encoded = self._encode(features, content, frames)
         seconds = len(audio) / RATE
         chosen, probability = self._language(encoded, language, prior_language, options, seconds)
         tokenizer = self._tokenizer(chosen, options.task)
         budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * seconds))
+        tokens, logprob, no_speech, ratio, temperature = self._best(
+            encoded, tokenizer, options, budget
+        )
+        if frames < _FULL_FRAMES and _repeats(tokenizer.decode(tokens)):
+            # a shortened encoder input sometimes makes whisper say the utterance twice over;
+            # the full 30 s window it was trained on does not
+            logger.debug("utterance decoded twice over; again on the full window")
+            encoded = self._encode(features, content, _FULL_FRAMES)
+            tokens, logprob, no_speech, ratio, temperature = self._best(
+                encoded, tokenizer, options, budget
+            )
+        words: tuple[Word, ...] = ()
+        if options.word_timestamps and tokens:
+            words = self._align(tokenizer, tokens, encoded, content)
+        return UtteranceResult(
+            text=tokenizer.decode(tokens),
+            words=words,
+            language=chosen,
+            language_probability=probability,
+            avg_logprob=logprob,
+            no_speech_prob=no_speech,
+            compression_ratio=ratio,
+            tokens=tuple(tokens),
+            temperature=temperature,
+        )
+
+    def _encode(self, features: Any, content: int, frames: int) -> Any:
+        block = np.zeros((features.shape[0], frames), dtype=np.float32)
+        block[:, :content] = features[:, :content]
+        return self._model.encode(block)
+
+    def _best(
+        self, encoded: Any, tokenizer: Any, options: UtteranceOptions, budget: int
+    ) -> tuple[list[int], float, float, float, float]:
+        """Tokens, mean log-probability, no-speech probability, compression ratio and the
+        temperature of the first decode that passes the checks (else the last one)."""
+        from faster_whisper.transcribe import get_compression_ratio
+
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         temperatures = [options.temperature]
         if options.fallback_temperature is not None:
@@ -148,21 +182,7 @@ class UtteranceDecoder:
             if ratio <= options.max_compression_ratio and logprob >= options.min_avg_logprob:
                 break
         assert best is not None
-        tokens, logprob, no_speech, ratio, temperature = best
-        words: tuple[Word, ...] = ()
-        if options.word_timestamps and tokens:
-            words = self._align(tokenizer, tokens, encoded, content)
-        return UtteranceResult(
-            text=tokenizer.decode(tokens),
-            words=words,
-            language=chosen,
-            language_probability=probability,
-            avg_logprob=logprob,
-            no_speech_prob=no_speech,
-            compression_ratio=ratio,
-            tokens=tuple(tokens),
-            temperature=temperature,
-        )
+        return best
 
     def _language(
         self,
@@ -241,6 +261,17 @@ class UtteranceDecoder:
             for w in alignment
             if w["word"]
         )
+
+
+def _repeats(text: str, min_words: int = 3) -> bool:
+    """Does a run of at least ``min_words`` words come twice in a row ("A B C A B C")?"""
+    words = ["".join(ch for ch in w.casefold() if ch.isalnum()) for w in text.split()]
+    words = [w for w in words if w]
+    for size in range(min_words, len(words) // 2 + 1):
+        for first in range(len(words) - 2 * size + 1):
+            if words[first : first + size] == words[first + size : first + 2 * size]:
+                return True
+    return False
 
 
 def _encoder_frames(content: int, margin_s: float) -> int:

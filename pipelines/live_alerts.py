@@ -41,7 +41,7 @@ from pipelines.analytics import AnalyticsStages
 from pipelines.emotion import EmotionOptions, escalation, score_emotions
 from pipelines.live_compliance import ChecklistItem, LiveCompliance
 from pipelines.policy import Policy, Severity
-from pipelines.types import Audio, AudioSource, CallAudio, PiiEntity, Samples, Segment
+from pipelines.types import Audio, AudioSource, CallAudio, Emotion, PiiEntity, Samples, Segment
 
 __all__ = ["Alert", "AlertKind", "ChecklistItem", "LiveAlertOptions", "LiveMonitor", "LiveUpdate"]
 
@@ -119,14 +119,31 @@ class LiveMonitor:
         ``segment``: the final, times in call seconds, ``role`` set from its track;
         ``samples``: its audio at 16 kHz (for the voice emotion model), or None.
         """
+        said = self.on_text(segment)
+        felt = self.on_voice(said.segment, samples)
+        return LiveUpdate(felt.segment, said.alerts + felt.alerts)
+
+    def on_text(self, segment: Segment) -> LiveUpdate:
+        """The cheap half of `on_final` (milliseconds): redaction and compliance, no emotion."""
         with self._lock:
             redacted, alerts = self._redact(segment)
-            redacted, emotion_alerts = self._emotion(redacted, samples)
-            alerts += emotion_alerts
             if self.compliance is not None:
                 alerts += self.compliance.on_final(redacted)
             self._alerts += alerts
             return LiveUpdate(redacted, tuple(alerts))
+
+    def on_voice(self, segment: Segment, samples: Samples | None) -> LiveUpdate:
+        """The costly half of `on_final` (the voice encoder, about a second a turn on one
+        core): the emotion of a redacted final from `on_text`, and the escalation alert. Call
+        it for the finals in their order; `on_text` of later finals need not wait for it."""
+        emotion = self._emotion(segment, samples)  # outside the lock: it takes long
+        if emotion is None:
+            return LiveUpdate(segment, ())
+        segment = replace(segment, emotion=emotion)
+        with self._lock:
+            alerts = self._escalation(segment)
+            self._alerts += alerts
+        return LiveUpdate(segment, tuple(alerts))
 
     def checklist(self) -> tuple[ChecklistItem, ...]:
         """The policy's rules with their live status (empty without a policy)."""
@@ -181,27 +198,27 @@ class LiveMonitor:
 
     # ---- emotion -------------------------------------------------------------------------
 
-    def _emotion(self, segment: Segment, samples: Samples | None) -> tuple[Segment, list[Alert]]:
+    def _emotion(self, segment: Segment, samples: Samples | None) -> Emotion | None:
         opts = self.emotion_options
         acoustic = self.stages.acoustic_emotion if samples is not None else None
         text = self.stages.text_sentiment
         scored_role = segment.role == "customer" or (opts.score_agents and segment.role == "agent")
         if not scored_role or (acoustic is None and text is None):
-            return segment, []
+            return None
         audio = np.asarray(samples if samples is not None else (), dtype=np.float32)
         source = AudioSource("", "live", SAMPLE_RATE, 1, len(audio) / SAMPLE_RATE)
         call = CallAudio(source, (Audio(audio, SAMPLE_RATE),))
         turn = replace(segment, start=0.0, end=segment.end - segment.start, channel=0)
-        emotion = score_emotions((turn,), call, acoustic, text, opts)[0].emotion
-        if emotion is None:
-            return segment, []
-        segment = replace(segment, emotion=emotion)
+        return score_emotions((turn,), call, acoustic, text, opts)[0].emotion
+
+    def _escalation(self, segment: Segment) -> list[Alert]:
+        opts = self.emotion_options
         if segment.role != "customer" or self._escalated:
-            return segment, []
+            return []
         self._turns.append(replace(segment, text="", words=(), translation=None))
         summary = escalation(self._turns, opts)
         if not summary["detected"]:
-            return segment, []
+            return []
         self._escalated = True
         when = float(summary["at_s"])
         alert = Alert(
@@ -219,7 +236,7 @@ class LiveMonitor:
             },
         )
         logger.info("live escalation alert at %.1f s (%s)", segment.end, summary["reason"])
-        return segment, [alert]
+        return [alert]
 
 
 def _pii_alert(

@@ -251,6 +251,10 @@ class LiveTranscriber:
             if job.result is None
         )
 
+    def call_language(self) -> str | None:
+        """The language of the call so far: the first track's that whisper was sure of."""
+        return next((t.language for t in self._tracks.values() if t.language), None)
+
     def emit(self, event: Event) -> None:
         if not self._finished or not isinstance(event, Partial):
             self._outbox.append(event)

@@ -93,17 +93,19 @@ class LiveOptions:
     min_speech_s: float = 0.2  # utterances with less speech are dropped as noise
     max_utterance_s: float = 15.0  # forced cut (at the quietest window of the last cut_window_s)
     cut_window_s: float = 5.0
-    partial_interval_s: float = 1.0  # new audio between two partial decodes ...
+    partial_interval_s: float = 0.6  # new audio between two partial decodes ...
     partial_interval_ratio: float = 0.2  # ... or this share of the utterance, if longer
-    agreement_after_s: float = 2.5  # longer utterances commit what two hypotheses agree on,
-    min_phrase_words: int = 3  # ... a phrase of at least this many words at a time,
-    phrase_pause_s: float = 0.25  # ... ending at a sentence or clause mark or such a pause
-    commit_after_s: float = 4.0  # a longer stretch without one commits at its widest word gap
+    agreement_after_s: float = 1.5  # longer utterances commit what two hypotheses agree on,
+    min_phrase_words: int = 2  # ... a phrase of at least this many words at a time,
+    phrase_pause_s: float = 0.2  # ... ending at a sentence or clause mark or such a pause
+    commit_after_s: float = 3.0  # a longer stretch without one commits at its widest word gap
+    unagreed_commit_s: float = 0.8  # a pause this old ends a phrase even without agreement
     agreement_margin_s: float = 0.6  # never commit words this close to the newest audio
     max_lag_s: float = 1.0  # a partial waiting longer is late: merge and say so
     shed_partials_s: float = 2.0  # with this much audio waiting for finals, skip partials
     notice_gap_s: float = 5.0  # at most one lag notice per track in this time
     language: str | None = None  # force one language (None: detect per utterance)
+    settle_probability: float = 0.5  # a final this sure of its language sets the track's
     final: UtteranceOptions = field(default_factory=_final_decoding)
     partial: UtteranceOptions = field(default_factory=_partial_decoding)
     guards: GuardOptions = field(default_factory=GuardOptions)
@@ -125,5 +127,7 @@ class Host(Protocol):
     def request_partial(self, key: Hashable, task: Callable[[float], None]) -> None: ...
 
     def final_backlog_s(self) -> float: ...
+
+    def call_language(self) -> str | None: ...
 
     def emit(self, event: Event) -> None: ...

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.asr_stream import UtteranceResult
+from models.asr_stream import UtteranceOptions, UtteranceResult
 from models.streaming_vad import WINDOW, SileroStream
 from pipelines.streaming_audio import SampleBuffer
 from pipelines.streaming_events import (
@@ -189,11 +189,11 @@ class Track:
                 self._done(job)
                 return
             audio = self.audio.slice(job.start, job.end)
-            prior = self.language
+            prior, options = self._prior(self.options.final)
             self._lag(time.monotonic() - job.queued, "a final waited")
         try:
             result = self.host.decoder.decode(
-                audio, self.options.final, language=self.options.language, prior_language=prior
+                audio, options, language=self.options.language, prior_language=prior
             )
         except Exception as exc:
             with self.host.lock:
@@ -232,9 +232,9 @@ class Track:
             timed = end - start >= _samples(o.agreement_after_s - o.partial_interval_s)
             options = dataclasses.replace(o.partial, word_timestamps=timed)
             audio = self.audio.slice(start, end)
-            prior = self.language
+            prior, options = self._prior(options)
             # partials keep the track's language (the final detects it on its own audio)
-            language = o.language or prior
+            language = o.language or self.language
         result = self.host.decoder.decode(audio, options, language=language, prior_language=prior)
         with self.host.lock:
             if self.piece is not piece or piece.start != start:
@@ -246,6 +246,19 @@ class Track:
                 self._agree(piece, start, end, result, margin_s=o.agreement_margin_s)
             elif timed:
                 piece.prev_words = result.words
+
+    def _prior(self, options: UtteranceOptions) -> tuple[str | None, UtteranceOptions]:
+        """The language a decode holds to, and its options. Until whisper is sure of this
+        track's language, the call's (another track's) is a weak prior: a detection at
+        ``settle_probability`` moves it, however short (a Spanish caller's first "Hola"), and
+        an unsure one keeps it (a garbled "Hi James" heard as Japanese on an English call)."""
+        if self.language is not None:
+            return self.language, options
+        borrowed = self.host.call_language()
+        weak = dataclasses.replace(
+            options, switch_probability=self.options.settle_probability, switch_min_s=0.0
+        )
+        return borrowed, weak
 
     def _lag(self, waited: float, what: str) -> None:
         """Space partials out while compute lags; say when it starts or stops lagging.
@@ -308,7 +321,15 @@ class Track:
         o = self.options
         limit = (end - start) / RATE - margin_s
         safe = [j for j in range(agreed) if words[j].end <= limit]
-        phrases = [j for j in safe if _ends_phrase(words, j, o.phrase_pause_s)]
+        cuts = {j: self._phrase_end(piece, start, words, j) for j in safe}
+        phrases = [j for j, cut in cuts.items() if cut is not None]
+        if not phrases:
+            # hypotheses that keep changing (hard audio) do not hold a phrase back for long:
+            # a pause Silero heard long enough ago ends one even without agreement
+            stale = (end - start) / RATE - o.unagreed_commit_s
+            older = [j for j in range(len(words)) if words[j].end <= stale]
+            cuts = {j: self._phrase_end(piece, start, words, j, pause_only=True) for j in older}
+            phrases = [j for j, cut in cuts.items() if cut is not None]
         last = phrases[-1] if phrases else -1
         if last + 1 < o.min_phrase_words and end - start >= _samples(o.commit_after_s):
             # no phrase end heard in a long stretch: commit at the widest gap between words
@@ -316,9 +337,7 @@ class Track:
             last = max(splittable, key=lambda j: (_gap_after(words, j), j), default=last)
         if last + 1 < o.min_phrase_words:
             return
-        following = words[last + 1].start if last + 1 < len(words) else words[last].end
-        # the cut lies in the gap after the phrase, never inside the next word's onset
-        cut = start + _samples(max(words[last].end, (words[last].end + following) / 2))
+        cut = cuts.get(last) or start + _samples(_gap_middle(words, last))
         committed = dataclasses.replace(
             result,
             words=words[: last + 1],
@@ -332,6 +351,38 @@ class Track:
         piece.spec = None
         piece.probs = [(s, p) for s, p in piece.probs if s >= cut]
         piece.speech = WINDOW * sum(p >= self.options.threshold for _, p in piece.probs)
+
+    def _phrase_end(
+        self,
+        piece: Piece,
+        start: int,
+        words: tuple[Word, ...],
+        index: int,
+        *,
+        pause_only: bool = False,
+    ) -> int | None:
+        """Where to cut if a phrase ends after ``words[index]`` (None if none does): in the
+        middle of the pause Silero heard there, or of the gap between the words when a
+        sentence or clause mark or a gap between the word timestamps says so. Never inside a
+        run of digits (a card or phone number stays whole in one final, for redaction)."""
+        if not _splittable(words, index):
+            return None
+        word, following = words[index], (words[index + 1] if index + 1 < len(words) else None)
+        o = self.options
+        # word timestamps drift by a window or two: look for the pause from a little before
+        # the word's end to the next word's end
+        low = start + _samples(word.end - 0.1)
+        high = start + _samples(following.end if following is not None else word.end + 0.3)
+        quiet = [s for s, p in piece.probs if low <= s < high and p < o.threshold]
+        pause = _longest_run(quiet)
+        if pause is not None and pause[1] - pause[0] >= _samples(o.phrase_pause_s):
+            return (pause[0] + pause[1]) // 2
+        if pause_only:
+            return None
+        marked = word.word.strip().endswith(_SENTENCE_END + _CLAUSE_END)
+        if marked or _gap_after(words, index) >= o.phrase_pause_s:
+            return start + _samples(_gap_middle(words, index))
+        return None
 
     def _finalize(self, job: FinalJob, result: UtteranceResult) -> None:
         self._emit_final(job.piece.id, job.start, job.end, result, bool(job.piece.emitted_end))
@@ -353,7 +404,7 @@ class Track:
             if had_partials:
                 self._notice("retracted", ", ".join(sorted(dropped)), segment_id)
             return
-        if self.language is None or result.language_probability >= 0.5:
+        if result.language_probability >= self.options.settle_probability:
             self.language = result.language
         self.host.emit(Final(segment, audio=self.audio.slice(start, end)))
 
@@ -369,18 +420,25 @@ class Track:
         )
 
 
-def _ends_phrase(words: tuple[Word, ...], index: int, pause_s: float) -> bool:
-    """Does a phrase end after ``words[index]``: a sentence or clause mark, or a pause?
+def _longest_run(windows: list[int]) -> tuple[int, int] | None:
+    """The longest run of consecutive VAD windows (by start sample), as [first, end)."""
+    best: tuple[int, int] | None = None
+    run_start = previous = None
+    for window in windows:
+        if previous is None or window != previous + WINDOW:
+            run_start = window
+        previous = window
+        assert run_start is not None
+        if best is None or window + WINDOW - run_start > best[1] - best[0]:
+            best = (run_start, window + WINDOW)
+    return best
 
-    Never inside a run of digits (a card or phone number stays in one final, whole for the
-    redaction of what desktops see)."""
-    word = words[index].word.strip()
-    following = words[index + 1] if index + 1 < len(words) else None
-    if following is not None and _has_digit(word) and _has_digit(following.word):
-        return False
-    if word.endswith(_SENTENCE_END) or word.endswith(_CLAUSE_END):
-        return True
-    return following is not None and following.start - words[index].end >= pause_s
+
+def _gap_middle(words: tuple[Word, ...], index: int) -> float:
+    """The middle of the gap after ``words[index]`` (its end if it is the last word)."""
+    end = words[index].end
+    following = words[index + 1].start if index + 1 < len(words) else end
+    return max(end, (end + following) / 2)
 
 
 def _splittable(words: tuple[Word, ...], index: int) -> bool:

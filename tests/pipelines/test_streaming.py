@@ -4,9 +4,10 @@ that is slow on purpose, to isolate the lag policy)."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 import soxr
+from scripted_decoder import ScriptedDecoder
 
 from models.asr import SpeechRecognizer
-from models.asr_stream import UtteranceDecoder, UtteranceOptions, UtteranceResult
+from models.asr_stream import UtteranceDecoder, UtteranceOptions, _repeats
 from models.streaming_vad import SileroStream
 from pipelines.evaluation import error_rate
 from pipelines.registry import build_recognizer
@@ -32,7 +34,6 @@ from pipelines.streaming import (
     StreamScheduler,
 )
 from pipelines.transcribe import WhisperTranscriber
-from pipelines.types import Samples, Word
 from voice.decode import load_call_audio
 from voice.g711 import encode_mulaw
 
@@ -273,6 +274,24 @@ def test_a_long_utterance_yields_its_first_final_before_it_ends(
     assert error_rate(LJ050_0131, text([f for _, f in arrivals])) <= 0.2
 
 
+def test_an_utterance_said_twice_over_is_decoded_again_on_the_full_window(
+    decoder: UtteranceDecoder, data_dir: Path
+) -> None:
+    """Whisper base, given angry-customer's turn at 18.6 s with a 1 s encoder margin, says it
+    twice ("The button is on the ice cream. The button is on the ice cream."); the decoder
+    hears the repeat and decodes again on the full 30 s window."""
+    assert _repeats("The button is on the ice cream. The button is on the ice cream.")
+    assert _repeats("one two three one two three four")
+    assert not _repeats("no, no, I said no") and not _repeats("4111 1111 1111 1111")
+    call = load_call_audio(data_dir / "calls" / "angry-customer.wav")
+    turns = json.loads((data_dir / "calls" / "angry-customer.json").read_text())["turns"]
+    turn = next(t for t in turns if abs(t["start"] - 18.577) < 0.01)
+    channel = call.channels[0 if turn["role"] == "agent" else 1].samples
+    clip = channel[int((turn["start"] - 0.3) * 16000) : int((turn["end"] + 0.2) * 16000)]
+    result = decoder.decode(clip, UtteranceOptions(context_margin_s=1.0), language="en")
+    assert result.text.strip() and not _repeats(result.text), result.text
+
+
 def test_finish_flushes_speech_cut_mid_word(
     decoder: UtteranceDecoder, scheduler: StreamScheduler, data_dir: Path
 ) -> None:
@@ -291,32 +310,11 @@ def test_silero_stream_does_not_depend_on_chunking(data_dir: Path) -> None:
     assert len(whole) == len(audio) // 512
 
 
-@dataclass
-class SlowDecoder:
-    """Answers like whisper would, but takes ``delay`` seconds per utterance."""
-
-    delay: float
-    multilingual: bool = True
-
-    def decode(
-        self,
-        samples: Samples,
-        options: UtteranceOptions,
-        *,
-        language: str | None = None,
-        prior_language: str | None = None,
-    ) -> UtteranceResult:
-        time.sleep(self.delay)
-        duration = len(samples) / 16000
-        words = (Word(0.1, duration - 0.1, " speech", 0.9),) if options.word_timestamps else ()
-        return UtteranceResult(" speech", words, "en", 0.99, -0.1, 0.01, 1.0, (1,), 0.0)
-
-
 def test_slow_compute_merges_partials_and_keeps_every_final(data_dir: Path) -> None:
     audio = load16k(data_dir / "calls" / "angry-customer.wav")[: 16000 * 21]
-    expected = run_live(LiveTranscriber(SlowDecoder(0.0)), audio, speed=0)
+    expected = run_live(LiveTranscriber(ScriptedDecoder(0.0)), audio, speed=0)
     events: list[Event] = []
-    live = LiveTranscriber(SlowDecoder(0.9), on_event=events.append)
+    live = LiveTranscriber(ScriptedDecoder(0.9), on_event=events.append)
     backlog = []
     for index in range(0, len(audio), 320):
         for channel in (0, 1):
@@ -339,8 +337,8 @@ def test_a_closed_call_stops_while_another_goes_on(data_dir: Path) -> None:
     shared = StreamScheduler()
     dropped: list[Event] = []
     kept: list[Event] = []
-    first = LiveTranscriber(SlowDecoder(0.3), scheduler=shared, on_event=dropped.append)
-    second = LiveTranscriber(SlowDecoder(0.3), scheduler=shared, on_event=kept.append)
+    first = LiveTranscriber(ScriptedDecoder(0.3), scheduler=shared, on_event=dropped.append)
+    second = LiveTranscriber(ScriptedDecoder(0.3), scheduler=shared, on_event=kept.append)
     for index in range(0, len(audio), 320):
         for channel in (0, 1):
             first.feed(channel, audio[index : index + 320, channel])

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scripted_decoder import ScriptedDecoder
 
 from models.asr_stream import UtteranceDecoder, UtteranceOptions, hold_language
 from pipelines.registry import build_recognizer
 from pipelines.settings import Settings
+from pipelines.streaming import LiveTranscriber
 from voice.decode import load_call_audio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +66,27 @@ def test_a_spanish_announcement_switches_an_english_track(
     clip = load_call_audio(data_dir / "telephony" / "es_queue-periodic-announce.wav")
     result = decoder.decode(clip.channels[0].samples, FINAL, prior_language="en")
     assert result.language == "es", (result.language_probability, result.text)
+
+
+def test_a_new_track_borrows_the_calls_language_as_a_weak_prior() -> None:
+    """A garbled first "Hi James" that whisper ranks Japanese (0.4) stays English, as the
+    agent's track already is; a Spanish caller's first words at 0.6 move the track at once,
+    however short. Before, the first final of a track set its language whatever it was."""
+    weak = replace(FINAL, switch_probability=0.5, switch_min_s=0.0)
+    assert hold_language([("ja", 0.4), ("en", 0.3)], "en", 0.8, weak) == ("en", 0.3)
+    assert hold_language([("es", 0.6), ("en", 0.2)], "en", 0.8, weak) == ("es", 0.6)
+
+    speech = load_call_audio(SAMPLE).channels[0].samples[: 8 * RATE]
+    decoder = ScriptedDecoder()
+    calls = decoder.calls
+    live = LiveTranscriber(decoder, track_channels={"agent": 0, "caller": 1})
+    assert live.call_language() is None
+    live.feed("agent", speech)
+    live.feed("agent", np.zeros(RATE, dtype=np.float32))  # the agent's line ends
+    assert live.wait_idle(60)
+    assert calls and calls[0][0] is None  # the call's first words: nothing to hold to
+    assert live.call_language() == "en"
+    calls.clear()
+    live.feed("caller", speech)
+    assert live.finish(timeout=60)
+    assert calls and all(call == ("en", 0.0) for call in calls), calls

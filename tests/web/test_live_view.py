@@ -181,17 +181,20 @@ def _watch_the_next_call(page: Page, site: Site) -> str:
 
 def _page_matches_the_stream(page: Page, stream: Stream) -> list[dict[str, Any]]:
     """Every final the softphone got is a final line of the page, with its text, role and
-    emotion; no partial is left; the alerts and the last checklist are the stream's."""
+    the emotion the ``emotion`` event gave it; no partial is left; the alerts and the last
+    checklist are the stream's."""
     lines: list[dict[str, Any]] = page.evaluate(LINES)
     finals = [event["segment"] for event in stream.of("final")]
     assert finals, stream.events[-3:]
     assert all(line["final"] for line in lines), lines
     shown = {line["id"]: line for line in lines}
     assert set(shown) == {str(segment["id"]) for segment in finals}
+    felt = {str(e["segment_id"]): e["emotion"]["label"] for e in stream.of("emotion")}
+    assert felt, "the customer's finals get their emotion"
     for segment in finals:
         line = shown[str(segment["id"])]
         assert (line["role"], line["text"]) == (segment["role"], segment["text"])
-        assert line["emotion"] == (segment.get("emotion") or {}).get("label")
+        assert line["emotion"] == felt.get(str(segment["id"]))
     alerts = page.locator("#live-alerts li")
     expect(alerts).to_have_count(len(stream.of("alert")))
     checklists = stream.of("checklist")

@@ -247,6 +247,7 @@ export async function liveCallView(target, callId) {
     partial: (event) => transcript.upsert(event.segment, false),
     final: (event) => transcript.upsert(event.segment, true),
     translation: (event) => transcript.translate(event),
+    emotion: (event) => transcript.feel(event),
     alert: onAlert,
     checklist: (event) => onChecklist(event.items || []),
     notice: onNotice,

@@ -104,6 +104,14 @@ export class Transcript {
     text.append(translationLine(event));
   }
 
+  feel(event) {
+    // the caller's emotion comes after its final (the voice model takes about a second)
+    const line = this.lines.get(String(event.segment_id));
+    if (!line || !line.classList.contains("final") || !event.emotion) return;
+    line.querySelector(".emotion")?.remove();
+    line.append(emotionBadge(event.emotion));
+  }
+
   retract(segmentId) {
     const line = this.lines.get(String(segmentId));
     if (line && line.classList.contains("partial")) this.drop(line);
