@@ -158,6 +158,7 @@ class LiveCall:
         self.history: list[dict[str, Any]] = []
         self.checklist: dict[str, Any] | None = None
         self.translations: list[Future[None]] = []
+        self.voice_pending: list[tuple[Segment, Samples | None]] = []
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.lock = threading.Lock()
         self.monitor = LiveMonitor(engine.stages, policy, score_agents=False)
@@ -309,19 +310,30 @@ class LiveCall:
             for alert in update.alerts:
                 self.publish(alert.to_event())
             self._publish_checklist()
-            self.engine.voice.submit(self._voice, update.segment, samples if has_audio else None)
+            self._queue_voice(update.segment, samples if has_audio else None)
             self._translate(segment, samples if has_audio else None)
         except Exception:
             logger.exception("live final failed on call %s", self.start.call_id)
 
-    def _voice(self, segment: Segment, samples: Samples | None) -> None:
+    def _queue_voice(self, segment: Segment, samples: Samples | None) -> None:
+        """Queue a final for the voice thread; finals that wait go through it together."""
+        with self.lock:
+            self.voice_pending.append((segment, samples))
+            first = len(self.voice_pending) == 1
+        if first:
+            self.engine.voice.submit(self._voices)
+
+    def _voices(self) -> None:
+        with self.lock:
+            finals, self.voice_pending = self.voice_pending, []
         try:
-            update = self.monitor.on_voice(segment, samples)
-            emotion = segment_to_dict(update.segment)["emotion"]
-            if emotion is not None:
-                self.publish({"type": "emotion", "segment_id": segment.id, "emotion": emotion})
-            for alert in update.alerts:
-                self.publish(alert.to_event())
+            for update in self.monitor.on_voices(finals):
+                emotion = segment_to_dict(update.segment)["emotion"]
+                if emotion is not None:
+                    event = {"type": "emotion", "segment_id": update.segment.id, "emotion": emotion}
+                    self.publish(event)
+                for alert in update.alerts:
+                    self.publish(alert.to_event())
         except Exception:
             logger.exception("live emotion failed on call %s", self.start.call_id)
 

@@ -133,17 +133,26 @@ class LiveMonitor:
             return LiveUpdate(redacted, tuple(alerts))
 
     def on_voice(self, segment: Segment, samples: Samples | None) -> LiveUpdate:
-        """The costly half of `on_final` (the voice encoder, about a second a turn on one
-        core): the emotion of a redacted final from `on_text`, and the escalation alert. Call
-        it for the finals in their order; `on_text` of later finals need not wait for it."""
-        emotion = self._emotion(segment, samples)  # outside the lock: it takes long
-        if emotion is None:
-            return LiveUpdate(segment, ())
-        segment = replace(segment, emotion=emotion)
-        with self._lock:
-            alerts = self._escalation(segment)
-            self._alerts += alerts
-        return LiveUpdate(segment, tuple(alerts))
+        """The costly half of `on_final`: see `on_voices`."""
+        return self.on_voices([(segment, samples)])[0]
+
+    def on_voices(self, finals: Sequence[tuple[Segment, Samples | None]]) -> list[LiveUpdate]:
+        """The costly half of `on_final` for redacted finals from `on_text`, in their order:
+        their emotion and the escalation alert. The voice encoder runs once for all of them
+        (one pass per 30 s of speech, about a second of one core), so finals that queued up
+        while it ran cost one pass together. `on_text` of later finals need not wait."""
+        emotions = self._emotions(finals)  # outside the lock: it takes long
+        updates = []
+        for (segment, _), emotion in zip(finals, emotions, strict=True):
+            if emotion is None:
+                updates.append(LiveUpdate(segment, ()))
+                continue
+            segment = replace(segment, emotion=emotion)
+            with self._lock:
+                alerts = self._escalation(segment)
+                self._alerts += alerts
+            updates.append(LiveUpdate(segment, tuple(alerts)))
+        return updates
 
     def checklist(self) -> tuple[ChecklistItem, ...]:
         """The policy's rules with their live status (empty without a policy)."""
@@ -198,18 +207,27 @@ class LiveMonitor:
 
     # ---- emotion -------------------------------------------------------------------------
 
-    def _emotion(self, segment: Segment, samples: Samples | None) -> Emotion | None:
+    def _emotions(self, finals: Sequence[tuple[Segment, Samples | None]]) -> list[Emotion | None]:
+        """Each final's emotion (None for roles not scored): their audio laid end to end as
+        one speaker's turns, scored together as batch scores a call."""
         opts = self.emotion_options
-        acoustic = self.stages.acoustic_emotion if samples is not None else None
         text = self.stages.text_sentiment
-        scored_role = segment.role == "customer" or (opts.score_agents and segment.role == "agent")
-        if not scored_role or (acoustic is None and text is None):
-            return None
-        audio = np.asarray(samples if samples is not None else (), dtype=np.float32)
+        acoustic = self.stages.acoustic_emotion
+        if acoustic is None and text is None:
+            return [None] * len(finals)
+        pieces, turns, at = [], [], 0
+        for segment, samples in finals:
+            audio = np.asarray(samples if samples is not None else (), dtype=np.float32)
+            start = at / SAMPLE_RATE
+            turns.append(replace(segment, start=start, end=start + len(audio) / SAMPLE_RATE,
+                                 channel=0))  # fmt: skip
+            pieces.append(audio)
+            at += len(audio)
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         source = AudioSource("", "live", SAMPLE_RATE, 1, len(audio) / SAMPLE_RATE)
         call = CallAudio(source, (Audio(audio, SAMPLE_RATE),))
-        turn = replace(segment, start=0.0, end=segment.end - segment.start, channel=0)
-        return score_emotions((turn,), call, acoustic, text, opts)[0].emotion
+        voiced = acoustic if len(audio) else None
+        return [s.emotion for s in score_emotions(turns, call, voiced, text, opts)]
 
     def _escalation(self, segment: Segment) -> list[Alert]:
         opts = self.emotion_options

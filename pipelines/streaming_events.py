@@ -109,6 +109,7 @@ class LiveOptions:
     final: UtteranceOptions = field(default_factory=_final_decoding)
     partial: UtteranceOptions = field(default_factory=_partial_decoding)
     guards: GuardOptions = field(default_factory=GuardOptions)
+    trust_vad_speech_s: float = 0.6  # a final with this much speech skips whisper's no-speech rule
     keep_s: float = 1.0  # audio kept behind the open utterance
 
 

@@ -343,7 +343,8 @@ class Track:
             words=words[: last + 1],
             text="".join(w.word for w in words[: last + 1]),
         )
-        self._emit_final(piece.id, start, cut, committed, bool(piece.emitted_end))
+        heard = WINDOW * sum(p >= o.threshold for w, p in piece.probs if w < cut)
+        self._emit_final(piece.id, start, cut, committed, bool(piece.emitted_end), heard)
         piece.id = self.host.reserve_id()
         piece.start = piece.partial_mark = cut
         piece.prev_words = None
@@ -385,7 +386,10 @@ class Track:
         return None
 
     def _finalize(self, job: FinalJob, result: UtteranceResult) -> None:
-        self._emit_final(job.piece.id, job.start, job.end, result, bool(job.piece.emitted_end))
+        piece = job.piece
+        self._emit_final(
+            piece.id, job.start, job.end, result, bool(piece.emitted_end), piece.speech
+        )
 
     # ---- events -----------------------------------------------------------------------
 
@@ -395,10 +399,23 @@ class Track:
             self.host.emit(Partial(segment))
 
     def _emit_final(
-        self, segment_id: int, start: int, end: int, result: UtteranceResult, had_partials: bool
+        self,
+        segment_id: int,
+        start: int,
+        end: int,
+        result: UtteranceResult,
+        had_partials: bool,
+        speech: int,
     ) -> None:
+        """Send a final (``speech``: samples of it Silero heard as speech). Where Silero heard
+        enough speech, whisper's own no-speech guess does not drop it: on the rest of a
+        committed utterance, with no beginning to go on, whisper often rates hard speech
+        (a caller reading "H K 7 7 2" on a noisy line) as no speech, and it was lost."""
+        guards = self.options.guards
+        if speech >= _samples(self.options.trust_vad_speech_s):
+            guards = dataclasses.replace(guards, max_no_speech_prob=1.0)
         segment, dropped = final_segment(
-            segment_id, start / RATE, end / RATE, result, self.channel, self.options.guards
+            segment_id, start / RATE, end / RATE, result, self.channel, guards
         )
         if segment is None:
             if had_partials:
