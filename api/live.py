@@ -93,6 +93,7 @@ class LiveEngine:
 
 
 VOICE_NICENESS = 10
+VOICE_HOLD_S = 8.0  # speech of one utterance's phrases held back for one voice pass at most
 
 
 def _yielding() -> None:
@@ -159,6 +160,7 @@ class LiveCall:
         self.checklist: dict[str, Any] | None = None
         self.translations: list[Future[None]] = []
         self.voice_pending: list[tuple[Segment, Samples | None]] = []
+        self.voice_due = False  # a voice pass is queued for the pending finals
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.lock = threading.Lock()
         self.monitor = LiveMonitor(engine.stages, policy, score_agents=False)
@@ -281,7 +283,7 @@ class LiveCall:
             )
         elif isinstance(event, Final):
             segment = self._labelled(event.segment)
-            self.engine.post.submit(self._final, segment, event.audio)
+            self.engine.post.submit(self._final, segment, event.audio, event.closes_utterance)
         elif isinstance(event, Notice):
             self.publish(
                 {
@@ -302,7 +304,7 @@ class LiveCall:
             role=self.roles.get(channel, "unknown"),
         )
 
-    def _final(self, segment: Segment, samples: Samples | None) -> None:
+    def _final(self, segment: Segment, samples: Samples | None, closes: bool = True) -> None:
         try:
             has_audio = samples is not None and len(samples) > 0
             update = self.monitor.on_text(segment)
@@ -310,22 +312,27 @@ class LiveCall:
             for alert in update.alerts:
                 self.publish(alert.to_event())
             self._publish_checklist()
-            self._queue_voice(update.segment, samples if has_audio else None)
+            self._queue_voice(update.segment, samples if has_audio else None, closes)
             self._translate(segment, samples if has_audio else None)
         except Exception:
             logger.exception("live final failed on call %s", self.start.call_id)
 
-    def _queue_voice(self, segment: Segment, samples: Samples | None) -> None:
-        """Queue a final for the voice thread; finals that wait go through it together."""
+    def _queue_voice(self, segment: Segment, samples: Samples | None, closes: bool) -> None:
+        """Queue a final for the voice thread. The phrases of one utterance go through the
+        voice encoder together when it ends (one pass, about a second of a core, instead of
+        one per phrase), or once ``VOICE_HOLD_S`` of speech has queued up."""
         with self.lock:
             self.voice_pending.append((segment, samples))
-            first = len(self.voice_pending) == 1
-        if first:
+            queued = sum(s.end - s.start for s, _ in self.voice_pending)
+            due = (closes or queued >= VOICE_HOLD_S) and not self.voice_due
+            self.voice_due = self.voice_due or due
+        if due:
             self.engine.voice.submit(self._voices)
 
     def _voices(self) -> None:
         with self.lock:
             finals, self.voice_pending = self.voice_pending, []
+            self.voice_due = False
         try:
             for update in self.monitor.on_voices(finals):
                 emotion = segment_to_dict(update.segment)["emotion"]
@@ -413,7 +420,7 @@ class LiveCall:
             self._feed(frames, tracks)
         self.transcriber.finish(timeout=120)
         self.engine.post.submit(lambda: None).result(timeout=300)  # finals and alerts out
-        self.engine.voice.submit(lambda: None).result(timeout=300)  # emotions out
+        self.engine.voice.submit(self._voices).result(timeout=300)  # emotions out
         with self.lock:
             translations = list(self.translations)
         wait(translations, timeout=120)

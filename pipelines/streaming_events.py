@@ -33,6 +33,7 @@ class Final:
 
     segment: Segment
     audio: Samples | None = field(default=None, compare=False, repr=False)
+    closes_utterance: bool = True  # False for a phrase committed while its speaker goes on
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +87,8 @@ class LiveOptions:
 
     threshold: float = 0.5  # Silero probability that starts speech
     neg_threshold: float = 0.35  # below this, speech has stopped
-    endpoint_silence_s: float = 0.5  # silence that ends an utterance
-    speculate_after_s: float = 0.2  # silence after which the final is decoded in advance
+    endpoint_silence_s: float = 0.35  # silence that ends an utterance
+    speculate_after_s: float = 0.15  # silence after which the final is decoded in advance
     pre_roll_s: float = 0.4  # audio kept before the first speech window
     post_roll_s: float = 0.2  # audio kept after the last speech window
     min_speech_s: float = 0.2  # utterances with less speech are dropped as noise

@@ -344,7 +344,7 @@ class Track:
             text="".join(w.word for w in words[: last + 1]),
         )
         heard = WINDOW * sum(p >= o.threshold for w, p in piece.probs if w < cut)
-        self._emit_final(piece.id, start, cut, committed, bool(piece.emitted_end), heard)
+        self._emit_final(piece.id, start, cut, committed, bool(piece.emitted_end), heard, False)
         piece.id = self.host.reserve_id()
         piece.start = piece.partial_mark = cut
         piece.prev_words = None
@@ -406,6 +406,7 @@ class Track:
         result: UtteranceResult,
         had_partials: bool,
         speech: int,
+        closes_utterance: bool = True,
     ) -> None:
         """Send a final (``speech``: samples of it Silero heard as speech). Where Silero heard
         enough speech, whisper's own no-speech guess does not drop it: on the rest of a
@@ -423,7 +424,8 @@ class Track:
             return
         if result.language_probability >= self.options.settle_probability:
             self.language = result.language
-        self.host.emit(Final(segment, audio=self.audio.slice(start, end)))
+        audio = self.audio.slice(start, end)
+        self.host.emit(Final(segment, audio=audio, closes_utterance=closes_utterance))
 
     def _notice(self, kind: NoticeKind, detail: str, segment_id: int | None = None) -> None:
         self.host.emit(
