@@ -190,7 +190,8 @@ def _page_matches_the_stream(page: Page, stream: Stream) -> list[dict[str, Any]]
     shown = {line["id"]: line for line in lines}
     assert set(shown) == {str(segment["id"]) for segment in finals}
     felt = {str(e["segment_id"]): e["emotion"]["label"] for e in stream.of("emotion")}
-    assert felt, "the customer's finals get their emotion"
+    if any(segment["role"] == "customer" for segment in finals):
+        assert felt, "the customer's finals get their emotion"
     for segment in finals:
         line = shown[str(segment["id"])]
         assert (line["role"], line["text"]) == (segment["role"], segment["text"])
