@@ -31,6 +31,7 @@ from web_fixtures import (
     page_errors,
     running_site,
     sign_in,
+    store_sample_policy,
 )
 
 from api.cli_stream import replay_callqa
@@ -40,7 +41,6 @@ from voice.decode import load_call_audio
 ROOT = Path(__file__).resolve().parents[2]
 CALL = ROOT / "tests" / "data" / "calls" / "compliant-return.wav"  # stereo, agent left, 49 s
 SPANISH = ROOT / "tests" / "data" / "telephony" / "es_queue-periodic-announce.wav"  # mono, 7 s
-POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
 POLICY_ID = "ecommerce-aftersales"
 LIVE_TIMEOUT_MS = 120_000
 STREAM_TIMEOUT_S = 600.0
@@ -129,15 +129,7 @@ def _running(site: Site, role: str) -> list[str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_site(tmp_path_factory.mktemp("live-web")) as running:
-        answer = httpx.put(
-            f"{running.url}/v1/policies/{POLICY_ID}",
-            content=POLICY.read_bytes(),
-            headers={
-                "Authorization": f"Bearer {running.keys['qa_analyst']}",
-                "Content-Type": "application/yaml",
-            },
-        )
-        assert answer.status_code in (200, 201), answer.text
+        store_sample_policy(running, POLICY_ID)
         # the live models (whisper base, emotion, sentence embeddings) load now rather than on
         # the first call's start, so that the page watches the calls from their first seconds
         running.services.live.engine()

@@ -27,6 +27,7 @@ from web_fixtures import (
     running_site,
     sign_in,
     sign_out,
+    store_sample_policy,
 )
 
 from api.export import verify_bundle
@@ -34,7 +35,6 @@ from api.store.schema import Call
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CALL = DATA / "calls" / "missing-lines-cancel.wav"
-POLICY = DATA.parent.parent / "samples" / "policies" / "ecommerce-aftersales.yaml"
 ANALYSIS_TIMEOUT_MS = 300_000
 
 pytestmark = pytest.mark.slow
@@ -43,15 +43,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_site(tmp_path_factory.mktemp("web")) as running:
-        answer = httpx.put(
-            f"{running.url}/v1/policies/ecommerce-aftersales",
-            content=POLICY.read_bytes(),
-            headers={
-                "Authorization": f"Bearer {running.keys['qa_analyst']}",
-                "Content-Type": "application/yaml",
-            },
-        )
-        assert answer.status_code in (200, 201), answer.text
+        store_sample_policy(running)
         yield running
 
 

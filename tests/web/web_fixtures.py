@@ -136,6 +136,24 @@ def seed_history(services: Services, tenant: str) -> int:
     return count
 
 
+SAMPLE_POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
+
+
+def store_sample_policy(site: Site, policy_id: str = "ecommerce-aftersales") -> None:
+    """The sample e-commerce policy, stored for the site's tenant as a QA analyst would."""
+    import httpx
+
+    answer = httpx.put(
+        f"{site.url}/v1/policies/{policy_id}",
+        content=SAMPLE_POLICY.read_bytes(),
+        headers={
+            "Authorization": f"Bearer {site.keys['qa_analyst']}",
+            "Content-Type": "application/yaml",
+        },
+    )
+    assert answer.status_code in (200, 201), answer.text
+
+
 @contextmanager
 def running_site(data_dir: Path) -> Iterator[Site]:
     """``callqa serve`` in a thread (one embedded worker, SQLite) with keys for every role and
