@@ -25,6 +25,7 @@ from pipelines.pii_text import (
     Place,
     Span,
     align_words,
+    finish_cards,
     local_span,
     new_position,
     replace_spans,
@@ -180,6 +181,7 @@ class PatternPiiRedactor:
                 span = local_span(f, segments[i].text, offsets[i])
                 if span is not None:
                     local.setdefault(i, []).append(span)
+        finish_cards(segments, order, local, self.options.number_gap_s)
         timeline = sorted(
             (w.start, w.end) for s in segments for w in (s.words or (Word(s.start, s.end, "", 0),))
         )

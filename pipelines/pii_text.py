@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pipelines.pii_cues import STOP_WORDS
 from pipelines.pii_dates import date_spans
 from pipelines.pii_detect import PII_TYPES, Found
-from pipelines.pii_spoken import NUMBER_WORDS, TOKEN, normalize
-from pipelines.types import Word
+from pipelines.pii_spoken import NUMBER_WORDS, TOKEN, normalize, number_runs, tokenize
+from pipelines.types import Segment, Word
 
 PLACEHOLDERS: Mapping[str, str] = {t: f"[{t}]" for t in PII_TYPES}
 # Words of an entity too common to hunt for in its translation.
@@ -51,6 +51,38 @@ def local_span(f: Found, text: str, offset: int) -> Span | None:
     if start >= end or not any(c.isalnum() for c in text[start:end]):
         return None
     return Span(f.type, start, end)
+
+
+def finish_cards(
+    segments: Sequence[Segment],
+    order: Sequence[int],
+    spans: dict[int, list[Span]],
+    gap_s: float,
+) -> None:
+    """Digits that open a party's segment within ``gap_s`` of its card finish that card.
+
+    A garbled number word between the groups breaks the run ("... es 4.111, 111,",
+    "Mielcientronse,", "111, gracias."); the digits after it are still the card's.
+    ``spans`` (segment index to spans) gains those tails; ``order`` is time order.
+    """
+    card_end: dict[tuple[int, str | None], float] = {}
+    for i in order:
+        seg = segments[i]
+        party = (seg.channel, seg.speaker)
+        last = card_end.get(party)
+        if last is not None and not spans.get(i) and seg.start - last <= gap_s:
+            tail = _opening_number(seg.text, "CARD")
+            if tail is not None:
+                spans[i] = [tail]
+        if any(span.type == "CARD" for span in spans.get(i, ())):
+            card_end[party] = seg.end
+
+
+def _opening_number(text: str, kind: str) -> Span | None:
+    runs = number_runs(text, tokenize(text))
+    if not runs or any(c.isalnum() for c in text[: runs[0].start]):
+        return None
+    return Span(kind, runs[0].start, runs[0].end)
 
 
 def replace_spans(text: str, spans: Sequence[Span]) -> tuple[str, list[Span]]:

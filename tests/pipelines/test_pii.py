@@ -227,6 +227,28 @@ def test_card_read_across_two_segments_of_one_speaker(redactor: PatternPiiRedact
     ]
 
 
+def test_digits_after_a_garbled_word_still_finish_the_card(redactor: PatternPiiRedactor) -> None:
+    # whisper heard "mil ciento once" as a word, which broke the run; the digits after it are
+    # the same caller's card, not an ordinary number
+    card = seg(0, "El número de mi tarjeta es 4111 1111 1111 1111,", 3.6, 8.0)
+    garbled = seg(1, "Mielcientronse, mielcientronse,", 8.0, 9.7)
+    tail = seg(2, "111, gracias.", 10.4, 11.8)
+    result = redactor.redact([card, garbled, tail])
+    assert [s.text for s in result.segments] == [
+        "El número de mi tarjeta es [CARD],",
+        garbled.text,
+        "[CARD], gracias.",
+    ]
+    assert [e.segment_id for e in result.entities] == [0, 2]
+
+    # another party's digits, the same party's much later or not opening the segment, stay
+    later = seg(2, "111, gracias.", 8.0 + redactor.options.number_gap_s + 0.5, 15.0)
+    other = seg(2, "111, gracias.", 10.4, 11.8, speaker="SPEAKER_01")
+    inside = seg(2, "gracias, son 111 euros.", 10.4, 11.8)
+    for kept in (later, other, inside):
+        assert redactor.redact([card, garbled, kept]).segments[2].text == kept.text
+
+
 def test_security_code_answered_by_the_other_speaker(redactor: PatternPiiRedactor) -> None:
     segments = [
         seg(0, "Can you read me the three digits on the back?", 0.0, 3.0, speaker="agent"),
