@@ -242,6 +242,16 @@ def call_summary(run: CallRun, batch: float | None) -> dict[str, Any]:
         "finals": len(latencies),
         "partials": len(run.of("partial")),
         "final_latency_s": [round(x, 3) for x in latencies],
+        "final_events": [
+            {
+                "channel": e["segment"].get("channel"),
+                "start": e["segment"]["start"],
+                "end": e["segment"]["end"],
+                "latency_s": round(x, 3),
+                "text": e["segment"]["text"],
+            }
+            for (_, e), x in zip(run.of("final"), latencies, strict=True)
+        ],
         "final_latency_p50": pct(latencies, 50),
         "partial_interval_p50": pct(partial_intervals(run), 50),
         "first_partial_p50": pct(first_partials(run), 50),

@@ -53,6 +53,9 @@ class UtteranceOptions:
     switch_min_s: float = 2.0
     max_new_tokens: int = 200
     max_tokens_per_s: float = 12.0  # bounds a repetition loop's length (and its cost)
+    max_context_tokens: int = 64  # of the previous text given as whisper's prompt
+    # a repetition loop is decoded again on the full 30 s window (else cut at the repeat)
+    redecode_loops: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +115,12 @@ class UtteranceDecoder:
         *,
         language: str | None = None,
         prior_language: str | None = None,
+        context: str = "",
     ) -> UtteranceResult:
         """Decode 16 kHz mono ``samples`` (at most 30 s).
+
+        ``context``: what the speaker said just before (whisper's previous-text prompt), so
+        that the rest of a committed sentence is decoded as its continuation.
 
         ``language`` forces the language; otherwise it is detected, and ``prior_language`` (the
         track's language so far) holds unless the detection is a confident switch over enough
@@ -129,16 +136,20 @@ class UtteranceDecoder:
         chosen, probability = self._language(encoded, language, prior_language, options, seconds)
         tokenizer = self._tokenizer(chosen, options.task)
         budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * seconds))
+        prompt = self._prompt(tokenizer, context, options)
         tokens, logprob, no_speech, ratio, temperature = self._best(
-            encoded, tokenizer, options, budget
+            encoded, tokenizer, options, budget, prompt
         )
-        if frames < _FULL_FRAMES and _repeats(tokenizer.decode(tokens)):
+        looped = _repeats(tokenizer.decode(tokens)) or ratio > options.max_compression_ratio
+        if looped and not options.redecode_loops:
+            tokens = _before_repeat(tokenizer, tokens)  # a partial: its first copy will do
+        elif frames < _FULL_FRAMES and looped:
             # a shortened encoder input sometimes makes whisper say the utterance twice over;
             # the full 30 s window it was trained on does not
             logger.debug("utterance decoded twice over; again on the full window")
             encoded = self._encode(features, content, _FULL_FRAMES)
             tokens, logprob, no_speech, ratio, temperature = self._best(
-                encoded, tokenizer, options, budget
+                encoded, tokenizer, options, budget, prompt
             )
         words: tuple[Word, ...] = ()
         if options.word_timestamps and tokens:
@@ -160,14 +171,25 @@ class UtteranceDecoder:
         block[:, :content] = features[:, :content]
         return self._model.encode(block)
 
+    def _prompt(self, tokenizer: Any, context: str, options: UtteranceOptions) -> list[int]:
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        if not context.strip() or options.max_context_tokens <= 0:
+            return prompt
+        previous = tokenizer.encode(" " + context.strip())[-options.max_context_tokens :]
+        return [tokenizer.sot_prev, *previous, *prompt]
+
     def _best(
-        self, encoded: Any, tokenizer: Any, options: UtteranceOptions, budget: int
+        self,
+        encoded: Any,
+        tokenizer: Any,
+        options: UtteranceOptions,
+        budget: int,
+        prompt: list[int],
     ) -> tuple[list[int], float, float, float, float]:
         """Tokens, mean log-probability, no-speech probability, compression ratio and the
         temperature of the first decode that passes the checks (else the last one)."""
         from faster_whisper.transcribe import get_compression_ratio
 
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         temperatures = [options.temperature]
         if options.fallback_temperature is not None:
             temperatures.append(options.fallback_temperature)
@@ -265,13 +287,34 @@ class UtteranceDecoder:
 
 def _repeats(text: str, min_words: int = 3) -> bool:
     """Does a run of at least ``min_words`` words come twice in a row ("A B C A B C")?"""
+    return _repeat_at(text, min_words) is not None
+
+
+def _repeat_at(text: str, min_words: int = 3) -> int | None:
+    """How many words of ``text`` come before the second copy of the first repeated run of
+    at least ``min_words`` words (None if there is none); a word said four times in a row
+    ("Sorry Sorry Sorry Sorry") counts as a repeat of one, a number never does."""
     words = ["".join(ch for ch in w.casefold() if ch.isalnum()) for w in text.split()]
-    words = [w for w in words if w]
-    for size in range(min_words, len(words) // 2 + 1):
-        for first in range(len(words) - 2 * size + 1):
-            if words[first : first + size] == words[first + size : first + 2 * size]:
-                return True
-    return False
+    for end in range(1, len(words) + 1):
+        for size in range(min_words, end // 2 + 1):
+            first = end - 2 * size
+            if words[first : first + size] == words[first + size : end] and any(words[first:end]):
+                return first + size
+        last = words[end - 4 : end]
+        if len(last) == 4 and last[0].isalpha() and last.count(last[0]) == 4:
+            return end - 3
+    return None
+
+
+def _before_repeat(tokenizer: Any, tokens: list[int]) -> list[int]:
+    """``tokens`` up to where a repeat starts (all of them when none does)."""
+    keep = _repeat_at(tokenizer.decode(tokens))
+    if keep is None:
+        return tokens
+    count = 0
+    while count < len(tokens) and len(tokenizer.decode(tokens[: count + 1]).split()) <= keep:
+        count += 1
+    return tokens[:count]
 
 
 def _encoder_frames(content: int, margin_s: float) -> int:

@@ -12,7 +12,7 @@ from pipelines.guards import GuardOptions
 from pipelines.types import Samples, Segment
 
 TrackKey = int | str
-NoticeKind = Literal["lag", "recovered", "retracted", "error"]
+NoticeKind = Literal["lag", "recovered", "retracted", "unrecognized", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +70,16 @@ class Decoder(Protocol):
         *,
         language: str | None = None,
         prior_language: str | None = None,
+        context: str = "",
     ) -> UtteranceResult: ...
 
 
 def _final_decoding() -> UtteranceOptions:
-    return UtteranceOptions(word_timestamps=True, context_margin_s=5.0)
+    return UtteranceOptions(word_timestamps=True, context_margin_s=5.0, beam_size=3)
 
 
 def _partial_decoding() -> UtteranceOptions:
-    return UtteranceOptions(word_timestamps=False, context_margin_s=2.0)
+    return UtteranceOptions(word_timestamps=False, context_margin_s=2.0, redecode_loops=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ class LiveOptions:
     agreement_after_s: float = 1.5  # longer utterances commit what two hypotheses agree on,
     min_phrase_words: int = 2  # ... a phrase of at least this many words at a time,
     phrase_pause_s: float = 0.2  # ... ending at a sentence or clause mark or such a pause
-    commit_after_s: float = 3.0  # a longer stretch without one commits at its widest word gap
+    commit_after_s: float = 5.0  # a longer stretch without one commits at its widest word gap
     unagreed_commit_s: float = 0.8  # a pause this old ends a phrase even without agreement
     agreement_margin_s: float = 0.6  # never commit words this close to the newest audio
     max_lag_s: float = 1.0  # a partial waiting longer is late: merge and say so
@@ -112,6 +113,7 @@ class LiveOptions:
     guards: GuardOptions = field(default_factory=GuardOptions)
     trust_vad_speech_s: float = 0.6  # a final with this much speech skips whisper's no-speech rule
     keep_s: float = 1.0  # audio kept behind the open utterance
+    phrase_context: bool = True  # the rest of an utterance is decoded after its final phrases
 
 
 class Host(Protocol):

@@ -13,6 +13,7 @@ Every method here runs under the owning transcriber's lock, except the decodes t
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from pipelines.streaming_events import (
 from pipelines.streaming_segments import final_segment, partial_segment
 from pipelines.types import Word
 
+logger = logging.getLogger(__name__)
 RATE = 16000
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _CLAUSE_END = (",", ";", ":", "，", "；", "：", "、")
@@ -58,10 +60,12 @@ class Piece:
     speech_end: int
     speech: int = 0
     partial_mark: int = 0
-    emitted_end: int = 0  # audio end of the newest partial sent
+    emitted_end: int = 0  # audio end of the newest partial decoded
+    shown: bool = False  # a partial of it was sent (a dropped final retracts it)
     closed: int | None = None  # end sample once the piece is closed
     spec: FinalJob | None = None
     prev_words: tuple[Word, ...] | None = None
+    said: str = ""  # the phrases of this utterance already final
     probs: list[tuple[int, float]] = field(default_factory=list)
 
 
@@ -111,6 +115,8 @@ class Track:
             if piece is None:
                 start = max(w_start - _samples(o.pre_roll_s), self.last_end, self.audio.base)
                 piece = self.piece = Piece(self.host.reserve_id(), start, w_end, partial_mark=start)
+            elif piece.speech_end < w_start:
+                self._commit_at_pause(piece)  # speech goes on after a pause
             piece.speech_end = w_end
             piece.speech += WINDOW
         elif piece is not None:
@@ -122,7 +128,7 @@ class Track:
             if (
                 silence >= _samples(o.speculate_after_s)
                 and piece.speech >= _samples(o.min_speech_s)
-                and (piece.spec is None or piece.spec.end != end)
+                and (piece.spec is None or piece.spec.speech_end != piece.speech_end)
             ):
                 piece.spec = FinalJob(piece, piece.start, end, piece.speech_end)
                 piece.partial_mark = w_end  # its result is also the next partial
@@ -143,15 +149,18 @@ class Track:
         self.piece = None
         self.last_end = end
         if piece.speech < _samples(self.options.min_speech_s):
-            if piece.emitted_end:
+            if piece.shown:
                 self._notice("retracted", "too little speech", piece.id)
             return
-        piece.closed = end
         spec = piece.spec
-        if spec is not None and spec.end == end and spec.start == piece.start:
+        if spec is not None and spec.start == piece.start and spec.speech_end == piece.speech_end:
+            # decoded at the pause with all of the speech: it is the final (its audio may
+            # stop a little short of ``end``, in the silence)
+            piece.closed = spec.end
             if spec.result is not None:
                 self._finalize(spec, spec.result)
             return  # else the queued or running speculative decode finalises it
+        piece.closed = end
         self._submit(FinalJob(piece, piece.start, end))
 
     def _forced_cut(self, piece: Piece, now: int) -> None:
@@ -190,10 +199,15 @@ class Track:
                 return
             audio = self.audio.slice(job.start, job.end)
             prior, options = self._prior(self.options.final)
+            context = job.piece.said if self.options.phrase_context else ""
             self._lag(time.monotonic() - job.queued, "a final waited")
         try:
             result = self.host.decoder.decode(
-                audio, options, language=self.options.language, prior_language=prior
+                audio,
+                options,
+                language=self.options.language,
+                prior_language=prior,
+                context=context,
             )
         except Exception as exc:
             with self.host.lock:
@@ -207,6 +221,8 @@ class Track:
             if piece.closed == job.end:
                 self._finalize(job, result)
             elif self.piece is piece and piece.start == job.start and job.end > piece.emitted_end:
+                if piece.speech_end != job.speech_end and self._commit_at_pause(piece):
+                    return  # speech went on after the pause while this decode ran
                 piece.emitted_end = job.end
                 self._emit_partial(piece, job.start, job.end, result)
                 if job.end - job.start >= _samples(self.options.agreement_after_s):
@@ -235,7 +251,10 @@ class Track:
             prior, options = self._prior(options)
             # partials keep the track's language (the final detects it on its own audio)
             language = o.language or self.language
-        result = self.host.decoder.decode(audio, options, language=language, prior_language=prior)
+            context = piece.said if o.phrase_context else ""
+        result = self.host.decoder.decode(
+            audio, options, language=language, prior_language=prior, context=context
+        )
         with self.host.lock:
             if self.piece is not piece or piece.start != start:
                 return
@@ -331,7 +350,9 @@ class Track:
             cuts = {j: self._phrase_end(piece, start, words, j, pause_only=True) for j in older}
             phrases = [j for j, cut in cuts.items() if cut is not None]
         last = phrases[-1] if phrases else -1
+        how = "agreed" if agreed else "pause"
         if last + 1 < o.min_phrase_words and end - start >= _samples(o.commit_after_s):
+            how = "widest gap"
             # no phrase end heard in a long stretch: commit at the widest gap between words
             splittable = [j for j in safe[o.min_phrase_words - 1 :] if _splittable(words, j)]
             last = max(splittable, key=lambda j: (_gap_after(words, j), j), default=last)
@@ -343,15 +364,42 @@ class Track:
             words=words[: last + 1],
             text="".join(w.word for w in words[: last + 1]),
         )
+        logger.debug("commit (%s) %.2f s: %r", how, cut / RATE, committed.text)
+        self._commit(piece, cut, committed)
+
+    def _commit_at_pause(self, piece: Piece) -> bool:
+        """Speech went on after a pause at which the piece's speculative final was decoded:
+        that decode is the final of everything before the pause (as if the utterance had
+        ended there), and the rest goes on. Not for short pieces, nor after a digit (a card
+        read in groups stays in one final, for redaction)."""
+        job, o = piece.spec, self.options
+        if job is None or job.result is None or job.start != piece.start:
+            return False
+        words = job.result.words
+        if (
+            job.end - job.start < _samples(o.agreement_after_s)
+            or len(words) < o.min_phrase_words
+            or _has_digit(words[-1].word)
+        ):
+            return False
+        logger.debug("commit (at pause) %.2f s: %r", job.end / RATE, job.result.text)
+        self._commit(piece, job.end, job.result)
+        return True
+
+    def _commit(self, piece: Piece, cut: int, committed: UtteranceResult) -> None:
+        """``committed`` is final up to ``cut``; the piece goes on from there."""
+        o = self.options
         heard = WINDOW * sum(p >= o.threshold for w, p in piece.probs if w < cut)
-        self._emit_final(piece.id, start, cut, committed, bool(piece.emitted_end), heard, False)
+        self._emit_final(piece.id, piece.start, cut, committed, piece.shown, heard, False)
         piece.id = self.host.reserve_id()
         piece.start = piece.partial_mark = cut
         piece.prev_words = None
+        piece.said = f"{piece.said} {committed.text.strip()}".strip()
         piece.emitted_end = 0
+        piece.shown = False
         piece.spec = None
         piece.probs = [(s, p) for s, p in piece.probs if s >= cut]
-        piece.speech = WINDOW * sum(p >= self.options.threshold for _, p in piece.probs)
+        piece.speech = WINDOW * sum(p >= o.threshold for _, p in piece.probs)
 
     def _phrase_end(
         self,
@@ -387,15 +435,14 @@ class Track:
 
     def _finalize(self, job: FinalJob, result: UtteranceResult) -> None:
         piece = job.piece
-        self._emit_final(
-            piece.id, job.start, job.end, result, bool(piece.emitted_end), piece.speech
-        )
+        self._emit_final(piece.id, job.start, job.end, result, piece.shown, piece.speech)
 
     # ---- events -----------------------------------------------------------------------
 
     def _emit_partial(self, piece: Piece, start: int, end: int, result: UtteranceResult) -> None:
         segment = partial_segment(piece.id, start / RATE, end / RATE, result, self.channel)
         if segment is not None:
+            piece.shown = True
             self.host.emit(Partial(segment))
 
     def _emit_final(
@@ -419,8 +466,13 @@ class Track:
             segment_id, start / RATE, end / RATE, result, self.channel, guards
         )
         if segment is None:
+            reasons = ", ".join(sorted(dropped)) or "no text"
             if had_partials:
-                self._notice("retracted", ", ".join(sorted(dropped)), segment_id)
+                self._notice("retracted", reasons, segment_id)
+            elif speech >= _samples(self.options.trust_vad_speech_s):
+                # speech was heard but nothing can be shown for it: say so, with its time
+                span = f"{start / RATE:.2f}-{end / RATE:.2f} s"
+                self._notice("unrecognized", f"speech at {span} not transcribed ({reasons})")
             return
         if result.language_probability >= self.options.settle_probability:
             self.language = result.language

@@ -1,6 +1,6 @@
 """A stand-in for whisper's utterance decoder that isolates the live engine's policies: it
 answers at once (or after ``delay`` seconds) in one language, and records what each decode
-was given (the prior language and the switch rule)."""
+was given (the prior language and the switch rule, the options and the context)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from pipelines.types import Samples, Word
 
 @dataclass
 class ScriptedDecoder:
-    """Says " speech" in ``language`` (sure of it) after ``delay`` seconds per utterance."""
+    """Says ``text`` in ``language`` (sure of it) after ``delay`` seconds per utterance; its
+    words share the utterance's audio evenly, 0.1 s in from either end."""
 
     delay: float = 0.0
     language: str = "en"
     multilingual: bool = True
+    text: str = " speech"
     calls: list[tuple[str | None, float]] = field(default_factory=list)
+    options: list[UtteranceOptions] = field(default_factory=list)
+    contexts: list[str] = field(default_factory=list)
 
     def decode(
         self,
@@ -27,9 +31,18 @@ class ScriptedDecoder:
         *,
         language: str | None = None,
         prior_language: str | None = None,
+        context: str = "",
     ) -> UtteranceResult:
         self.calls.append((prior_language, options.switch_min_s))
+        self.options.append(options)
+        self.contexts.append(context)
         time.sleep(self.delay)
         duration = len(samples) / 16000
-        words = (Word(0.1, duration - 0.1, " speech", 0.9),) if options.word_timestamps else ()
-        return UtteranceResult(" speech", words, self.language, 0.99, -0.1, 0.01, 1.0, (1,), 0.0)
+        words: tuple[Word, ...] = ()
+        said = self.text.split()
+        if options.word_timestamps and said:
+            step = max(duration - 0.2, 0.01) / len(said)
+            words = tuple(
+                Word(0.1 + i * step, 0.1 + (i + 1) * step, " " + w, 0.9) for i, w in enumerate(said)
+            )
+        return UtteranceResult(self.text, words, self.language, 0.99, -0.1, 0.01, 1.0, (1,), 0.0)
