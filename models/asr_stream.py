@@ -53,7 +53,6 @@ class UtteranceOptions:
     switch_min_s: float = 2.0
     max_new_tokens: int = 200
     max_tokens_per_s: float = 12.0  # bounds a repetition loop's length (and its cost)
-    max_context_tokens: int = 64  # of the previous text given as whisper's prompt
     # a repetition loop is decoded again on the full 30 s window (else cut at the repeat)
     redecode_loops: bool = True
 
@@ -115,12 +114,8 @@ class UtteranceDecoder:
         *,
         language: str | None = None,
         prior_language: str | None = None,
-        context: str = "",
     ) -> UtteranceResult:
         """Decode 16 kHz mono ``samples`` (at most 30 s).
-
-        ``context``: what the speaker said just before (whisper's previous-text prompt), so
-        that the rest of a committed sentence is decoded as its continuation.
 
         ``language`` forces the language; otherwise it is detected, and ``prior_language`` (the
         track's language so far) holds unless the detection is a confident switch over enough
@@ -136,7 +131,7 @@ class UtteranceDecoder:
         chosen, probability = self._language(encoded, language, prior_language, options, seconds)
         tokenizer = self._tokenizer(chosen, options.task)
         budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * seconds))
-        prompt = self._prompt(tokenizer, context, options)
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         tokens, logprob, no_speech, ratio, temperature = self._best(
             encoded, tokenizer, options, budget, prompt
         )
@@ -170,13 +165,6 @@ class UtteranceDecoder:
         block = np.zeros((features.shape[0], frames), dtype=np.float32)
         block[:, :content] = features[:, :content]
         return self._model.encode(block)
-
-    def _prompt(self, tokenizer: Any, context: str, options: UtteranceOptions) -> list[int]:
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        if not context.strip() or options.max_context_tokens <= 0:
-            return prompt
-        previous = tokenizer.encode(" " + context.strip())[-options.max_context_tokens :]
-        return [tokenizer.sot_prev, *previous, *prompt]
 
     def _best(
         self,

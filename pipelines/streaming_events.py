@@ -70,7 +70,6 @@ class Decoder(Protocol):
         *,
         language: str | None = None,
         prior_language: str | None = None,
-        context: str = "",
     ) -> UtteranceResult: ...
 
 
@@ -101,6 +100,7 @@ class LiveOptions:
     min_phrase_words: int = 2  # ... a phrase of at least this many words at a time,
     phrase_pause_s: float = 0.2  # ... ending at a sentence or clause mark or such a pause
     commit_after_s: float = 5.0  # a longer stretch without one commits at its widest word gap
+    pause_commit_after_s: float = 0.8  # a pause in a longer piece ends a phrase when speech goes on
     unagreed_commit_s: float = 0.8  # a pause this old ends a phrase even without agreement
     agreement_margin_s: float = 0.6  # never commit words this close to the newest audio
     max_lag_s: float = 1.0  # a partial waiting longer is late: merge and say so
@@ -113,7 +113,6 @@ class LiveOptions:
     guards: GuardOptions = field(default_factory=GuardOptions)
     trust_vad_speech_s: float = 0.6  # a final with this much speech skips whisper's no-speech rule
     keep_s: float = 1.0  # audio kept behind the open utterance
-    phrase_context: bool = True  # the rest of an utterance is decoded after its final phrases
 
 
 class Host(Protocol):

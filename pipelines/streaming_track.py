@@ -65,7 +65,6 @@ class Piece:
     closed: int | None = None  # end sample once the piece is closed
     spec: FinalJob | None = None
     prev_words: tuple[Word, ...] | None = None
-    said: str = ""  # the phrases of this utterance already final
     probs: list[tuple[int, float]] = field(default_factory=list)
 
 
@@ -199,15 +198,10 @@ class Track:
                 return
             audio = self.audio.slice(job.start, job.end)
             prior, options = self._prior(self.options.final)
-            context = job.piece.said if self.options.phrase_context else ""
             self._lag(time.monotonic() - job.queued, "a final waited")
         try:
             result = self.host.decoder.decode(
-                audio,
-                options,
-                language=self.options.language,
-                prior_language=prior,
-                context=context,
+                audio, options, language=self.options.language, prior_language=prior
             )
         except Exception as exc:
             with self.host.lock:
@@ -251,10 +245,7 @@ class Track:
             prior, options = self._prior(options)
             # partials keep the track's language (the final detects it on its own audio)
             language = o.language or self.language
-            context = piece.said if o.phrase_context else ""
-        result = self.host.decoder.decode(
-            audio, options, language=language, prior_language=prior, context=context
-        )
+        result = self.host.decoder.decode(audio, options, language=language, prior_language=prior)
         with self.host.lock:
             if self.piece is not piece or piece.start != start:
                 return
@@ -316,7 +307,11 @@ class Track:
             self.piece is piece
             and piece.spec is job
             and piece.start == job.start
-            and piece.speech_end == job.speech_end  # no speech since: still the final to be
+            and (
+                piece.speech_end == job.speech_end  # no speech since: still the final to be
+                # or speech went on: it will be the final of the phrase before the pause
+                or job.end - job.start >= _samples(self.options.pause_commit_after_s)
+            )
         )
 
     def _done(self, job: FinalJob) -> None:
@@ -371,15 +366,18 @@ class Track:
         """Speech went on after a pause at which the piece's speculative final was decoded:
         that decode is the final of everything before the pause (as if the utterance had
         ended there), and the rest goes on. Not for short pieces, nor after a digit (a card
-        read in groups stays in one final, for redaction)."""
+        read in groups stays in one final, for redaction), nor in another language than the
+        track's or the call's (a short "Hi" heard as Japanese waits for more speech)."""
         job, o = piece.spec, self.options
         if job is None or job.result is None or job.start != piece.start:
             return False
         words = job.result.words
         if (
-            job.end - job.start < _samples(o.agreement_after_s)
+            job.end - job.start < _samples(o.pause_commit_after_s)
             or len(words) < o.min_phrase_words
             or _has_digit(words[-1].word)
+            or job.result.language
+            != (self.language or self.host.call_language() or job.result.language)
         ):
             return False
         logger.debug("commit (at pause) %.2f s: %r", job.end / RATE, job.result.text)
@@ -394,7 +392,6 @@ class Track:
         piece.id = self.host.reserve_id()
         piece.start = piece.partial_mark = cut
         piece.prev_words = None
-        piece.said = f"{piece.said} {committed.text.strip()}".strip()
         piece.emitted_end = 0
         piece.shown = False
         piece.spec = None

@@ -1,6 +1,6 @@
 """A stand-in for whisper's utterance decoder that isolates the live engine's policies: it
 answers at once (or after ``delay`` seconds) in one language, and records what each decode
-was given (the prior language and the switch rule, the options and the context)."""
+was given (the prior language and the switch rule, and the options)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ class ScriptedDecoder:
     text: str = " speech"
     calls: list[tuple[str | None, float]] = field(default_factory=list)
     options: list[UtteranceOptions] = field(default_factory=list)
-    contexts: list[str] = field(default_factory=list)
 
     def decode(
         self,
@@ -31,11 +30,9 @@ class ScriptedDecoder:
         *,
         language: str | None = None,
         prior_language: str | None = None,
-        context: str = "",
     ) -> UtteranceResult:
         self.calls.append((prior_language, options.switch_min_s))
         self.options.append(options)
-        self.contexts.append(context)
         time.sleep(self.delay)
         duration = len(samples) / 16000
         words: tuple[Word, ...] = ()
