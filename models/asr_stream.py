@@ -131,9 +131,8 @@ class UtteranceDecoder:
         chosen, probability = self._language(encoded, language, prior_language, options, seconds)
         tokenizer = self._tokenizer(chosen, options.task)
         budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * seconds))
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         tokens, logprob, no_speech, ratio, temperature = self._best(
-            encoded, tokenizer, options, budget, prompt
+            encoded, tokenizer, options, budget
         )
         looped = _repeats(tokenizer.decode(tokens)) or ratio > options.max_compression_ratio
         if looped and not options.redecode_loops:
@@ -144,7 +143,7 @@ class UtteranceDecoder:
             logger.debug("utterance decoded twice over; again on the full window")
             encoded = self._encode(features, content, _FULL_FRAMES)
             tokens, logprob, no_speech, ratio, temperature = self._best(
-                encoded, tokenizer, options, budget, prompt
+                encoded, tokenizer, options, budget
             )
         words: tuple[Word, ...] = ()
         if options.word_timestamps and tokens:
@@ -167,17 +166,13 @@ class UtteranceDecoder:
         return self._model.encode(block)
 
     def _best(
-        self,
-        encoded: Any,
-        tokenizer: Any,
-        options: UtteranceOptions,
-        budget: int,
-        prompt: list[int],
+        self, encoded: Any, tokenizer: Any, options: UtteranceOptions, budget: int
     ) -> tuple[list[int], float, float, float, float]:
         """Tokens, mean log-probability, no-speech probability, compression ratio and the
         temperature of the first decode that passes the checks (else the last one)."""
         from faster_whisper.transcribe import get_compression_ratio
 
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         temperatures = [options.temperature]
         if options.fallback_temperature is not None:
             temperatures.append(options.fallback_temperature)

@@ -71,18 +71,19 @@ def finish_cards(
         party = (seg.channel, seg.speaker)
         last = card_end.get(party)
         if last is not None and not spans.get(i) and seg.start - last <= gap_s:
-            tail = _opening_number(seg.text, "CARD")
+            tail = _opening_number(seg.text)
             if tail is not None:
                 spans[i] = [tail]
         if any(span.type == "CARD" for span in spans.get(i, ())):
             card_end[party] = seg.end
 
 
-def _opening_number(text: str, kind: str) -> Span | None:
+def _opening_number(text: str) -> Span | None:
+    """The number (digits or number words) ``text`` opens with, as a card's span."""
     runs = number_runs(text, tokenize(text))
     if not runs or any(c.isalnum() for c in text[: runs[0].start]):
         return None
-    return Span(kind, runs[0].start, runs[0].end)
+    return Span("CARD", runs[0].start, runs[0].end)
 
 
 def replace_spans(text: str, spans: Sequence[Span]) -> tuple[str, list[Span]]:

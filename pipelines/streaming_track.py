@@ -309,8 +309,7 @@ class Track:
             and piece.start == job.start
             and (
                 piece.speech_end == job.speech_end  # no speech since: still the final to be
-                # or speech went on: it will be the final of the phrase before the pause
-                or job.end - job.start >= _samples(self.options.pause_commit_after_s)
+                or self._phrase_long(job)  # speech went on: the phrase before the pause
             )
         )
 
@@ -345,9 +344,7 @@ class Track:
             cuts = {j: self._phrase_end(piece, start, words, j, pause_only=True) for j in older}
             phrases = [j for j, cut in cuts.items() if cut is not None]
         last = phrases[-1] if phrases else -1
-        how = "agreed" if agreed else "pause"
         if last + 1 < o.min_phrase_words and end - start >= _samples(o.commit_after_s):
-            how = "widest gap"
             # no phrase end heard in a long stretch: commit at the widest gap between words
             splittable = [j for j in safe[o.min_phrase_words - 1 :] if _splittable(words, j)]
             last = max(splittable, key=lambda j: (_gap_after(words, j), j), default=last)
@@ -359,7 +356,6 @@ class Track:
             words=words[: last + 1],
             text="".join(w.word for w in words[: last + 1]),
         )
-        logger.debug("commit (%s) %.2f s: %r", how, cut / RATE, committed.text)
         self._commit(piece, cut, committed)
 
     def _commit_at_pause(self, piece: Piece) -> bool:
@@ -368,25 +364,28 @@ class Track:
         ended there), and the rest goes on. Not for short pieces, nor after a digit (a card
         read in groups stays in one final, for redaction), nor in another language than the
         track's or the call's (a short "Hi" heard as Japanese waits for more speech)."""
-        job, o = piece.spec, self.options
+        job = piece.spec
         if job is None or job.result is None or job.start != piece.start:
             return False
-        words = job.result.words
+        words, expected = job.result.words, self.language or self.host.call_language()
         if (
-            job.end - job.start < _samples(o.pause_commit_after_s)
-            or len(words) < o.min_phrase_words
+            not self._phrase_long(job)
+            or len(words) < self.options.min_phrase_words
             or _has_digit(words[-1].word)
-            or job.result.language
-            != (self.language or self.host.call_language() or job.result.language)
+            or expected not in (None, job.result.language)
         ):
             return False
-        logger.debug("commit (at pause) %.2f s: %r", job.end / RATE, job.result.text)
         self._commit(piece, job.end, job.result)
         return True
+
+    def _phrase_long(self, job: FinalJob) -> bool:
+        """Is the decode taken at a pause long enough to commit as a phrase of its own?"""
+        return job.end - job.start >= _samples(self.options.pause_commit_after_s)
 
     def _commit(self, piece: Piece, cut: int, committed: UtteranceResult) -> None:
         """``committed`` is final up to ``cut``; the piece goes on from there."""
         o = self.options
+        logger.debug("phrase final up to %.2f s: %r", cut / RATE, committed.text)
         heard = WINDOW * sum(p >= o.threshold for w, p in piece.probs if w < cut)
         self._emit_final(piece.id, piece.start, cut, committed, piece.shown, heard, False)
         piece.id = self.host.reserve_id()
