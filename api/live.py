@@ -281,6 +281,7 @@ class LiveCall:
             self.publish(
                 {"type": "partial", "segment": desktop_segment(replace(segment, words=()))}
             )
+            self.engine.post.submit(self._partial_alerts, segment)
         elif isinstance(event, Final):
             segment = self._labelled(event.segment)
             self.engine.post.submit(self._final, segment, event.audio, event.closes_utterance)
@@ -316,6 +317,13 @@ class LiveCall:
             self._translate(segment, samples if has_audio else None)
         except Exception:
             logger.exception("live final failed on call %s", self.start.call_id)
+
+    def _partial_alerts(self, segment: Segment) -> None:
+        try:
+            for alert in self.monitor.on_partial(segment):
+                self.publish(alert.to_event())
+        except Exception:
+            logger.exception("live partial alerts failed on call %s", self.start.call_id)
 
     def _queue_voice(self, segment: Segment, samples: Samples | None, closes: bool) -> None:
         """Queue a final for the voice thread. The phrases of one utterance go through the

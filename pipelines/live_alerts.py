@@ -3,6 +3,7 @@
 One `LiveMonitor` per running call::
 
     monitor = LiveMonitor(stages, policy, score_agents=tenant_scores_agents)
+    for alert in monitor.on_partial(segment): ... # each partial: personal data heard early
     update = monitor.on_final(segment, samples)   # each final, role set from its track
     send_final(update.segment)                    # redacted: placeholders instead of PII
     for alert in update.alerts: send(alert.to_event())
@@ -12,7 +13,9 @@ Alerts, each raised at most once (``at_s`` is the call time it was raised):
 
 * ``pii``: a final holds personal data: its types (never the values), "the recording is
   flagged". The final is redacted with the finals of the last ``pii_context_s`` (a card number
-  read across two finals, a security code answering the agent's question), as in batch.
+  read across two finals, a security code answering the agent's question), as in batch. A
+  partial already holding it (a card number read in full) raises the alert while its speaker
+  is still talking (`LiveMonitor.on_partial`); its final then does not raise it again.
 * ``compliance`` (`pipelines.live_compliance`): a forbidden phrase said; a required line with
   ``within_s``/``before_s`` not said by its deadline; a conditional's response not given within
   ``within_s_after`` of its first trigger. Order and closing rules, and lines without a
@@ -123,6 +126,24 @@ class LiveMonitor:
         felt = self.on_voice(said.segment, samples)
         return LiveUpdate(felt.segment, said.alerts + felt.alerts)
 
+    def on_partial(self, segment: Segment) -> tuple[Alert, ...]:
+        """Alerts for personal data a partial already holds (milliseconds; nothing is kept but
+        the types alerted, under the partial's id, which its final shares)."""
+        with self._lock:
+            if self.stages.redactor is None:
+                return ()
+            self._forget_before(segment.start)
+            redaction = self.stages.redactor.redact([*self._recent, segment])
+            entities = [e for e in redaction.entities if e.segment_id == segment.id]
+            seen = self._pii_types.setdefault(segment.id, set())
+            new = sorted({e.type for e in entities} - seen)
+            if not new:
+                return ()
+            seen.update(new)
+            alert = _pii_alert(segment, segment.id, new, entities)
+            self._alerts.append(alert)
+            return (alert,)
+
     def on_text(self, segment: Segment) -> LiveUpdate:
         """The cheap half of `on_final` (milliseconds): redaction and compliance, no emotion."""
         with self._lock:
@@ -183,12 +204,7 @@ class LiveMonitor:
         redactor = self.stages.redactor
         if redactor is None:
             return segment, []
-        opts = self.options
-        while self._recent and (
-            len(self._recent) >= opts.pii_context_segments
-            or self._recent[0].end < segment.start - opts.pii_context_s
-        ):
-            self._pii_types.pop(self._recent.popleft().id, None)
+        self._forget_before(segment.start)
         redaction = redactor.redact([*self._recent, segment])
         self._recent.append(segment)
         self._pii_types.setdefault(segment.id, set())
@@ -204,6 +220,21 @@ class LiveMonitor:
                 alerts.append(_pii_alert(segment, segment_id, new, entities))
         redacted = next(s for s in reversed(redaction.segments) if s.id == segment.id)
         return redacted, alerts
+
+    def _forget_before(self, start_s: float) -> None:
+        """Drop the PII context a segment starting at ``start_s`` no longer needs, and the
+        alerted types of partials that never became finals."""
+        opts = self.options
+        while self._recent and (
+            len(self._recent) >= opts.pii_context_segments
+            or self._recent[0].end < start_s - opts.pii_context_s
+        ):
+            self._pii_types.pop(self._recent.popleft().id, None)
+        if len(self._pii_types) > 4 * opts.pii_context_segments:  # retracted partials' ids
+            kept = {s.id for s in self._recent}
+            for segment_id in sorted(self._pii_types)[: -opts.pii_context_segments]:
+                if segment_id not in kept:
+                    del self._pii_types[segment_id]
 
     # ---- emotion -------------------------------------------------------------------------
 

@@ -147,6 +147,31 @@ def test_payment_card_pii_alerts_and_redacted_finals(replays: dict[str, Replay])
     assert any("[CARD]" in text for text in shown) and any("[CVV]" in text for text in shown)
 
 
+def test_a_card_read_in_full_alerts_from_the_partial_and_once(
+    replays: dict[str, Replay], stages: AnalyticsStages, policy: Policy
+) -> None:
+    """Partials growing word by word: the card alert comes with the partial that completes
+    the number, before the final, and the final does not raise the types again."""
+    run = replays["payment-card"]
+    card = next(a for a in run.alerts if a.kind == "pii" and "CARD" in a.details["types"])
+    spoken = next(s for s in run.raw if s.id == card.segment_id)
+    monitor = LiveMonitor(stages, policy)
+    for earlier in run.raw:
+        if earlier.end <= spoken.start:
+            monitor.on_final(earlier, None)
+    early: list[Alert] = []
+    for count in range(1, len(spoken.words) + 1):
+        words = spoken.words[:count]
+        text = "".join(w.word for w in words).strip()
+        early += monitor.on_partial(replace(spoken, text=text, end=words[-1].end, words=words))
+    late = monitor.on_final(spoken, None).alerts
+    first = next(a for a in early if "CARD" in a.details["types"])
+    assert first.at_s <= spoken.end and first.severity == "critical"
+    said = [t for a in early + list(late) if a.kind == "pii" for t in a.details["types"]]
+    expected = {t for a in run.alerts if a.segment_id == spoken.id for t in a.details["types"]}
+    assert sorted(said) == sorted(expected)  # each type once, as the finals alone raise them
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_no_pii_alert_without_personal_data(name: str, replays: dict[str, Replay]) -> None:
     types = {t for a in replays[name].alerts if a.kind == "pii" for t in a.details["types"]}
