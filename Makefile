@@ -1,4 +1,5 @@
-# callqa: `make run` analyzes the sample call, `make test` runs ruff, mypy and pytest.
+# callqa: `make run` analyzes the sample call, `make test` runs ruff, mypy, the import contract
+# and pytest.
 # Both create .venv and install requirements.lock into it first (see README, "Install");
 # `make lock` regenerates that lock from pyproject.toml and the torch pins below.
 
@@ -17,7 +18,7 @@ export CALLQA_MODEL_CACHE ?= $(abspath $(VENV))/callqa-models
 export PYANNOTE_METRICS_ENABLED := 0
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install lock browser run sample sample-tools corpus accuracy test lint typecheck pytest bench clean
+.PHONY: install lock browser run sample sample-tools corpus accuracy test lint typecheck contracts pytest bench clean
 
 install: $(STAMP)
 
@@ -110,11 +111,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# the import contract of pyproject.toml ([tool.importlinter]): the layers and rooms of the
+# README's Layout, no import cycle between rooms
+contracts: install
+	$(BIN)/lint-imports --no-cache
+
 pytest: install browser
 	# pytest exits 5 when it collects no tests: that is a failure too
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck contracts pytest
 
 bench: install
 	$(BIN)/python bench/transcribe.py

@@ -16,7 +16,7 @@ from api.log_filters import install_secrets_filter
 from api.request_timeouts import BodyIdleTimeout
 from api.security_headers import SecurityHeaders
 from api.store.db import Store, migrate
-from pipelines.settings import Settings, get_settings
+from pipelines.core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def open_services(settings: Settings, *, workers: int | None = None) -> Services
 
 def _warm_redactor() -> None:
     """Load the PII recognizers now (about 20 s), not in the first upload's request."""
-    from pipelines.pii import redact_text
+    from pipelines.pii.redactor import redact_text
 
     redact_text("")
 

@@ -12,8 +12,8 @@ from typing import Any, Literal, TextIO
 
 from pydantic import ValidationError
 
-from pipelines.errors import INPUT_ERRORS, CallQAError
-from pipelines.types import LAYOUTS, Diarization, no_progress
+from pipelines.core.errors import INPUT_ERRORS, CallQAError
+from pipelines.core.types import LAYOUTS, Diarization, no_progress
 
 logger = logging.getLogger("callqa")
 
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     from api.log_filters import UVICORN_LOGGERS
-    from pipelines.pii import PiiLogFilter
+    from pipelines.pii.redactor import PiiLogFilter
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(PiiLogFilter())  # personal data never reaches a log
@@ -176,12 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from pipelines.errors import ConfigError
-    from pipelines.pipeline import CallPipeline
-    from pipelines.policy import load_policy
-    from pipelines.record import record_to_dict
+    from pipelines.batch import CallPipeline
+    from pipelines.compliance.policy import load_policy
+    from pipelines.core.errors import ConfigError
+    from pipelines.core.settings import get_settings
+    from pipelines.record.schema import record_to_dict
     from pipelines.registry import build_pipeline, decode_limits
-    from pipelines.settings import get_settings
     from voice.decode import load_call_audio
 
     inputs: list[Path] = args.audio
@@ -195,7 +195,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.language != "auto" and not args.language.isalpha():
         raise ConfigError(f"--language {args.language!r} is not a language code")
     if args.translate_to is not None:
-        from pipelines.translate import validate_language_code
+        from pipelines.translate.stage import validate_language_code
 
         validate_language_code(args.translate_to)
     settings = get_settings()
@@ -274,7 +274,7 @@ def _write(text: str, source: Path, out: Path | None, *, several: bool) -> Path:
 
 def _plot_format(plot: Path | None, *, several: bool) -> Literal["png", "svg"]:
     """The picture format ``--plot`` asks for; ConfigError (exit 2) before any audio is read."""
-    from pipelines.errors import ConfigError
+    from pipelines.core.errors import ConfigError
 
     if plot is None or plot.is_dir():
         return "png"
@@ -289,7 +289,7 @@ def _plot_format(plot: Path | None, *, several: bool) -> Literal["png", "svg"]:
 def _write_plot(
     record: dict[str, Any], source: Path, plot: Path, fmt: Literal["png", "svg"], *, several: bool
 ) -> Path:
-    from pipelines.timeline import render_timeline
+    from pipelines.record.timeline import render_timeline
 
     in_directory = plot.is_dir() or (several and not plot.suffix)
     target = plot / f"{source.stem}.{fmt}" if in_directory else plot
@@ -300,7 +300,7 @@ def _write_plot(
 
 
 def _write_rttm(diarization: Diarization, source: Path, rttm: Path, *, several: bool) -> None:
-    from pipelines.rttm import write_rttm
+    from pipelines.speakers.rttm import write_rttm
 
     target = rttm / f"{source.stem}.rttm" if several or rttm.is_dir() else rttm
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -310,7 +310,7 @@ def _write_rttm(diarization: Diarization, source: Path, rttm: Path, *, several: 
 
 def _models() -> int:
     from models.catalog import model_statuses
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     settings = get_settings()
     missing = 0
@@ -329,7 +329,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app, first_admin_key
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     settings = get_settings()
     generated = first_admin_key(settings)
@@ -354,7 +354,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from api.worker import run_worker
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     return run_worker(get_settings(), args.threads)
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.errors import ConfigError
+from pipelines.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from api.export import VerifyReport
@@ -90,7 +90,7 @@ def run_export(args: argparse.Namespace) -> int:
     from api.export import iter_bundle_chunks
     from api.integrity import load_signer
     from api.store.audit import append_audit
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     settings = get_settings()
     try:
@@ -136,7 +136,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def _signers(specs: list[str], beside: Path | None) -> list[Signer]:
     from api.integrity import KEY_FILE, parse_key, read_key_file
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     signers: list[Signer] = []
     for spec in specs:

@@ -1,10 +1,11 @@
 """The readable report of one interaction record, as ``callqa analyze`` prints it.
 
-Pure functions from a record dict (``pipelines.record.record_to_dict``) to lines of plain text,
-at most ``WIDTH`` columns: the call's facts, the transcript by role with times (already redacted,
-so removed personal data shows as ``[CARD]``, ``[CVV]``, ...), the scorecard with each check's
-evidence and time, the customer's emotion and escalation, the topics, the personal data found,
-and the files the record and the timeline picture were written to. Printing is api/cli.py's.
+Pure functions from a record dict (``pipelines.record.schema.record_to_dict``) to lines of plain
+text, at most ``WIDTH`` columns: the call's facts, the transcript by role with times (already
+redacted, so removed personal data shows as ``[CARD]``, ``[CVV]``, ...), the scorecard with
+each check's evidence and time, the customer's emotion and escalation, the topics, the personal
+data found, and the files the record and the timeline picture were written to. Printing is
+api/cli.py's.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.errors import ConfigError
-from pipelines.types import CallAudio
+from pipelines.core.errors import ConfigError
+from pipelines.core.types import CallAudio
 
 FRAME_S = 0.02
 OnEvent = Callable[[dict[str, Any]], None]

@@ -30,8 +30,8 @@ def add_translate_parser(commands: Commands) -> argparse.ArgumentParser:
 
 def run_translate(args: argparse.Namespace) -> int:
     from models.translate import PACKAGES_DIR_NAME
-    from pipelines.errors import CallQAError, ConfigError
-    from pipelines.settings import get_settings
+    from pipelines.core.errors import CallQAError, ConfigError
+    from pipelines.core.settings import get_settings
 
     packages_dir = get_settings().data_path / PACKAGES_DIR_NAME
     try:

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from api.auth import Principal, lookup_key
 from api.http_errors import ApiError
 from api.store.db import Store
-from pipelines.settings import Settings
+from pipelines.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from api.integrity import (
 from api.store.db import Store
 from api.store.ledger import iter_entries, seq_range
 from api.store.schema import LedgerEntry
-from pipelines.errors import ConfigError
-from pipelines.record import canonical_json, utc_now
+from pipelines.core.errors import ConfigError
+from pipelines.record.schema import canonical_json, utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -148,8 +148,8 @@ def _turns(record: Mapping[str, Any]) -> Iterable[tuple[float, float, str]]:
 
 def to_rttm(record: Mapping[str, Any]) -> str:
     """NIST RTTM ``SPEAKER`` lines (file id: the call id), as ``callqa analyze --rttm``."""
-    from pipelines.rttm import rttm_lines
-    from pipelines.types import Diarization, SpeakerTurn
+    from pipelines.core.types import Diarization, SpeakerTurn
+    from pipelines.speakers.rttm import rttm_lines
 
     method = str((record.get("diarization") or {}).get("method") or "segments")
     turns = tuple(SpeakerTurn(start, end, speaker) for start, end, speaker in _turns(record))

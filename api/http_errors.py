@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from api.security_headers import harden
-from pipelines.errors import (
+from pipelines.core.errors import (
     AudioDecodeError,
     CallQAError,
     ConfigError,

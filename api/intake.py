@@ -19,7 +19,7 @@ from api.integrity import Signer
 from api.store.db import Store
 from api.store.schema import Call, Policy
 from api.store.seals import seal_call
-from pipelines.errors import ConfigError
+from pipelines.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from api.live import LiveStart

@@ -24,9 +24,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from pipelines.errors import ConfigError
-from pipelines.record import canonical_json
-from pipelines.settings import Settings
+from pipelines.core.errors import ConfigError
+from pipelines.core.settings import Settings
+from pipelines.record.schema import canonical_json
 
 logger = logging.getLogger(__name__)
 

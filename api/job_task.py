@@ -37,17 +37,17 @@ from api.store.db import Store
 from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job, Tenant
 from api.store.schema import Policy as PolicyRow
-from pipelines.emotion import NEGATIVE
-from pipelines.errors import INPUT_ERRORS, ConfigError, PolicyError
-from pipelines.policy import Policy, parse_policy
-from pipelines.record import content_sha256, record_to_dict
-from pipelines.types import LAYOUTS, CallAudio, Layout
+from pipelines.analytics.emotion import NEGATIVE
+from pipelines.compliance.policy import Policy, parse_policy
+from pipelines.core.errors import INPUT_ERRORS, ConfigError, PolicyError
+from pipelines.core.types import LAYOUTS, CallAudio, Layout
+from pipelines.record.schema import content_sha256, record_to_dict
 from voice.redact import encode_wav
 
 if TYPE_CHECKING:
     from api.integrity import Signer
-    from pipelines.compliance import ComplianceChecker
-    from pipelines.pipeline import CallPipeline
+    from pipelines.batch import CallPipeline
+    from pipelines.compliance.checker import ComplianceChecker
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class JobRunner:
 
 def _compliance_checker() -> ComplianceChecker:
     from models.text_embedding import SentenceEmbedder
-    from pipelines.compliance import ScriptComplianceChecker
+    from pipelines.compliance.checker import ScriptComplianceChecker
 
     return ScriptComplianceChecker(SentenceEmbedder(threads=1))
 

@@ -33,12 +33,12 @@ from api.leftovers import HOST, register_token, worker_gone
 from api.store.db import Store
 from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job
-from pipelines.errors import ConfigError
-from pipelines.settings import Settings
+from pipelines.core.errors import ConfigError
+from pipelines.core.settings import Settings
 
 if TYPE_CHECKING:
     from api.job_task import JobRunner
-    from pipelines.pipeline import CallPipeline
+    from pipelines.batch import CallPipeline
 
 logger = logging.getLogger(__name__)
 

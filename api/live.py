@@ -34,10 +34,10 @@ import numpy as np
 from api.integrity import Signer
 from api.live_recovery import track_path, tracks_to_wav
 from api.store.db import Store
-from pipelines.policy import Policy
-from pipelines.record import segment_to_dict
-from pipelines.settings import Settings
-from pipelines.types import Layout, Role, Samples, Segment
+from pipelines.compliance.policy import Policy
+from pipelines.core.settings import Settings
+from pipelines.core.types import Layout, Role, Samples, Segment
+from pipelines.record.schema import segment_to_dict
 from voice.frames import PcmFrameBuffer, StreamEncoding
 
 logger = logging.getLogger(__name__)
@@ -146,8 +146,8 @@ class LiveCall:
         tracks: tuple[int, ...],
         policy: Policy | None = None,
     ) -> None:
-        from pipelines.live_alerts import LiveMonitor
-        from pipelines.streaming import LiveOptions, LiveTranscriber
+        from pipelines.live.alerts import LiveMonitor
+        from pipelines.live.transcriber import LiveOptions, LiveTranscriber
 
         self.engine = engine
         self.start = start
@@ -274,7 +274,7 @@ class LiveCall:
                 logger.exception("live subscriber failed on call %s", self.start.call_id)
 
     def _on_event(self, event: Any) -> None:
-        from pipelines.streaming import Final, Notice, Partial
+        from pipelines.live.transcriber import Final, Notice, Partial
 
         if isinstance(event, Partial):
             segment = self._labelled(event.segment)
@@ -390,7 +390,7 @@ class LiveCall:
                 self._publish_translation(segment, translation.language, translation.text)
 
     def _publish_translation(self, segment: Segment, language: str, text: str) -> None:
-        from pipelines.pii import mask_numbers, redact_text
+        from pipelines.pii.redactor import mask_numbers, redact_text
 
         if text.strip():
             self.publish(
@@ -455,7 +455,7 @@ def _roles(layout: Layout, tracks: int) -> dict[int, Role]:
 
 def desktop_segment(segment: Segment) -> dict[str, Any]:
     """A live segment as agents' desktops get it: redacted, long numbers masked."""
-    from pipelines.pii import mask_numbers, redact_text
+    from pipelines.pii.redactor import mask_numbers, redact_text
 
     text = mask_numbers(redact_text(segment.text)[0])
     words = tuple(w for w in segment.words if not any(c.isdigit() for c in w.word))

@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 
 from models.asr_stream import UtteranceDecoder
-from pipelines.analytics import AnalyticsStages
-from pipelines.live_translate import LiveSpeechTranslator
-from pipelines.settings import Settings
-from pipelines.streaming_scheduler import StreamScheduler
-from pipelines.translate import SegmentTranslator
+from pipelines.analytics.stage import AnalyticsStages
+from pipelines.core.settings import Settings
+from pipelines.live.scheduler import StreamScheduler
+from pipelines.live.translate import LiveSpeechTranslator
+from pipelines.translate.stage import SegmentTranslator
 
 MAX_DECODE_THREADS = 4
 
@@ -29,7 +29,7 @@ def build_live_models(settings: Settings) -> LiveModels:
     from dataclasses import replace
 
     from models.text_embedding import SentenceEmbedder
-    from pipelines.compliance import ScriptComplianceChecker
+    from pipelines.compliance.checker import ScriptComplianceChecker
     from pipelines.registry import build_analytics, build_recognizer, build_translator
 
     # one decode at a time uses every core (the scheduler never runs two); the torch models

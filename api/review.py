@@ -82,7 +82,7 @@ def make_override(
 ) -> dict[str, Any]:
     """The override entry for ``body`` (404 for an unknown rule, 422 for a bad value)."""
     from api.search import iso_z
-    from pipelines.pii import redact_text
+    from pipelines.pii.redactor import redact_text
 
     reason = redact_text(body.reason.strip())[0]
     if not reason:
@@ -124,8 +124,8 @@ def reviewed_outcome(
     the score. The verdict needs the policy's pass score: without it (the policy is no longer
     stored) the analysis' verdict stands.
     """
-    from pipelines.compliance import passes, scorecard
-    from pipelines.types import ComplianceCheck
+    from pipelines.compliance.checker import passes, scorecard
+    from pipelines.core.types import ComplianceCheck
 
     compliance = record.get("compliance")
     if not compliance or compliance.get("score") is None:

@@ -108,7 +108,7 @@ class Filters:
 
     def as_dict(self) -> dict[str, Any]:
         """The filters that were set (for the audit log; personal data in ``q`` redacted)."""
-        from pipelines.pii import redact_text
+        from pipelines.pii.redactor import redact_text
 
         out: dict[str, Any] = {
             key: value

@@ -20,8 +20,8 @@ from typing import Any
 from api.jobs import JobQueue, build_queue, release_jobs, sweep
 from api.leftovers import remove_stale_parts
 from api.store.db import Store, migrate
-from pipelines.errors import ConfigError
-from pipelines.settings import Settings, get_settings
+from pipelines.core.errors import ConfigError
+from pipelines.core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.evaluation import normalize_text
+from pipelines.transcribe.evaluation import normalize_text
 
 Json = Mapping[str, Any]
 PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")

@@ -23,11 +23,11 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.policy import load_policy  # noqa: E402
-from pipelines.progress import TimingHook  # noqa: E402
+from pipelines.compliance.policy import load_policy  # noqa: E402
+from pipelines.core.progress import TimingHook  # noqa: E402
+from pipelines.core.settings import get_settings  # noqa: E402
+from pipelines.core.types import Audio, AudioSource, CallAudio  # noqa: E402
 from pipelines.registry import build_pipeline  # noqa: E402
-from pipelines.settings import get_settings  # noqa: E402
-from pipelines.types import Audio, AudioSource, CallAudio  # noqa: E402
 
 CALLS = ("compliant-return", "missing-lines-cancel", "payment-card", "angry-customer")
 

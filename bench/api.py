@@ -36,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.settings import Settings  # noqa: E402
+from pipelines.core.settings import Settings  # noqa: E402
 
 CALLS = ("compliant-return", "missing-lines-cancel", "payment-card", "angry-customer")
 CALL_DIR = ROOT / "tests" / "data" / "calls"

@@ -37,10 +37,10 @@ from pyannote.core import Annotation, Segment, Timeline
 
 from models.speaker_embedding import SpeakerEmbedder
 from models.vad import SileroVad, silero_info
-from pipelines.diarize import Diarizer, NaiveDiarizer
-from pipelines.diarize_cluster import MEETING_OPTIONS, ClusteringDiarizer
-from pipelines.rttm import der, diarization_to_annotation, read_rttm, read_uem
-from pipelines.types import Audio, Diarization
+from pipelines.core.types import Audio, Diarization
+from pipelines.speakers.clustering import MEETING_OPTIONS, ClusteringDiarizer
+from pipelines.speakers.diarizer import Diarizer, NaiveDiarizer
+from pipelines.speakers.rttm import der, diarization_to_annotation, read_rttm, read_uem
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
@@ -107,8 +107,8 @@ def main() -> None:
         "ours+overlap": ClusteringDiarizer(MEETING_OPTIONS, embedder=embedder),
     }
     from models.asr import DecodingOptions
+    from pipelines.core.settings import get_settings
     from pipelines.registry import build_recognizer
-    from pipelines.settings import get_settings
 
     recognizer = build_recognizer(get_settings())
     transcription: list[float] = [0.0] * args.repeats
@@ -163,8 +163,8 @@ def main() -> None:
 def stereo_section() -> None:
     """Channel diarization of two-channel calls through the batch pipeline."""
     from bench.stereo_calls import PLACEMENTS, two_channel_call
+    from pipelines.core.settings import get_settings
     from pipelines.registry import analyze_file, build_pipeline
-    from pipelines.settings import get_settings
 
     settings = get_settings()
     pipeline = build_pipeline(settings, analytics=False)

@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from models.asr_stream import UtteranceDecoder, UtteranceOptions  # noqa: E402
 from models.text_embedding import SentenceEmbedder  # noqa: E402
-from pipelines.compliance import ScriptComplianceChecker  # noqa: E402
-from pipelines.live_alerts import LiveMonitor  # noqa: E402
-from pipelines.policy import load_policy  # noqa: E402
+from pipelines.compliance.checker import ScriptComplianceChecker  # noqa: E402
+from pipelines.compliance.policy import load_policy  # noqa: E402
+from pipelines.core.settings import get_settings  # noqa: E402
+from pipelines.core.types import CallAudio, Segment  # noqa: E402
+from pipelines.live.alerts import LiveMonitor  # noqa: E402
 from pipelines.registry import build_analytics, build_pipeline, build_recognizer  # noqa: E402
-from pipelines.settings import get_settings  # noqa: E402
-from pipelines.types import CallAudio, Segment  # noqa: E402
 from voice.decode import load_call_audio  # noqa: E402
 
 CALLS = ROOT / "tests" / "data" / "calls"

@@ -17,8 +17,9 @@ audio, how far the client fell behind real time, backpressure notices, finals in
 that none of the channel's reference lines have, alert delay after its ``at_s`` (the end of the
 line that raised it, or the passed deadline), translation delay, and median across calls of the
 streamed WER and of the batch WER. Both WERs are against the corpus reference lines inside the
-cut (``pipelines.evaluation.error_rate``); batch is ``callqa analyze --json --translate-to en
---layout L --policy P`` of the same checkout on the same cut 16 kHz audio the callqa client sends.
+cut (``pipelines.transcribe.evaluation.error_rate``); batch is ``callqa analyze --json
+--translate-to en --layout L --policy P`` of the same checkout on the same cut 16 kHz audio
+the callqa client sends.
 
     .venv/bin/python bench/live_server.py [--root CHECKOUT] [--name NAME] [--levels 1 2 3 4]
         [--seconds S] [--calls ID:callqa|twilio ...] [--workers 0] [--no-batch]
@@ -66,7 +67,7 @@ from bench.live_server_metrics import (  # noqa: E402
     no_nan,
     report_lines,
 )
-from pipelines.types import CallAudio  # noqa: E402
+from pipelines.core.types import CallAudio  # noqa: E402
 from voice.decode import load_call_audio  # noqa: E402
 
 logger = logging.getLogger("bench.live_server")

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.evaluation import error_rate
+from pipelines.transcribe.evaluation import error_rate
 
 FRAME_S = 0.02  # api.cli_stream.FRAME_S: one frame per 20 ms of call audio
 

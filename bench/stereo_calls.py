@@ -15,7 +15,7 @@ import soxr
 from scipy.signal import lfilter
 
 from models.vad import SileroVad
-from pipelines.types import Audio, AudioSource, CallAudio
+from pipelines.core.types import Audio, AudioSource, CallAudio
 
 RATE = 16000
 Reference = list[tuple[float, float, str]]

@@ -41,10 +41,9 @@ from bench.clips import DATA_DIR, manifest
 from models.asr import SpeechRecognizer
 from models.asr_stream import UtteranceDecoder
 from models.vad import SileroVad
-from pipelines.evaluation import error_rate
-from pipelines.registry import build_recognizer
-from pipelines.settings import get_settings
-from pipelines.streaming import (
+from pipelines.core.settings import get_settings
+from pipelines.core.types import Samples
+from pipelines.live.transcriber import (
     Event,
     Final,
     LiveOptions,
@@ -54,8 +53,9 @@ from pipelines.streaming import (
     PcmInput,
     StreamScheduler,
 )
-from pipelines.transcribe import WhisperTranscriber
-from pipelines.types import Samples
+from pipelines.registry import build_recognizer
+from pipelines.transcribe.evaluation import error_rate
+from pipelines.transcribe.stage import WhisperTranscriber
 from voice.decode import load_call_audio
 
 FRAME_S = 0.02

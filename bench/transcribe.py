@@ -46,15 +46,15 @@ def run_bare(whisper, clip: Clip) -> str:  # type: ignore[no-untyped-def]
 def our_pipeline(model: str):  # type: ignore[no-untyped-def]
     """The batch pipeline's transcription stages: decoding, VAD, whisper, language repair,
     guards and the record (diarization and analytics have benchmarks of their own)."""
+    from pipelines.core.settings import get_settings
     from pipelines.registry import build_pipeline
-    from pipelines.settings import get_settings
 
     return build_pipeline(get_settings(), model=model, diarize=False, analytics=False)
 
 
 def run_ours(pipeline, clip: Clip) -> str:  # type: ignore[no-untyped-def]
+    from pipelines.core.settings import get_settings
     from pipelines.registry import analyze_file
-    from pipelines.settings import get_settings
 
     record = analyze_file(pipeline, clip.path, settings=get_settings())
     return " ".join(s.text for s in record.segments)
@@ -106,7 +106,7 @@ def main() -> None:
         child(args.child, args.model, args.paths)
         return
 
-    from pipelines.evaluation import error_rate
+    from pipelines.transcribe.evaluation import error_rate
 
     clips = manifest()
     whisper = bare_model(args.model)

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import numpy as np
 
 from models.whisper import WhisperWeights
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import ModelInfo, Samples, Word
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import ModelInfo, Samples, Word
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class DecodingOptions:
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     no_repeat_ngram_size: int = 0
-    hotwords: str | None = None  # names whisper should expect (pipelines.vocabulary)
+    hotwords: str | None = None  # names whisper should expect (pipelines.transcribe.vocabulary)
 
     def transcribe_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``WhisperModel.transcribe`` (the benchmark baseline too)."""

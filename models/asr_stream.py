@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from models.asr import SpeechRecognizer, Task
-from pipelines.types import Samples, Word
+from pipelines.core.types import Samples, Word
 
 logger = logging.getLogger(__name__)
 

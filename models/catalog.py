@@ -7,7 +7,7 @@ from pathlib import Path
 from models.pyannote_diarizer import pyannote_status
 from models.vad import silero_model_path
 from models.whisper import ModelStatus, whisper_statuses
-from pipelines.errors import ModelUnavailableError
+from pipelines.core.errors import ModelUnavailableError
 
 
 def model_statuses(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.errors import ModelUnavailableError
+from pipelines.core.errors import ModelUnavailableError
 
 DTYPES: dict[int, type[np.generic]] = {
     0: np.float32,

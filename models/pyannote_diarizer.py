@@ -32,8 +32,15 @@ from typing import Any
 import yaml
 
 from models.whisper import ModelStatus
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import Audio, Diarization, ModelInfo, ProgressHook, SpeakerTurn, no_progress
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import (
+    Audio,
+    Diarization,
+    ModelInfo,
+    ProgressHook,
+    SpeakerTurn,
+    no_progress,
+)
 
 logger = logging.getLogger(__name__)
 

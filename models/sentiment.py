@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from models.weights import file_sha256
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import ModelInfo
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import ModelInfo
 
 
 class TextSentiment:

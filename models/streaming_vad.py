@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from models.vad import SILERO_RATE, silero_model_path
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import Samples
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import Samples
 
 WINDOW = 512  # samples per probability at 16 kHz (32 ms)
 _CONTEXT = 64

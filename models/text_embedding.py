@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from models.weights import file_sha256
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import ModelInfo
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import ModelInfo
 
 logger = logging.getLogger(__name__)
 

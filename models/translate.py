@@ -33,8 +33,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from models.weights import file_sha256
-from pipelines.errors import ConfigError, ModelUnavailableError
-from pipelines.types import ModelInfo
+from pipelines.core.errors import ConfigError, ModelUnavailableError
+from pipelines.core.types import ModelInfo
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class InstalledPair:
 
 def default_packages_dir() -> Path:
     """``<CALLQA_DATA_DIR>/argos-packages``."""
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     return get_settings().data_path / PACKAGES_DIR_NAME
 

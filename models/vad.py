@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.weights import file_sha256
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import Audio, ModelInfo, SpeechRegion
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import Audio, ModelInfo, SpeechRegion
 
 SILERO_RATE = 16000
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from models.weights import default_cache_dir, file_sha256, read_chunks
-from pipelines.errors import ModelUnavailableError
+from pipelines.core.errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
 

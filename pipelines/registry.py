@@ -9,17 +9,17 @@ from pathlib import Path
 
 from models.asr import DecodingOptions, SpeechRecognizer
 from models.whisper import resolve_whisper
-from pipelines.analytics import AnalyticsStages
-from pipelines.diarize import Diarizer
-from pipelines.emotion import EmotionOptions
-from pipelines.errors import ConfigError
-from pipelines.pipeline import CallPipeline
-from pipelines.policy import Policy
-from pipelines.record import InteractionRecord
-from pipelines.settings import Settings
-from pipelines.transcribe import TranscribeOptions, WhisperTranscriber
-from pipelines.translate import SegmentTranslator
-from pipelines.types import Layout, ProgressHook, no_progress
+from pipelines.analytics.emotion import EmotionOptions
+from pipelines.analytics.stage import AnalyticsStages
+from pipelines.batch import CallPipeline
+from pipelines.compliance.policy import Policy
+from pipelines.core.errors import ConfigError
+from pipelines.core.settings import Settings
+from pipelines.core.types import Layout, ProgressHook, no_progress
+from pipelines.record.schema import InteractionRecord
+from pipelines.speakers.diarizer import Diarizer
+from pipelines.transcribe.stage import TranscribeOptions, WhisperTranscriber
+from pipelines.translate.stage import SegmentTranslator
 from voice.decode import DecodeLimits, load_call_audio
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def build_pipeline(
 def build_translator(settings: Settings, recognizer: SpeechRecognizer) -> SegmentTranslator:
     """Whisper's translate task (multilingual models) and the installed argos packages."""
     from models.translate import PACKAGES_DIR_NAME, ArgosTranslator
-    from pipelines.translate import WhisperSpeechTranslator
+    from pipelines.translate.stage import WhisperSpeechTranslator
 
     speech = WhisperSpeechTranslator(recognizer) if recognizer.multilingual else None
     return SegmentTranslator(speech, ArgosTranslator(settings.data_path / PACKAGES_DIR_NAME))
@@ -101,9 +101,9 @@ def build_analytics(settings: Settings, policy: Policy | None = None) -> Analyti
     from models.emotion.model import SpeechEmotionModel
     from models.sentiment import TextSentiment
     from models.text_embedding import SentenceEmbedder
-    from pipelines.compliance import ScriptComplianceChecker
-    from pipelines.pii import default_redactor
-    from pipelines.topics import EmbeddingTopicClassifier
+    from pipelines.analytics.topics import EmbeddingTopicClassifier
+    from pipelines.compliance.checker import ScriptComplianceChecker
+    from pipelines.pii.redactor import default_redactor
 
     embedder = SentenceEmbedder(threads=1)
     return AnalyticsStages(
@@ -123,7 +123,7 @@ def build_diarizer(settings: Settings) -> Diarizer:
         from models.pyannote_diarizer import PyannoteDiarizer
 
         return PyannoteDiarizer(settings.models.pyannote_dir)
-    from pipelines.diarize_cluster import ClusteringDiarizer
+    from pipelines.speakers.clustering import ClusteringDiarizer
 
     return ClusteringDiarizer()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +13,13 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from api.store.db import Store, migrate  # noqa: E402
-from pipelines.pipeline import CallPipeline  # noqa: E402
+from pipelines.batch import CallPipeline  # noqa: E402
+from pipelines.core.settings import Settings  # noqa: E402
 from pipelines.registry import build_pipeline  # noqa: E402
-from pipelines.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
     from models.text_embedding import SentenceEmbedder

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from pipelines.errors import AudioDecodeError
+from pipelines.core.errors import AudioDecodeError
 from voice.containers import Header
 from voice.limits import DecodeLimits, check_channels, check_duration, check_rate, one_line
 

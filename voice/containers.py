@@ -11,7 +11,7 @@ import logging
 import struct
 from dataclasses import dataclass
 
-from pipelines.errors import AudioDecodeError
+from pipelines.core.errors import AudioDecodeError
 
 WAV_TAGS = {1: "PCM", 3: "IEEE float", 6: "A-law", 7: "mu-law"}
 _WAV_BITS = {1: (8, 16, 24, 32), 3: (32, 64), 6: (8,), 7: (8,)}

@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from pipelines.errors import AudioDecodeError
-from pipelines.types import Audio, AudioSource, CallAudio
+from pipelines.core.errors import AudioDecodeError
+from pipelines.core.types import Audio, AudioSource, CallAudio
 from voice.backends import Frames, decode_pyav, decode_soundfile
 from voice.containers import (
     Header,

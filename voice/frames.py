@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from pipelines.types import Audio
+from pipelines.core.types import Audio
 from voice.g711 import BytesLike, decode_alaw, decode_mulaw
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.types import Samples
+from pipelines.core.types import Samples
 
 BytesLike = bytes | bytearray | memoryview
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.errors import AudioDecodeError
+from pipelines.core.errors import AudioDecodeError
 from voice.containers import Header
 
 

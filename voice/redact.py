@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from pipelines.types import CallAudio, Samples
+from pipelines.core.types import CallAudio, Samples
 
 logger = logging.getLogger(__name__)
 

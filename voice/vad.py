@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from pipelines.types import Audio, SpeechRegion
+from pipelines.core.types import Audio, SpeechRegion
 
 _VAD_RATES = (8000, 16000, 32000, 48000)
 

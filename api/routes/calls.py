@@ -28,7 +28,7 @@ from api.leftovers import part_path
 from api.routes.health import UPLOADS
 from api.store.schema import Call, Job
 from api.upload import Upload, check_stored_audio, receive_upload
-from pipelines.types import LAYOUTS
+from pipelines.core.types import LAYOUTS
 from voice.containers import describe_non_audio, sniff
 from voice.decode import RAW_FORMATS
 
@@ -111,7 +111,7 @@ def _check_audio(upload: Upload, input_format: str | None) -> str:
 
 def _metadata(text: str | None) -> dict[str, Any]:
     """The upload's metadata: a flat JSON object of short values, personal data redacted."""
-    from pipelines.pii import redact_text
+    from pipelines.pii.redactor import redact_text
 
     if not text:
         return {}

@@ -1,9 +1,9 @@
 """Compliance policies of a tenant: YAML or JSON documents, versioned, never overwritten.
 
-``PUT /v1/policies/{id}`` validates the document (``pipelines.policy.parse_policy``) and stores
-it as the next version with the SHA-256 of the bytes sent; sending the newest version's bytes
-again stores nothing and answers that version. Uploads name a policy by id and get its newest
-version at upload time.
+``PUT /v1/policies/{id}`` validates the document
+(``pipelines.compliance.policy.parse_policy``) and stores it as the next version with the
+SHA-256 of the bytes sent; sending the newest version's bytes again stores nothing and answers
+that version. Uploads name a policy by id and get its newest version at upload time.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from api.deps import Services, ServicesDep, audit, require
 from api.http_errors import ApiError
 from api.search import iso_z
 from api.store.schema import Policy
-from pipelines.errors import PolicyError
+from pipelines.core.errors import PolicyError
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def _put(
     fmt: Literal["yaml", "json"],
     data: bytes,
 ) -> dict[str, Any]:
-    from pipelines.policy import parse_policy
+    from pipelines.compliance.policy import parse_policy
 
     detail: dict[str, Any] = {"bytes": len(data)}
     with audited(services, principal, "policy.write", policy_id, detail):

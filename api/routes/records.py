@@ -122,7 +122,7 @@ def _record(session: Session, tenant: str, found: Stored) -> dict[str, Any]:
 def _pass_score(session: Session, tenant: str, call: Call) -> float | None:
     """The pass score of the policy version the call was scored with, when it is stored."""
     from api.job_task import stored_policy
-    from pipelines.errors import PolicyError
+    from pipelines.core.errors import PolicyError
 
     try:
         policy = stored_policy(session, tenant, call.policy_id, call.policy_version)
@@ -238,7 +238,7 @@ def read_timeline(call_id: CallId, principal: Reader, services: ServicesDep) -> 
     compliance marks (as reviewed) and redacted spans; its root element's ``data-t0/t1/x0/x1``
     map x to time.
     """
-    from pipelines.timeline import render_timeline
+    from pipelines.record.timeline import render_timeline
 
     with audited(services, principal, "call.timeline", call_id):
         with services.store.session() as session:
@@ -298,7 +298,7 @@ def erase(
 ) -> dict[str, Any]:
     """Erase a call (``?reason=`` or ``{"reason"}``): content and audio go, a tombstone stays."""
     from api.retention import erase_call_content
-    from pipelines.pii import redact_text
+    from pipelines.pii.redactor import redact_text
 
     why = (reason if reason is not None else body.reason if body is not None else "").strip()
     why = redact_text(why)[0] if why else why

@@ -26,7 +26,7 @@ from api.auth import Principal
 from api.deps import Services, ServicesDep, audit, authenticate, require
 from api.http_errors import ApiError
 from api.live import LiveCall, LiveStart, new_call_id, subscriber
-from pipelines.types import LAYOUTS
+from pipelines.core.types import LAYOUTS
 
 logger = logging.getLogger(__name__)
 

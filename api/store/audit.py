@@ -29,7 +29,7 @@ from api.integrity import (
 )
 from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
 from api.store.schema import AuditEntry
-from pipelines.record import canonical_json
+from pipelines.record.schema import canonical_json
 
 CHAIN = "audit"
 KIND = "audit"
@@ -112,7 +112,7 @@ def _message(entry: AuditEntry) -> bytes:
 
 def _default_signer() -> Signer:
     from api.integrity import load_signer
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     return load_signer(get_settings())
 

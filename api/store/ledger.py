@@ -31,7 +31,7 @@ from api.integrity import (
 )
 from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
 from api.store.schema import ChainHead, LedgerEntry
-from pipelines.record import INTEGRITY_FIELD, canonical_json
+from pipelines.record.schema import INTEGRITY_FIELD, canonical_json
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def erase_call(
 
 def _default_signer() -> Signer:
     from api.integrity import load_signer
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     return load_signer(get_settings())
 

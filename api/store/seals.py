@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.integrity import ChainReport, Keyring, Problem, Signer, check_signature, iso
 from api.store.schema import Call, LedgerEntry
-from pipelines.record import canonical_json
+from pipelines.record.schema import canonical_json
 
 logger = logging.getLogger(__name__)
 

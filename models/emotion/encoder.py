@@ -40,7 +40,7 @@ import numpy.typing as npt
 from models.ct2_weights import read_variables
 from models.emotion.band import front_end
 from models.whisper import BASE_SHA256, resolve_whisper
-from pipelines.errors import ModelUnavailableError
+from pipelines.core.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
     from faster_whisper.feature_extractor import FeatureExtractor

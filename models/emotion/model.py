@@ -59,8 +59,8 @@ from models.emotion.features import (
     has_voice,
     line_features,
 )
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import Emotion, ModelInfo
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import Emotion, ModelInfo
 
 logger = logging.getLogger(__name__)
 

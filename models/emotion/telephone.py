@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from pipelines.errors import ModelUnavailableError
+from pipelines.core.errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from api.job_task import summary_columns
 from api.store.ledger import append_record
 from api.store.schema import Call, Job
 from api.store.seals import seal_call
-from pipelines.settings import ServiceSettings, Settings
+from pipelines.core.settings import ServiceSettings, Settings
 
 RECORDS = Path(__file__).resolve().parents[1] / "data" / "records"
 ADMIN = "cqa_routes-admin-key-0123456789abcdefghijklmnop"

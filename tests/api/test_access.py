@@ -7,10 +7,10 @@ import io
 import zipfile
 from pathlib import Path
 
-from routes_fixtures import ADMIN, ROLES, Env, env, error_of
 from sqlalchemy import select
 
 from api.store.schema import Call, Job
+from tests.api.routes_fixtures import ADMIN, ROLES, Env, env, error_of
 
 __all__ = ["env"]  # fixture, imported for pytest
 
@@ -73,7 +73,7 @@ def test_upload_rejects_what_is_not_audio(env: Env) -> None:
 
 
 def test_upload_size_limit(tmp_path: Path) -> None:
-    from routes_fixtures import make_env
+    from tests.api.routes_fixtures import make_env
 
     for small in make_env(tmp_path, max_upload_bytes=10_000):
         code, body = upload(small, "ingest")

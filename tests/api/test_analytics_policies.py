@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from routes_fixtures import Env, any_db_env, env, error_of
 from sqlalchemy import select
 
 from api.store.schema import AuditEntry, Call
+from tests.api.routes_fixtures import Env, any_db_env, env, error_of
 
 __all__ = ["any_db_env", "env"]  # fixtures, imported for pytest
 

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from api.cli import main
-from pipelines.record import content_sha256
+from pipelines.record.schema import content_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLQA = [sys.executable, "-m", "api.cli"]
@@ -246,7 +246,7 @@ def test_bad_usage_exits_2() -> None:
 
 
 def test_rttm_is_written_beside_the_record(tmp_path: Path) -> None:
-    from pipelines.rttm import read_rttm
+    from pipelines.speakers.rttm import read_rttm
 
     rttm = tmp_path / "call.rttm"
     status = main(
@@ -272,9 +272,9 @@ def test_progress_bar_follows_the_stages(base_pipeline: object, data_dir: Path) 
     import io
 
     from api.cli import TqdmHook
-    from pipelines.pipeline import CallPipeline
+    from pipelines.batch import CallPipeline
+    from pipelines.core.settings import Settings
     from pipelines.registry import analyze_file
-    from pipelines.settings import Settings
 
     assert isinstance(base_pipeline, CallPipeline)
     stream = io.StringIO()

@@ -19,9 +19,9 @@ from api.integrity import Ed25519Signer, HmacSigner, Problem, Signer, parse_key
 from api.store import audit, ledger
 from api.store.db import Store, migrate
 from api.store.heads import advance_head, lock_head
-from pipelines.record import InteractionRecord, Provenance, record_to_dict
-from pipelines.settings import get_settings
-from pipelines.types import AudioSource, ModelInfo, Segment, Word
+from pipelines.core.settings import get_settings
+from pipelines.core.types import AudioSource, ModelInfo, Segment, Word
+from pipelines.record.schema import InteractionRecord, Provenance, record_to_dict
 
 RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "greeting-mono.json"
 SEED = bytes(range(32))

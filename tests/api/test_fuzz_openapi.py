@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from api.app import close_services, create_app, open_services
 from api.deps import Services
-from pipelines.settings import Settings
+from pipelines.core.settings import Settings
 
 KEY = "cqa_fuzz-all-roles-key-0123456789abcdefghijkl"
 

@@ -13,10 +13,10 @@ import httpx2
 import numpy as np
 import pytest
 import soundfile as sf
-from routes_fixtures import Env, env, error_of
 from sqlalchemy import select
 
 from api.store.schema import Call
+from tests.api.routes_fixtures import Env, env, error_of
 
 __all__ = ["env"]  # fixture, imported for pytest
 

@@ -17,13 +17,13 @@ import pytest
 import uvicorn
 import websockets
 from pydantic import SecretStr
-from test_hardening import BOUNDARY, WAV, multipart_body
-from uvicorn_server import serving
 
 from api.app import close_services, create_app, open_services
 from api.auth import create_key
 from api.deps import Services
-from pipelines.settings import ServiceSettings, Settings
+from pipelines.core.settings import ServiceSettings, Settings
+from tests.api.test_hardening import BOUNDARY, WAV, multipart_body
+from tests.api.uvicorn_server import serving
 
 IDLE_TIMEOUT_S = 1.0
 
@@ -186,7 +186,7 @@ def test_serve_bounds_idle_connections(monkeypatch: pytest.MonkeyPatch, tmp_path
     import argparse
 
     from api.cli import _serve
-    from pipelines.settings import get_settings
+    from pipelines.core.settings import get_settings
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda _app, **options: seen.update(options))

@@ -30,8 +30,8 @@ from api.store.db import Store, migrate
 from api.store.heads import now_utc as utc_now
 from api.store.schema import Call, Job, LedgerEntry, Policy
 from api.worker import start_embedded_workers
-from pipelines.pipeline import CallPipeline
-from pipelines.settings import ServiceSettings, Settings
+from pipelines.batch import CallPipeline
+from pipelines.core.settings import ServiceSettings, Settings
 
 logger = logging.getLogger(__name__)
 

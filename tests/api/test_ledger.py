@@ -15,7 +15,7 @@ from sqlalchemy import text
 from api.integrity import ChainReport, Ed25519Signer, HmacSigner, Problem, Signer, keyring
 from api.store import audit, ledger
 from api.store.db import Store
-from pipelines.record import content_sha256
+from pipelines.record.schema import content_sha256
 
 RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "greeting-mono.json"
 SIGNER = Ed25519Signer.from_seed(bytes(range(32)))

@@ -18,14 +18,14 @@ import pytest
 import websockets
 from pydantic import SecretStr
 from sqlalchemy import select
-from uvicorn_server import serving
 
 from api.app import close_services, create_app, open_services
 from api.auth import create_key
 from api.cli_stream import replay_callqa, replay_twilio
 from api.deps import Services
 from api.store.schema import Call, Job
-from pipelines.settings import Settings
+from pipelines.core.settings import Settings
+from tests.api.uvicorn_server import serving
 from voice.decode import load_call_audio
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 import websockets
-from routes_fixtures import Env, make_env
 from sqlalchemy import select, text
-from uvicorn_server import serving
 
 from api.app import create_app
 from api.export import verify_store
@@ -28,6 +26,8 @@ from api.integrity import HmacSigner, Signer
 from api.live import LiveStart
 from api.store.db import Store
 from api.store.schema import Call, LedgerEntry
+from tests.api.routes_fixtures import Env, make_env
+from tests.api.uvicorn_server import serving
 from voice.decode import load_call_audio
 from voice.g711 import encode_mulaw
 

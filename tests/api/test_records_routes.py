@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from routes_fixtures import REDACTED_WAV, Env, any_db_env, env, error_of
 from sqlalchemy import select, update
 
 from api.integrity import keyring
 from api.retention import RetentionSweeper, purge_expired
 from api.store.ledger import verify_ledger
 from api.store.schema import AuditEntry, Call, LedgerEntry, Tenant
+from tests.api.routes_fixtures import REDACTED_WAV, Env, any_db_env, env, error_of
 
 __all__ = ["any_db_env", "env"]  # fixtures, imported for pytest
 
@@ -153,7 +153,7 @@ def test_search_filters_and_pagination(any_db_env: Env) -> None:
 
 
 def test_page_size_caps_the_limit(tmp_path: Path) -> None:
-    from routes_fixtures import make_env
+    from tests.api.routes_fixtures import make_env
 
     for small in make_env(tmp_path, page_size=2):
         for _ in range(3):
@@ -256,9 +256,8 @@ def test_reviews_change_the_listed_score_and_verdict(env: Env) -> None:
 
 
 def test_without_its_policy_a_review_rescoring_keeps_the_analysis_verdict() -> None:
-    from routes_fixtures import real_record
-
     from api.review import reviewed_outcome
+    from tests.api.routes_fixtures import real_record
 
     record = real_record("angry-customer", "0" * 32, "acme")
     overrides = [{"rule_id": "identity_verification", "value": True}]

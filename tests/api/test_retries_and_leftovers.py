@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx2
 import numpy as np
-from routes_fixtures import Env, env, error_of
 from sqlalchemy import func, select
 
 from api.app import close_services, open_services
@@ -22,6 +21,7 @@ from api.leftovers import HOST, part_path, remove_stale_parts
 from api.live import LiveStart
 from api.live_recovery import track_path
 from api.store.schema import Call, Job
+from tests.api.routes_fixtures import Env, env, error_of
 from voice.decode import load_call_audio
 
 __all__ = ["env"]  # fixture, imported for pytest

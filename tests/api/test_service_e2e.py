@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.cli import main as cli_main
-from pipelines.settings import Settings
+from pipelines.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = ROOT / "tests" / "data" / "calls"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from routes_fixtures import Env, env, error_of
 from sqlalchemy import select
 
 from api.store.schema import AuditEntry
+from tests.api.routes_fixtures import Env, env, error_of
 
 __all__ = ["env"]  # fixture, imported for pytest
 

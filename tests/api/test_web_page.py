@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from routes_fixtures import Env, env, error_of
 
 from api.routes.web import STATIC_DIR
+from tests.api.routes_fixtures import Env, env, error_of
 
 __all__ = ["env"]
 

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from pyannote_fixture import build_random_pipeline
 
 from models.catalog import model_statuses
 from models.pyannote_diarizer import (
@@ -28,9 +27,10 @@ from models.pyannote_diarizer import (
     pyannote_status,
     relabel_turns,
 )
-from pipelines.diarize import Diarizer
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import Audio
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import Audio
+from pipelines.speakers.diarizer import Diarizer
+from tests.models.pyannote_fixture import build_random_pipeline
 
 REMEDY = re.compile(r"speaker-diarization-community-1.*CALLQA_MODELS__PYANNOTE_DIR", re.S)
 

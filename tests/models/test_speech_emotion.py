@@ -1,7 +1,6 @@
 """The shipped speech emotion model on EmoDB's held-out speakers (15, 16), odd inputs, bad weights.
 
-Named apart from ``tests/pipelines/test_emotion.py``: test directories are not packages, so two
-test modules may not share a base name.
+The emotion stage over calls is tested in ``tests/pipelines/analytics/test_emotion.py``.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from models.emotion.model import (
 from models.emotion.states import StateThresholds
 from models.emotion.train_data import TEST_SPEAKERS, parse_name, split_train_test
 from models.whisper import BASE_SHA256, resolve_whisper
-from pipelines.errors import ModelUnavailableError
+from pipelines.core.errors import ModelUnavailableError
 
 # Measured once on this split with the shipped v6 weights (python -m bench.emotion --telephone),
 # after every choice was made by cross-validation on the training speakers: utterance head

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argos_fixture import build_argos_package, fetches
 
 from api.cli import main
 from models.translate import (
@@ -22,8 +21,9 @@ from models.translate import (
     install_package,
     installed_pairs,
 )
-from pipelines.errors import ConfigError, ModelUnavailableError
-from pipelines.settings import get_settings
+from pipelines.core.errors import ConfigError, ModelUnavailableError
+from pipelines.core.settings import get_settings
+from tests.models.argos_fixture import build_argos_package, fetches
 
 ROOT = Path(__file__).resolve().parents[2]
 SPANISH = "Todos nuestros representantes se encuentran ocupados."
@@ -205,7 +205,7 @@ GUARDED_RUN = textwrap.dedent(
     subprocess.Popen.__init__ = guarded_popen
     from pathlib import Path
     from models.translate import ArgosTranslator, install_package
-    from argos_fixture import fetches
+    from tests.models.argos_fixture import fetches
     packages = Path(sys.argv[2])
     install_package(sys.argv[1], packages)
     text = ArgosTranslator(packages).translate("Por favor espere.", "es", "en")

@@ -10,8 +10,8 @@ import pytest
 
 from models.vad import SileroVad
 from models.whisper import BASE_SHA256, resolve_whisper, whisper_statuses
-from pipelines.errors import ModelUnavailableError
-from pipelines.types import Audio
+from pipelines.core.errors import ModelUnavailableError
+from pipelines.core.types import Audio
 
 
 def test_base_is_joined_once_and_rejoined_when_damaged(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from pipelines.pipeline import CallPipeline
-from pipelines.policy import load_policy
-from pipelines.record import InteractionRecord
+from pipelines.batch import CallPipeline
+from pipelines.compliance.policy import load_policy
+from pipelines.core.settings import Settings
+from pipelines.record.schema import InteractionRecord
 from pipelines.registry import analyze_file, build_pipeline
-from pipelines.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = ROOT / "tests" / "data" / "calls"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipelines.types import Audio, AudioSource, CallAudio
+from pipelines.core.types import Audio, AudioSource, CallAudio
 from voice.redact import encode_wav, redact_audio
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
-from voice_testing import (
+
+from pipelines.core.types import CallAudio
+from tests.voice.voice_testing import (
     DATA,
     JFK,
     STEREO,
@@ -23,8 +25,6 @@ from voice_testing import (
     snr_db,
     write_sf,
 )
-
-from pipelines.types import CallAudio
 from voice import encode_alaw, encode_mulaw, load_call_audio
 
 MANIFEST = {

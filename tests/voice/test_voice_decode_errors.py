@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from voice_testing import JFK, STEREO, TELEPHONY_EN, encode_pyav, read_clip, write_sf
 
-from pipelines.errors import AudioDecodeError
+from pipelines.core.errors import AudioDecodeError
+from tests.voice.voice_testing import JFK, STEREO, TELEPHONY_EN, encode_pyav, read_clip, write_sf
 from voice import DecodeLimits, encode_mulaw, load_call_audio
 
 

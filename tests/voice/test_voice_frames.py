@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soxr
-from voice_testing import JFK, STEREO, TELEPHONY_EN, Array, read_clip
 
-from pipelines.types import Audio
+from pipelines.core.types import Audio
+from tests.voice.voice_testing import JFK, STEREO, TELEPHONY_EN, Array, read_clip
 from voice import (
     PcmFrameBuffer,
     StreamEncoding,

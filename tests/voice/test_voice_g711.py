@@ -9,8 +9,8 @@ from types import ModuleType
 import numpy as np
 import numpy.typing as npt
 import pytest
-from voice_testing import TELEPHONY_EN, read_clip, snr_db
 
+from tests.voice.voice_testing import TELEPHONY_EN, read_clip, snr_db
 from voice.g711 import decode_alaw, decode_mulaw, encode_alaw, encode_mulaw
 
 ALL_PCM16 = np.arange(-32768, 32768, dtype=np.int16)

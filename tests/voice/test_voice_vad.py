@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
-from voice_testing import DATA, JFK, STEREO, TELEPHONY_EN, read_clip
 
-from pipelines.types import Audio, SpeechRegion
+from pipelines.core.types import Audio, SpeechRegion
+from tests.voice.voice_testing import DATA, JFK, STEREO, TELEPHONY_EN, read_clip
 from voice import SpeechDetector, WebRtcVad, load_call_audio, speech_ratio, webrtc_speech_regions
 
 PAD_S = 2.0

@@ -21,7 +21,10 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from web_fixtures import (
+
+from api.cli_stream import replay_callqa
+from pipelines.core.types import Audio, CallAudio
+from tests.web.web_fixtures import (
     NAMELESS,
     UNLABELLED,
     VIEWPORT,
@@ -33,9 +36,6 @@ from web_fixtures import (
     sign_in,
     store_sample_policy,
 )
-
-from api.cli_stream import replay_callqa
-from pipelines.types import Audio, CallAudio
 from voice.decode import load_call_audio
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
-from web_fixtures import (
+
+from api.export import verify_bundle
+from api.store.schema import Call
+from tests.web.web_fixtures import (
     HISTORY_DAYS,
     NAMELESS,
     UNLABELLED,
@@ -29,9 +32,6 @@ from web_fixtures import (
     sign_out,
     store_sample_policy,
 )
-
-from api.export import verify_bundle
-from api.store.schema import Call
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CALL = DATA / "calls" / "missing-lines-cancel.wav"

@@ -37,8 +37,8 @@ from api.job_task import summary_columns
 from api.search import iso_z
 from api.store.ledger import append_record
 from api.store.schema import Call
-from pipelines.pii import redact_text
-from pipelines.settings import Settings
+from pipelines.core.settings import Settings
+from pipelines.pii.redactor import redact_text
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

@@ -1,0 +1,95 @@
+"""Settings from ``CALLQA_*`` environment variables (nested with ``__``) and an optional file.
+
+``CALLQA_CONFIG`` may name a dotenv-style file with the same variables.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipelines.core.types import Layout
+
+
+class ModelSettings(BaseModel):
+    whisper: str = "base"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(default=0, ge=0)
+    cache_dir: Path | None = None
+    allow_hub: bool = False
+    pyannote_dir: Path | None = None
+    vocabulary: list[str] = Field(
+        default_factory=list, description="names and terms whisper should expect on every call"
+    )
+    policy_hotwords: bool = Field(
+        default=True, description="the policy's company and product names bias whisper too"
+    )
+
+
+class AudioSettings(BaseModel):
+    max_duration_s: float = Field(default=4 * 3600.0, gt=0)
+    max_bytes: int = Field(default=2 * 1024**3, gt=0)
+    stereo_layout: Layout = "stereo-agent-left"
+
+
+class EmotionSettings(BaseModel):
+    """Agents' emotions are only scored when a tenant opts in (EU AI Act Art. 5(1)(f))."""
+
+    score_agents: bool = False
+
+
+class ServiceSettings(BaseModel):
+    """The API server, its job workers and record keeping."""
+
+    workers: int = Field(default=1, ge=0, description="in-process job workers of `callqa serve`")
+    lease_s: float = Field(default=120.0, gt=0, description="a job silent this long is retried")
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    body_idle_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request body silent this long is answered 408"
+    )
+    retention_days: int | None = Field(default=None, ge=1, description="default per tenant")
+    audit_retention_days: int = Field(default=366, ge=366)
+    page_size: int = Field(default=50, ge=1, le=1000)
+
+
+class Settings(BaseSettings):
+    """Every tunable of callqa; the defaults run offline on a laptop."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CALLQA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Path("~/.local/share/callqa")
+    tenant: str = "default"
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    emotion: EmotionSettings = Field(default_factory=EmotionSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    database_url: str | None = None
+    queue_url: str | None = None
+    admin_key: SecretStr | None = None
+    signing_key: SecretStr | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``CALLQA_DATABASE_URL``, else the embedded SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_path / 'callqa.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    config_file = os.environ.get("CALLQA_CONFIG")
+    if config_file:
+        return Settings(_env_file=config_file)  # type: ignore[call-arg]
+    return Settings()

@@ -1,0 +1,132 @@
+"""Speech the first decode left out, decoded again stretch by stretch.
+
+Whisper decodes a channel's speech joined by VAD, 30 s at a time. On a narrowband line with a
+caller in another language, long silences or hotwords in the prompt, it can end a window early
+and return nothing for the rest: a caller's turns vanish though Silero heard them. This pass
+finds the stretches of Silero speech that no kept segment covers and decodes each on its own
+(no VAD, no hotwords), in its own likeliest language when that is one the channel already speaks,
+or the channel's dominant one (seconds decoded plus the stretches' language probabilities times
+their seconds), or one whisper is sure of (``sure_language_probability``); so a narrowband
+French sentence whisper half takes for Thai is decoded as French. What it finds is
+marked in the transcript options (``recovered_segments``); what it cannot find stays a gap in
+``metrics.speech_coverage``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
+from pipelines.core.types import Audio, SpeechRegion
+from pipelines.transcribe.language import join_redecoded, mean_word_probability
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryOptions:
+    enabled: bool = True
+    min_missed_s: float = 0.8  # shorter uncovered speech is a breath or a click
+    join_gap_s: float = 0.6  # missed pieces this close are one stretch
+    pad_s: float = 0.3
+    sure_language_probability: float = 0.7  # a stretch this sure of a new language keeps it
+    max_stretches_per_minute: float = 8.0
+    min_avg_logprob: float = -1.0  # whisper's own bar for a decode it trusts
+    max_compression_ratio: float = 2.4  # above: a repetition loop
+    min_word_probability: float = 0.5  # a guess at a stretch nobody could follow
+
+
+def missed_stretches(
+    speech: tuple[SpeechRegion, ...],
+    segments: tuple[RecognizedSegment, ...],
+    options: RecoveryOptions,
+) -> list[tuple[float, float]]:
+    """Speech no segment covers, close pieces joined, short ones left out."""
+    covered = sorted((s.start, s.end) for s in segments)
+    pieces: list[tuple[float, float]] = []
+    for region in speech:
+        start = region.start
+        for a, b in covered:
+            if b <= start or a >= region.end:
+                continue
+            if a > start:
+                pieces.append((start, a))
+            start = max(start, b)
+        if start < region.end:
+            pieces.append((start, region.end))
+    joined: list[tuple[float, float]] = []
+    for a, b in pieces:
+        if joined and a - joined[-1][1] <= options.join_gap_s:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    return [(a, b) for a, b in joined if b - a >= options.min_missed_s]
+
+
+def recover_missed_speech(
+    segments: tuple[RecognizedSegment, ...],
+    channel: Audio,
+    speech: tuple[SpeechRegion, ...],
+    recognizer: SpeechRecognizer,
+    decoding: DecodingOptions,
+    options: RecoveryOptions,
+) -> tuple[RecognizedSegment, ...]:
+    """Segments decoded from the channel's missed speech (on the call's timeline)."""
+    if not options.enabled:
+        return ()
+    stretches = missed_stretches(speech, segments, options)
+    budget = int(options.max_stretches_per_minute * max(1.0, channel.duration / 60.0))
+    stretches = sorted(stretches, key=lambda s: s[0] - s[1])[:budget]  # longest first
+    if not stretches:
+        return ()
+    rate = channel.sample_rate
+    clips = []
+    for a, b in sorted(stretches):
+        first = max(0, int((a - options.pad_s) * rate))
+        clips.append(
+            (
+                first,
+                channel.samples[first : min(len(channel.samples), int((b + options.pad_s) * rate))],
+            )
+        )
+    sounds = [recognizer.language_probabilities(audio) for _, audio in clips]
+    weight: dict[str, float] = {}
+    for segment in segments:
+        weight[segment.language] = weight.get(segment.language, 0.0) + segment.end - segment.start
+    for (_, audio), likely in zip(clips, sounds, strict=True):
+        for language, probability in likely.items():
+            weight[language] = weight.get(language, 0.0) + probability * len(audio) / rate
+    dominant = max(weight, key=lambda language: weight[language])
+    main = {dominant, *(segment.language for segment in segments)}
+    if decoding.language is not None:
+        main = {decoding.language}
+    found = []
+    for (first, audio), likely in zip(clips, sounds, strict=True):
+        top = max(likely, key=lambda language: likely[language])
+        sure = likely[top] >= options.sure_language_probability and decoding.language is None
+        language = top if top in main or sure else max(main, key=lambda g: likely.get(g, 0.0))
+        alone = replace(
+            decoding,
+            language=language,
+            vad_filter=False,
+            hallucination_silence_threshold=None,
+            hotwords=None,
+        )
+        parts = tuple(
+            p
+            for p in recognizer.recognize(audio, alone).segments
+            if p.avg_logprob >= options.min_avg_logprob
+            and p.compression_ratio <= options.max_compression_ratio
+            and mean_word_probability(p) >= options.min_word_probability
+        )  # a stretch decoded into a loop or a guess stays a gap, it is not invented
+        if parts and any(p.text.strip() for p in parts):
+            found.append(join_redecoded(parts, first / rate, language))
+    if found:
+        logger.info(
+            "channel %d: %d of %d missed speech stretches recovered",
+            channel.channel,
+            len(found),
+            len(stretches),
+        )
+    return tuple(found)
