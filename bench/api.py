@@ -143,9 +143,9 @@ def _sample_record() -> dict[str, Any]:
 
 def _fill_store(url: str, count: int, record: dict[str, Any]) -> None:
     """``count`` signed, chained copies of ``record`` (one locked batch, as the ledger does)."""
-    from api.integrity import parse_key
     from api.store.db import Store, migrate
     from api.store.heads import advance_head, lock_head
+    from api.store.integrity import parse_key
     from api.store.ledger import new_entry
 
     store = Store(url)
@@ -186,7 +186,7 @@ def _measure(run: Callable[[], None]) -> tuple[float, float]:
 
 
 def _export_ours(store: Any, signer: Any, target: Path) -> None:
-    from api.export import iter_bundle_chunks
+    from api.records.export import iter_bundle_chunks
 
     with target.open("wb") as out:
         for chunk in iter_bundle_chunks(store, "default", None, None, "jsonl", signer):
@@ -205,8 +205,8 @@ def _export_baseline(store: Any, target: Path) -> None:
 
 
 def export_figures(count: int, repeats: int, record: dict[str, Any]) -> dict[str, float]:
-    from api.integrity import parse_key
     from api.store.db import Store
+    from api.store.integrity import parse_key
 
     figures: dict[str, list[float]] = {}
     signer = parse_key("hmac:bench")

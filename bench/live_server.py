@@ -4,7 +4,7 @@ A ``callqa serve`` subprocess (embedded SQLite in a temp dir, a free port, no jo
 only live work is measured unless ``--workers``) gets its first admin key as it prints it; the
 bench then creates an ingest + qa_analyst key with ``POST /v1/keys`` and stores each call's
 company policy with ``PUT /v1/policies/{id}`` (live compliance alerts), as an operator would.
-Clients are ``api.cli_stream``'s replay_callqa / replay_twilio (Twilio events come from
+Clients are ``api.cli.stream``'s replay_callqa / replay_twilio (Twilio events come from
 ``/v1/live/{callSid}``), 20 ms frames paced by the wall clock, ``translate_to: en``. Calls come
 from the corpus (``make corpus``); by default a stereo English call over the callqa protocol, a
 stereo call with a Spanish caller over Twilio, a mono English call over the callqa protocol and
@@ -56,7 +56,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api import cli_stream  # noqa: E402
+from api.cli import stream as cli_stream  # noqa: E402
 from bench.live_server_metrics import (  # noqa: E402
     CallPlan,
     CallRun,

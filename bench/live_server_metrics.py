@@ -15,7 +15,7 @@ from typing import Any
 
 from pipelines.transcribe.evaluation import error_rate
 
-FRAME_S = 0.02  # api.cli_stream.FRAME_S: one frame per 20 ms of call audio
+FRAME_S = 0.02  # api.cli.stream.FRAME_S: one frame per 20 ms of call audio
 
 
 @dataclass(frozen=True)

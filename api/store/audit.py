@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from api.integrity import (
+from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
+from api.store.integrity import (
     ChainLink,
     ChainReport,
     Keyring,
@@ -27,8 +28,9 @@ from api.integrity import (
     sha256_hex,
     verify_chain,
 )
-from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
+from api.store.keys import Principal
 from api.store.schema import AuditEntry
+from api.store.storage import Storage
 from pipelines.record.schema import canonical_json
 
 CHAIN = "audit"
@@ -111,7 +113,7 @@ def _message(entry: AuditEntry) -> bytes:
 
 
 def _default_signer() -> Signer:
-    from api.integrity import load_signer
+    from api.store.integrity import load_signer
     from pipelines.core.settings import get_settings
 
     return load_signer(get_settings())
@@ -212,3 +214,26 @@ def verify_audit(session: Session, tenant: str, keys: Keyring) -> ChainReport:
     return verify_chain(
         links, keys, tenant=tenant, chain=CHAIN, start=_start(session, tenant), end=end
     )
+
+
+def audit(
+    storage: Storage,
+    principal: Principal,
+    action: str,
+    target: str | None,
+    result: str = "ok",
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Append to the tenant's audit log (who, what, when, from where, result)."""
+    with storage.store.session() as session:
+        append_audit(
+            session,
+            principal.tenant,
+            principal.name,
+            action,
+            target,
+            principal.origin,
+            result,
+            detail,
+            signer=storage.signer,
+        )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from api.integrity import ChainReport, Keyring, Problem, Signer, check_signature, head_message
+from api.store.integrity import ChainReport, Keyring, Problem, Signer, check_signature, head_message
 from api.store.schema import ChainHead
 
 

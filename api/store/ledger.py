@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.integrity import (
+from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
+from api.store.integrity import (
     ChainLink,
     ChainReport,
     Keyring,
@@ -29,7 +30,6 @@ from api.integrity import (
     sha256_hex,
     verify_chain,
 )
-from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
 from api.store.schema import ChainHead, LedgerEntry
 from pipelines.record.schema import INTEGRITY_FIELD, canonical_json
 
@@ -230,7 +230,7 @@ def erase_call(
 
 
 def _default_signer() -> Signer:
-    from api.integrity import load_signer
+    from api.store.integrity import load_signer
     from pipelines.core.settings import get_settings
 
     return load_signer(get_settings())

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.integrity import ChainReport, Keyring, Problem, Signer, check_signature, iso
+from api.store.integrity import ChainReport, Keyring, Problem, Signer, check_signature, iso
 from api.store.schema import Call, LedgerEntry
 from pipelines.record.schema import canonical_json
 

@@ -137,7 +137,7 @@ SMALL_TALK: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class TopicOptions:
-    """Tuned on ``tests/data/topics/tuning.json`` (see ``tests/pipelines/analytics/test_topics.py``).
+    """Tuned on ``tests/data/topics/tuning.json`` (``tests/pipelines/analytics/test_topics.py``).
 
     The threshold sits mid-plateau (every threshold from 0.29 to 0.39 gives the same tuning
     accuracy); the temperature minimises the tuning set's log loss.

@@ -9,10 +9,15 @@
     ├── ModelUnavailableError        a model's weights are not installed; says what to install
     ├── StageError(stage, call_id)   a pipeline stage failed on a call
     ├── PolicyError                  a compliance policy does not parse or validate
-    └── IntegrityError               a record or bundle fails hash, chain or signature checks
+    ├── IntegrityError               a record or bundle fails hash, chain or signature checks
+    ├── NotFoundError                what a request names does not exist (for its tenant)
+    ├── ConflictError                a request clashes with the state of what it names
+    └── InvalidRequestError          a request's values are invalid (the message says which)
 
 The CLI maps ``CallQAError`` subclasses caused by input (``ConfigError``, ``AudioDecodeError``,
-``PolicyError``) to exit code 2 with a one-line reason; the API maps them to 4xx JSON errors.
+``PolicyError``) to exit code 2 with a one-line reason; the API maps every one of them to a
+status and a JSON error body in one table (`api.http.errors`), and the last three are raised by
+the records, jobs and store rooms instead of HTTP errors.
 """
 
 from __future__ import annotations
@@ -54,6 +59,18 @@ class PolicyError(CallQAError):
 
 class IntegrityError(CallQAError):
     """A record or export bundle was altered, removed or inserted."""
+
+
+class NotFoundError(CallQAError):
+    """What a request names (a call, a rule, a policy) does not exist, or not for its tenant."""
+
+
+class ConflictError(CallQAError):
+    """A request clashes with the state of what it names (a call being analyzed, say)."""
+
+
+class InvalidRequestError(CallQAError):
+    """A request's values are invalid; the message names the field and what is expected."""
 
 
 INPUT_ERRORS: tuple[type[CallQAError], ...] = (ConfigError, AudioDecodeError, PolicyError)

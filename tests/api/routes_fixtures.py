@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.auth import create_key
-from api.deps import Services
-from api.job_task import summary_columns
+from api.http.app import create_app
+from api.http.deps import Services
+from api.jobs.runner import summary_columns
+from api.store.keys import create_key
 from api.store.ledger import append_record
 from api.store.schema import Call, Job
 from api.store.seals import seal_call

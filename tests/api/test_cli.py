@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from api.cli import main
+from api.cli.main import main
 from pipelines.record.schema import content_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,7 +271,7 @@ def test_rttm_is_written_beside_the_record(tmp_path: Path) -> None:
 def test_progress_bar_follows_the_stages(base_pipeline: object, data_dir: Path) -> None:
     import io
 
-    from api.cli import TqdmHook
+    from api.cli.main import TqdmHook
     from pipelines.batch import CallPipeline
     from pipelines.core.settings import Settings
     from pipelines.registry import analyze_file
@@ -366,7 +366,7 @@ def test_report_transcript_emotion_escalation_and_topic(sample_report: tuple[str
 
 
 def test_report_renders_a_stored_record(data_dir: Path) -> None:
-    from api.cli_report import WIDTH, render_report
+    from api.cli.report import WIDTH, render_report
 
     record = json.loads((data_dir / "records" / "angry-customer.json").read_text())
     written = {"record": "angry.record.json", "timeline": "angry.timeline.png"}

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from api.cli_records import add_export_parser, add_verify_parser, run_export, run_verify
-from api.export import VerifyReport, iter_bundle_chunks, verify_bundle, verify_store
-from api.integrity import Ed25519Signer, HmacSigner, Problem, Signer, parse_key
+from api.cli.records import add_export_parser, add_verify_parser, run_export, run_verify
+from api.records.export import VerifyReport, iter_bundle_chunks, verify_bundle, verify_store
 from api.store import audit, ledger
 from api.store.db import Store, migrate
 from api.store.heads import advance_head, lock_head
+from api.store.integrity import Ed25519Signer, HmacSigner, Problem, Signer, parse_key
 from pipelines.core.settings import get_settings
 from pipelines.core.types import AudioSource, ModelInfo, Segment, Word
 from pipelines.record.schema import InteractionRecord, Provenance, record_to_dict

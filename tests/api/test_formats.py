@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.formats import speaker_labels, timestamp, to_rttm, to_srt, to_text, to_vtt
+from pipelines.record.formats import speaker_labels, timestamp, to_rttm, to_srt, to_text, to_vtt
 
 
 def segment(start: float, end: float, speaker: str | None, role: str, text: str) -> dict[str, Any]:

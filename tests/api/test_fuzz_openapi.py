@@ -17,15 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from api.app import close_services, create_app, open_services
-from api.deps import Services
+from api.http.app import close_services, create_app, open_services
+from api.http.deps import Services
 from pipelines.core.settings import Settings
 
 KEY = "cqa_fuzz-all-roles-key-0123456789abcdefghijkl"
 
 
 def _services(tmp: Path) -> Services:
-    from api.auth import create_key
+    from api.store.keys import create_key
 
     config = Settings(data_dir=tmp, admin_key=SecretStr(KEY), signing_key=SecretStr("hmac:fuzz"))
     services = open_services(config, workers=0)

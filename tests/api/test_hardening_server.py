@@ -18,9 +18,9 @@ import uvicorn
 import websockets
 from pydantic import SecretStr
 
-from api.app import close_services, create_app, open_services
-from api.auth import create_key
-from api.deps import Services
+from api.http.app import close_services, create_app, open_services
+from api.http.deps import Services
+from api.store.keys import create_key
 from pipelines.core.settings import ServiceSettings, Settings
 from tests.api.test_hardening import BOUNDARY, WAV, multipart_body
 from tests.api.uvicorn_server import serving
@@ -132,7 +132,7 @@ def test_keys_never_reach_the_log(live: Live, logs: Captured) -> None:
 
 
 def test_secret_masking() -> None:
-    from api.log_filters import mask_secrets
+    from api.http.log_filters import mask_secrets
 
     assert mask_secrets("/v1/stream?token=cqa_abc-DEF_1&x=1") == "/v1/stream?token=***&x=1"
     assert mask_secrets("GET /a?API_KEY=s3cret HTTP/1.1") == "GET /a?API_KEY=*** HTTP/1.1"
@@ -185,7 +185,7 @@ def test_a_stalled_json_body_is_answered_408(live: Live) -> None:
 def test_serve_bounds_idle_connections(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import argparse
 
-    from api.cli import _serve
+    from api.cli.main import _serve
     from pipelines.core.settings import get_settings
 
     seen: dict[str, object] = {}

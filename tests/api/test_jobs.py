@@ -24,12 +24,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from api.integrity import as_utc
-from api.jobs import build_queue, enqueue, new_job, pending_job_ids, sweep
+from api.jobs.queue import enqueue, new_job, pending_job_ids, sweep
+from api.jobs.runner import build_queue
+from api.jobs.worker import start_embedded_workers
 from api.store.db import Store, migrate
 from api.store.heads import now_utc as utc_now
+from api.store.integrity import as_utc
 from api.store.schema import Call, Job, LedgerEntry, Policy
-from api.worker import start_embedded_workers
 from pipelines.batch import CallPipeline
 from pipelines.core.settings import ServiceSettings, Settings
 
@@ -287,7 +288,7 @@ def test_embedded_workers_run_jobs_and_hand_back_running_ones_at_stop(
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "api.worker"],
+            [sys.executable, "-m", "api.jobs.worker"],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from api.integrity import ChainReport, Ed25519Signer, HmacSigner, Problem, Signer, keyring
 from api.store import audit, ledger
 from api.store.db import Store
+from api.store.integrity import ChainReport, Ed25519Signer, HmacSigner, Problem, Signer, keyring
 from pipelines.record.schema import content_sha256
 
 RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "greeting-mono.json"

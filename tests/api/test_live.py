@@ -19,10 +19,10 @@ import websockets
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from api.app import close_services, create_app, open_services
-from api.auth import create_key
-from api.cli_stream import replay_callqa, replay_twilio
-from api.deps import Services
+from api.cli.stream import replay_callqa, replay_twilio
+from api.http.app import close_services, create_app, open_services
+from api.http.deps import Services
+from api.store.keys import create_key
 from api.store.schema import Call, Job
 from pipelines.core.settings import Settings
 from tests.api.uvicorn_server import serving
@@ -220,7 +220,7 @@ def test_a_bad_call_does_not_affect_a_good_one_and_drops_lose_no_audio(server: S
 def test_callqa_stream_command_prints_the_events(
     server: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from api.cli import main
+    from api.cli.main import main
 
     code = main(["stream", str(SPANISH), "--url", f"{server.url}/v1/stream", "--token", server.key])
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]

@@ -19,12 +19,12 @@ import pytest
 import websockets
 from sqlalchemy import select, text
 
-from api.app import create_app
-from api.export import verify_store
-from api.intake import CallIdTaken, claim_live_call
-from api.integrity import HmacSigner, Signer
-from api.live import LiveStart
+from api.http.app import create_app
+from api.jobs.intake import CallIdTaken, claim_live_call
+from api.live.hub import LiveStart
+from api.records.export import verify_store
 from api.store.db import Store
+from api.store.integrity import HmacSigner, Signer
 from api.store.schema import Call, LedgerEntry
 from tests.api.routes_fixtures import Env, make_env
 from tests.api.uvicorn_server import serving

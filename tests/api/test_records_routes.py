@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from api.integrity import keyring
-from api.retention import RetentionSweeper, purge_expired
+from api.records.retention import RetentionSweeper, purge_expired
+from api.store.integrity import keyring
 from api.store.ledger import verify_ledger
 from api.store.schema import AuditEntry, Call, LedgerEntry, Tenant
 from tests.api.routes_fixtures import REDACTED_WAV, Env, any_db_env, env, error_of
@@ -256,7 +256,7 @@ def test_reviews_change_the_listed_score_and_verdict(env: Env) -> None:
 
 
 def test_without_its_policy_a_review_rescoring_keeps_the_analysis_verdict() -> None:
-    from api.review import reviewed_outcome
+    from api.records.review import reviewed_outcome
     from tests.api.routes_fixtures import real_record
 
     record = real_record("angry-customer", "0" * 32, "acme")

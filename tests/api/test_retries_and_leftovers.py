@@ -14,12 +14,12 @@ import httpx2
 import numpy as np
 from sqlalchemy import func, select
 
-from api.app import close_services, open_services
-from api.export import verify_store
-from api.intake import claim_live_call
-from api.leftovers import HOST, part_path, remove_stale_parts
-from api.live import LiveStart
-from api.live_recovery import track_path
+from api.http.app import close_services, open_services
+from api.jobs.intake import claim_live_call
+from api.jobs.leftovers import HOST, part_path, remove_stale_parts
+from api.live.hub import LiveStart
+from api.live.recovery import track_path
+from api.records.export import verify_store
 from api.store.schema import Call, Job
 from tests.api.routes_fixtures import Env, env, error_of
 from voice.decode import load_call_audio

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.cli import main as cli_main
+from api.cli.main import main as cli_main
+from api.http.app import create_app
 from pipelines.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

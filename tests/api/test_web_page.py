@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.routes.web import STATIC_DIR
+from api.http.routes.web import STATIC_DIR
 from tests.api.routes_fixtures import Env, env, error_of
 
 __all__ = ["env"]

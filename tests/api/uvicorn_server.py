@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from api.cli import WS_PING_TIMEOUT_S
+from api.cli.main import WS_PING_TIMEOUT_S
 
 
 def free_port() -> int:

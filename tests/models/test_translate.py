@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from api.cli import main
+from api.cli.main import main
 from models.translate import (
     PACKAGES_DIR_NAME,
     ArgosTranslator,

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from api.cli_stream import replay_callqa
+from api.cli.stream import replay_callqa
 from pipelines.core.types import Audio, CallAudio
 from tests.web.web_fixtures import (
     NAMELESS,

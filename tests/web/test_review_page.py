@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
-from api.export import verify_bundle
+from api.records.export import verify_bundle
 from api.store.schema import Call
 from tests.web.web_fixtures import (
     HISTORY_DAYS,

@@ -30,11 +30,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from api.app import close_services, create_app, open_services
-from api.auth import create_key
-from api.deps import Services
-from api.job_task import summary_columns
-from api.search import iso_z
+from api.http.app import close_services, create_app, open_services
+from api.http.deps import Services
+from api.jobs.runner import summary_columns
+from api.records.search import iso_z
+from api.store.keys import create_key
 from api.store.ledger import append_record
 from api.store.schema import Call
 from pipelines.core.settings import Settings

@@ -266,7 +266,7 @@ def test_coverage_warnings_name_no_transcript_text(caplog: pytest.LogCaptureFixt
 
 
 def test_the_report_shows_each_party_s_coverage_and_the_gap(data_dir: Path) -> None:
-    from api.cli_report import WIDTH, facts
+    from api.cli.report import WIDTH, facts
 
     record = json.loads((data_dir / "records" / "angry-customer.json").read_text())
     assert "speech_coverage" not in record["metrics"]  # older records: no line at all

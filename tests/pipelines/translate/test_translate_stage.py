@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from api.cli import main
+from api.cli.main import main
 from models.asr import SpeechRecognizer
 from models.translate import PACKAGES_DIR_NAME, ArgosTranslator, install_package
 from pipelines.analytics.stage import AnalyticsStages
