@@ -119,7 +119,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CallQAError)
     async def _callqa_error(_request: Request, exc: CallQAError) -> JSONResponse:
-        return error_response(*answer_of(exc))
+        status, code, message = answer_of(exc)
+        return error_response(status, message, code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
