@@ -41,11 +41,12 @@ import soundfile as sf
 
 from models.emotion.band import front_end
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION
-from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, line_features
+from models.emotion.features import FEATURE_VERSION, line_features
 from models.emotion.model import EmotionPrediction, SpeechEmotionModel
 from models.emotion.states import STATES, StateThresholds, acoustic_state, state_of
 from models.emotion.telephone import Channel, degrade_all
 from models.emotion.train_data import DEFAULT_DATA, data_sha256, parse_name, split_train_test
+from pipelines.core.audio import SAMPLE_RATE
 
 CONDITIONS: Mapping[str, Channel | None] = {
     "studio": None,

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from models.asr import SpeechRecognizer, Task
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.types import Samples, Word
 
 logger = logging.getLogger(__name__)
 
-RATE = 16000
 _MEL_FRAMES_PER_S = 100
 _FULL_FRAMES = 3000
 _PREPEND = "\"'“¿([{-"
@@ -122,12 +122,12 @@ class UtteranceDecoder:
         speech (``options.switch_probability`` over ``options.switch_min_s``).
         """
         model = self._model
-        audio = np.ascontiguousarray(samples[: 30 * RATE], dtype=np.float32)
+        audio = np.ascontiguousarray(samples[: 30 * SAMPLE_RATE], dtype=np.float32)
         features = model.feature_extractor(audio)
         content = min(features.shape[-1], _FULL_FRAMES)
         frames = _encoder_frames(content, options.context_margin_s)
         encoded = self._encode(features, content, frames)
-        seconds = len(audio) / RATE
+        seconds = len(audio) / SAMPLE_RATE
         chosen, probability = self._language(encoded, language, prior_language, options, seconds)
         tokenizer = self._tokenizer(chosen, options.task)
         budget = min(options.max_new_tokens, int(8 + options.max_tokens_per_s * seconds))

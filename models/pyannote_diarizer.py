@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from models.whisper import ModelStatus
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import (
     Audio,
@@ -45,7 +46,6 @@ from pipelines.core.types import (
 logger = logging.getLogger(__name__)
 
 HUB_PIPELINE = "pyannote/speaker-diarization-community-1"
-SAMPLE_RATE = 16000
 CONFIG_FILE = "config.yaml"
 MODEL_FILE = "pytorch_model.bin"
 PLDA_FILES = ("xvec_transform.npz", "plda.npz")

@@ -21,13 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from models.weights import file_sha256
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import ModelInfo
 
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 256
-SAMPLE_RATE = 16000
 FRAME_RATE = 100  # mel frames per second (10 ms hop)
 PARTIAL_FRAMES = 160  # 1.6 s, what GE2E was trained on
 _N_FFT = 400

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from models.vad import SILERO_RATE, silero_model_path
+from models.vad import silero_model_path
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import Samples
 
@@ -23,7 +24,7 @@ _CONTEXT = 64
 class SileroStream:
     """Speech probabilities of one live channel at 16 kHz, window by window."""
 
-    window_s = WINDOW / SILERO_RATE
+    window_s = WINDOW / SAMPLE_RATE
 
     def __init__(self) -> None:
         self._session = _session()

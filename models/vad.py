@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.weights import file_sha256
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import Audio, ModelInfo, SpeechRegion
-
-SILERO_RATE = 16000
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,8 +42,8 @@ class SileroVad:
     def regions(self, audio: Audio) -> tuple[SpeechRegion, ...]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-        if audio.sample_rate != SILERO_RATE:
-            raise ValueError(f"Silero VAD needs {SILERO_RATE} Hz audio, got {audio.sample_rate}")
+        if audio.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"Silero VAD needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
         silero_model_path()
         options = VadOptions(
             threshold=self.threshold,
@@ -52,8 +51,8 @@ class SileroVad:
             min_silence_duration_ms=int(self.min_silence_s * 1000),
             speech_pad_ms=int(self.pad_s * 1000),
         )
-        stamps = get_speech_timestamps(audio.samples, options, sampling_rate=SILERO_RATE)
+        stamps = get_speech_timestamps(audio.samples, options, sampling_rate=SAMPLE_RATE)
         return tuple(
-            SpeechRegion(s["start"] / SILERO_RATE, s["end"] / SILERO_RATE, audio.channel)
+            SpeechRegion(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE, audio.channel)
             for s in stamps
         )

@@ -1,4 +1,5 @@
-"""Builds the configured stages (loading each model once) and runs files through them."""
+"""Builds the configured stages and the live models (loading each model once) and runs files
+through them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.asr import DecodingOptions, SpeechRecognizer
 from models.whisper import resolve_whisper
@@ -22,7 +24,12 @@ from pipelines.transcribe.stage import TranscribeOptions, WhisperTranscriber
 from pipelines.translate.stage import SegmentTranslator
 from voice.decode import DecodeLimits, load_call_audio
 
+if TYPE_CHECKING:
+    from pipelines.live.call import LiveModels
+
 logger = logging.getLogger(__name__)
+
+MAX_DECODE_THREADS = 4  # a live decode's threads: more do not pay on CPU
 
 
 def build_recognizer(settings: Settings, model: str | None = None) -> SpeechRecognizer:
@@ -147,3 +154,33 @@ def analyze_file(
     hook("decode")
     call = load_call_audio(path, format_hint=format_hint, limits=decode_limits(settings))
     return pipeline.analyze(call, layout=layout, hook=hook)
+
+
+def build_live_models(settings: Settings) -> LiveModels:
+    """Whisper for utterances and translation, PII, emotion and compliance stages."""
+    from models.asr_stream import UtteranceDecoder
+    from models.text_embedding import SentenceEmbedder
+    from pipelines.compliance.checker import ScriptComplianceChecker
+    from pipelines.live.call import LiveModels
+    from pipelines.live.scheduler import StreamScheduler
+    from pipelines.live.translate import LiveSpeechTranslator
+
+    # one decode at a time uses every core (the scheduler never runs two); the torch models
+    # of the post thread (emotion, sentence embeddings) take one thread beside it
+    threads = settings.models.cpu_threads or min(os.cpu_count() or 1, MAX_DECODE_THREADS)
+    live_settings = settings.model_copy(
+        update={"models": settings.models.model_copy(update={"cpu_threads": threads})}
+    )
+    recognizer = build_recognizer(live_settings, None)
+    stages = replace(
+        build_analytics(settings),
+        compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1)),
+    )
+    decoder = UtteranceDecoder(recognizer)
+    return LiveModels(
+        decoder=decoder,
+        scheduler=StreamScheduler(),
+        stages=stages,
+        translator=build_translator(settings, recognizer),
+        speech_translation=LiveSpeechTranslator(decoder) if decoder.multilingual else None,
+    )

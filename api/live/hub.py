@@ -1,33 +1,26 @@
-"""Live calls: the engine shared by a server's calls, one `LiveCall` per call, the hub.
+"""Live calls in a server: one `LiveCall` per running call, the hub that finds them.
 
-A `LiveCall` turns audio chunks (callqa frames or Twilio media) into transcript events,
-translations, alerts and the compliance checklist for its subscribers, writes every received
-sample to disk as it arrives (a dropped connection loses nothing already received), and at the
-end stores the call as an upload with a queued job, so the batch stages (diarization,
-analytics, redaction, record, chain) run on it exactly as on an uploaded recording.
-
-Work per final is split by cost: redaction and compliance matching (milliseconds) run on one
-post thread and the final goes out as soon as they are done; the caller's emotion (the voice
-encoder, about a second of one core per turn) follows on a thread of its own as an ``emotion``
-event for that segment, with the escalation alert; whisper's translate task runs on the decode
-scheduler behind waiting finals (whisper is used by one thread at a time). None of them holds
-a final back. A subscriber that joins a running call first gets
-what was said so far (finals, translations, alerts, the checklist), then the call as it goes.
+A `LiveCall` takes audio chunks (callqa frames or Twilio media), writes every received sample
+to disk as it arrives (a dropped connection loses nothing already received), feeds its
+`pipelines.live.call.LiveCallAnalysis` (transcripts, redaction, alerts, emotion,
+translations), and sends the events it makes to the call's subscribers. At the end it stores
+the call as an upload with a queued job, so the batch stages (diarization, analytics,
+redaction, record, chain) run on it exactly as on an uploaded recording. A subscriber that
+joins a running call first gets what was said so far (finals, translations, alerts, the
+checklist), then the call as it goes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,14 +28,17 @@ from api.live.recovery import track_path, tracks_to_wav
 from api.store.db import Store
 from api.store.integrity import Signer
 from pipelines.compliance.policy import Policy
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.settings import Settings
-from pipelines.core.types import Layout, Role, Samples, Segment
-from pipelines.record.schema import segment_to_dict
-from voice.frames import PcmFrameBuffer, StreamEncoding
+from pipelines.core.types import Layout
+from pipelines.live.transcriber import frames_by_track
+from voice.frames import PcmFrameBuffer, StreamEncoding, StreamFrame
+
+if TYPE_CHECKING:  # loaded with the first live call
+    from pipelines.live.call import LiveEngine
 
 logger = logging.getLogger(__name__)
 
-RATE = 16000
 MAX_SUBSCRIBER_QUEUE = 1000
 MAX_HISTORY = 5000  # events a late subscriber is sent first (finals, translations, alerts)
 REPLAYED = frozenset({"final", "translation", "alert", "emotion"})
@@ -67,44 +63,6 @@ class LiveStart:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class LiveEngine:
-    """What every live call of a process shares: the decoder, the scheduler, the analytics
-    stages and one thread for alerts and translations. Built on the first live call."""
-
-    def __init__(self, settings: Settings) -> None:
-        from api.live.models import build_live_models
-
-        self.settings = settings
-        models = build_live_models(settings)
-        self.decoder = models.decoder
-        self.scheduler = models.scheduler
-        self.stages = models.stages
-        self.translator = models.translator
-        self.speech_translation = models.speech_translation
-        self.post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-live-post")
-        self.voice = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="callqa-live-voice", initializer=_yielding
-        )
-
-    def close(self) -> None:
-        self.post.shutdown(wait=True, cancel_futures=False)
-        self.voice.shutdown(wait=True, cancel_futures=False)
-        self.scheduler.close()
-
-
-VOICE_NICENESS = 10
-VOICE_HOLD_S = 8.0  # speech of one utterance's phrases held back for one voice pass at most
-
-
-def _yielding() -> None:
-    """Lower this thread's CPU priority (Linux: per thread): the voice encoder takes what
-    the decodes leave, so a customer's emotion never slows the next final."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), VOICE_NICENESS)
-    except (AttributeError, OSError, PermissionError):  # not Linux, or not allowed
-        logger.debug("could not lower the live voice thread's priority")
-
-
 class _TrackFile:
     """A track's 16 kHz PCM16 as received, appended to a file, readable while it grows."""
 
@@ -123,7 +81,10 @@ class _TrackFile:
             self.samples += len(pcm)
 
     def read(self, start_s: float, end_s: float) -> np.ndarray[Any, Any]:
-        first, last = max(0, int(start_s * RATE)), min(self.samples, int(end_s * RATE))
+        first, last = (
+            max(0, int(start_s * SAMPLE_RATE)),
+            min(self.samples, int(end_s * SAMPLE_RATE)),
+        )
         if last <= first:
             return np.zeros(0, dtype=np.float32)
         with self.lock:
@@ -146,35 +107,21 @@ class LiveCall:
         tracks: tuple[int, ...],
         policy: Policy | None = None,
     ) -> None:
-        from pipelines.live.alerts import LiveMonitor
-        from pipelines.live.transcriber import LiveOptions, LiveTranscriber
+        from pipelines.live.call import LiveCallAnalysis, LiveCallOptions
 
-        self.engine = engine
         self.start = start
         self.folder = folder
-        self.roles = _roles(start.layout, len(tracks))
         self.files = {t: _TrackFile(track_path(folder, start.call_id, t)) for t in tracks}
         self.buffers: dict[int, PcmFrameBuffer] = {}
         self.subscribers: set[Send] = set()
         self.history: list[dict[str, Any]] = []
         self.checklist: dict[str, Any] | None = None
-        self.translations: list[Future[None]] = []
-        self.voice_pending: list[tuple[Segment, Samples | None]] = []
-        self.voice_due = False  # a voice pass is queued for the pending finals
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.lock = threading.Lock()
-        self.monitor = LiveMonitor(engine.stages, policy, score_agents=False)
-        options = LiveOptions()
-        if start.language:
-            options = replace(options, language=start.language)
-        self.transcriber = LiveTranscriber(
-            engine.decoder,
-            options,
-            scheduler=engine.scheduler,
-            on_event=self._on_event,
-            track_channels={str(t): t for t in tracks},
-            call_id=start.call_id,
+        options = LiveCallOptions(
+            start.call_id, tracks, start.layout, start.language, start.translate_to
         )
+        self.analysis = LiveCallAnalysis(engine, options, policy, self.publish)
         self.finished = False
 
     # ---- audio in ---------------------------------------------------------------------
@@ -185,7 +132,7 @@ class LiveCall:
                 encoding=self.start.encoding,
                 sample_rate=self.start.sample_rate,
                 channels=channels,
-                target_rate=RATE,
+                target_rate=SAMPLE_RATE,
             )
         return self.buffers[track]
 
@@ -202,28 +149,25 @@ class LiveCall:
 
     def pad_to(self, track: int, seconds: float) -> None:
         """Silence up to ``seconds`` on a track whose sender skipped time (Twilio gaps)."""
-        missing = int(seconds * RATE) - self.files[track].samples
-        if missing > RATE // 10:
+        missing = int(seconds * SAMPLE_RATE) - self.files[track].samples
+        if missing > SAMPLE_RATE // 10:
             self._feed_track(track, np.zeros(missing, dtype=np.float32))
 
-    def _feed(self, frames: list[Any], tracks: tuple[int, ...]) -> None:
-        if not frames:
-            return
-        for index, track in enumerate(tracks):
-            samples = np.concatenate([f.channels[index].samples for f in frames])
+    def _feed(self, frames: list[StreamFrame], tracks: tuple[int, ...]) -> None:
+        for track, samples in frames_by_track(frames, tracks):
             self._feed_track(track, samples)
 
     def _feed_track(self, track: int, samples: np.ndarray[Any, Any]) -> None:
         self.files[track].append(samples)
-        self.transcriber.feed(str(track), samples)
+        self.analysis.feed(track, samples)
 
     @property
     def received_s(self) -> float:
-        return max((f.samples for f in self.files.values()), default=0) / RATE
+        return max((f.samples for f in self.files.values()), default=0) / SAMPLE_RATE
 
     def behind_s(self) -> float:
         """How far (call seconds) the transcription is behind the audio received."""
-        return float(self.transcriber.behind_seconds())
+        return self.analysis.behind_s()
 
     # ---- events out ---------------------------------------------------------------------
 
@@ -273,147 +217,9 @@ class LiveCall:
             except Exception:  # one broken subscriber must not stop the others
                 logger.exception("live subscriber failed on call %s", self.start.call_id)
 
-    def _on_event(self, event: Any) -> None:
-        from pipelines.live.transcriber import Final, Notice, Partial
-
-        if isinstance(event, Partial):
-            segment = self._labelled(event.segment)
-            self.publish(
-                {"type": "partial", "segment": desktop_segment(replace(segment, words=()))}
-            )
-            self.engine.post.submit(self._partial_alerts, segment)
-        elif isinstance(event, Final):
-            segment = self._labelled(event.segment)
-            self.engine.post.submit(self._final, segment, event.audio, event.closes_utterance)
-        elif isinstance(event, Notice):
-            self.publish(
-                {
-                    "type": "notice",
-                    "kind": event.kind,
-                    "detail": event.detail,
-                    "segment_id": event.segment_id,
-                    "at": event.at,
-                }
-            )
-
-    def _labelled(self, segment: Segment) -> Segment:
-        channel = segment.channel if segment.channel is not None else 0
-        return replace(
-            segment,
-            channel=channel,
-            speaker=f"SPEAKER_{channel:02d}",
-            role=self.roles.get(channel, "unknown"),
-        )
-
-    def _final(self, segment: Segment, samples: Samples | None, closes: bool = True) -> None:
-        try:
-            has_audio = samples is not None and len(samples) > 0
-            update = self.monitor.on_text(segment)
-            self.publish({"type": "final", "segment": desktop_segment(update.segment)})
-            for alert in update.alerts:
-                self.publish(alert.to_event())
-            self._publish_checklist()
-            self._queue_voice(update.segment, samples if has_audio else None, closes)
-            self._translate(segment, samples if has_audio else None)
-        except Exception:
-            logger.exception("live final failed on call %s", self.start.call_id)
-
-    def _partial_alerts(self, segment: Segment) -> None:
-        try:
-            for alert in self.monitor.on_partial(segment):
-                self.publish(alert.to_event())
-        except Exception:
-            logger.exception("live partial alerts failed on call %s", self.start.call_id)
-
-    def _queue_voice(self, segment: Segment, samples: Samples | None, closes: bool) -> None:
-        """Queue a final for the voice thread. The phrases of one utterance go through the
-        voice encoder together when it ends (one pass, about a second of a core, instead of
-        one per phrase), or once ``VOICE_HOLD_S`` of speech has queued up."""
-        with self.lock:
-            self.voice_pending.append((segment, samples))
-            queued = sum(s.end - s.start for s, _ in self.voice_pending)
-            due = (closes or queued >= VOICE_HOLD_S) and not self.voice_due
-            self.voice_due = self.voice_due or due
-        if due:
-            self.engine.voice.submit(self._voices)
-
-    def _voices(self) -> None:
-        with self.lock:
-            finals, self.voice_pending = self.voice_pending, []
-            self.voice_due = False
-        try:
-            for update in self.monitor.on_voices(finals):
-                emotion = segment_to_dict(update.segment)["emotion"]
-                if emotion is not None:
-                    event = {"type": "emotion", "segment_id": update.segment.id, "emotion": emotion}
-                    self.publish(event)
-                for alert in update.alerts:
-                    self.publish(alert.to_event())
-        except Exception:
-            logger.exception("live emotion failed on call %s", self.start.call_id)
-
-    def _publish_checklist(self) -> None:
-        items = [item.to_dict() for item in self.monitor.checklist()]
-        if not items:
-            return
-        event = {"type": "checklist", "items": items}
-        with self.lock:
-            changed = self.checklist != event
-        if changed:
-            self.publish(event)
-
-    def _translate(self, segment: Segment, samples: Samples | None) -> None:
-        target = self.start.translate_to
-        if not target or segment.language in (None, target) or not segment.text.strip():
-            return
-        speech = self.engine.speech_translation
-        if target == "en" and speech is not None and samples is not None:
-            done: Future[None] = Future()
-
-            def run() -> None:
-                try:
-                    text = speech.translate(samples, segment.language)
-                    self._publish_translation(segment, "en", text)
-                    done.set_result(None)
-                except BaseException as exc:
-                    logger.exception("live translation failed on call %s", self.start.call_id)
-                    done.set_exception(exc)
-
-            with self.lock:
-                self.translations.append(done)
-            self.engine.scheduler.submit_background(run)
-            return
-        translator = self.engine.translator
-        if translator is not None:  # text translation (argos) of the transcript
-            translation = translator.translate_segment(segment, None, target)
-            if translation is not None:
-                self._publish_translation(segment, translation.language, translation.text)
-
-    def _publish_translation(self, segment: Segment, language: str, text: str) -> None:
-        from pipelines.pii.redactor import mask_numbers, redact_text
-
-        if text.strip():
-            self.publish(
-                {
-                    "type": "translation",
-                    "segment_id": segment.id,
-                    "language": language,
-                    "text": mask_numbers(redact_text(text)[0]),
-                }
-            )
-
     def tick(self) -> None:
         """Deadlines: called about once a second while the call runs."""
-        now = self.received_s
-        self.engine.post.submit(self._tick, now)
-
-    def _tick(self, now: float) -> None:
-        try:
-            for alert in self.monitor.tick(now):
-                self.publish(alert.to_event())
-            self._publish_checklist()
-        except Exception:
-            logger.exception("live tick failed on call %s", self.start.call_id)
+        self.analysis.tick(self.received_s)
 
     # ---- the end ------------------------------------------------------------------------
 
@@ -426,13 +232,7 @@ class LiveCall:
             frames = buffer.flush()
             tracks = tuple(range(self.start.channels)) if track == -1 else (track,)
             self._feed(frames, tracks)
-        self.transcriber.finish(timeout=120)
-        self.engine.post.submit(lambda: None).result(timeout=300)  # finals and alerts out
-        self.engine.voice.submit(self._voices).result(timeout=300)  # emotions out
-        with self.lock:
-            translations = list(self.translations)
-        wait(translations, timeout=120)
-        self.transcriber.close()
+        self.analysis.finish()
         path = self._write_wav()
         for file in self.files.values():
             file.close()
@@ -443,25 +243,6 @@ class LiveCall:
         target = self.folder / f"{self.start.call_id}.upload"
         tracks = [file.path for file in self.files.values()]
         return target if tracks_to_wav(tracks, target) else None
-
-
-def _roles(layout: Layout, tracks: int) -> dict[int, Role]:
-    if tracks == 1:
-        return {0: "unknown"}
-    if layout == "stereo-agent-right":
-        return {0: "customer", 1: "agent"}
-    return {0: "agent", 1: "customer"}
-
-
-def desktop_segment(segment: Segment) -> dict[str, Any]:
-    """A live segment as agents' desktops get it: redacted, long numbers masked."""
-    from pipelines.pii.redactor import mask_numbers, redact_text
-
-    text = mask_numbers(redact_text(segment.text)[0])
-    words = tuple(w for w in segment.words if not any(c.isdigit() for c in w.word))
-    if text == segment.text and len(words) == len(segment.words):
-        return segment_to_dict(segment)
-    return segment_to_dict(replace(segment, text=text, words=words))
 
 
 class LiveHub:
@@ -477,9 +258,12 @@ class LiveHub:
         self._engine: LiveEngine | None = None
 
     def engine(self) -> LiveEngine:
+        from pipelines.live.call import LiveEngine
+        from pipelines.registry import build_live_models
+
         with self.lock:
             if self._engine is None:
-                self._engine = LiveEngine(self.settings)
+                self._engine = LiveEngine(build_live_models(self.settings))
             return self._engine
 
     def open(self, start: LiveStart, tracks: tuple[int, ...], folder: Path) -> LiveCall:

@@ -22,14 +22,14 @@ import numpy as np
 
 from api.jobs.leftovers import HOST, owner_gone
 from api.store.schema import Call
+from pipelines.core.audio import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from api.jobs.intake import JobStorage
 
 logger = logging.getLogger(__name__)
 
-RATE = 16000
-BLOCK = RATE * 10
+BLOCK = SAMPLE_RATE * 10
 _TRACK = re.compile(
     r"^\.(?P<call>[0-9A-Za-z]+)\.live(?P<track>\d)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.pcm$"
 )
@@ -52,7 +52,7 @@ def tracks_to_wav(tracks: list[Path], target: Path) -> bool:
         with wave.open(str(target), "wb") as out:
             out.setnchannels(len(tracks))
             out.setsampwidth(2)
-            out.setframerate(RATE)
+            out.setframerate(SAMPLE_RATE)
             for first in range(0, length, BLOCK):
                 block = np.zeros((min(BLOCK, length - first), len(tracks)), dtype="<i2")
                 for column, handle in enumerate(handles):

@@ -36,7 +36,8 @@ import numpy.typing as npt
 import soxr
 from scipy.signal import butter, sosfiltfilt
 
-SAMPLE_RATE = 16000
+from pipelines.core.audio import SAMPLE_RATE
+
 LINE_RATE = 8000
 BAND_HZ = (300.0, 3400.0)
 ORDER = 4

@@ -40,6 +40,7 @@ import numpy.typing as npt
 from models.ct2_weights import read_variables
 from models.emotion.band import front_end
 from models.whisper import BASE_SHA256, resolve_whisper
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 EMBEDDING_VERSION = "whisper-base-enc-block4-mean-30s-tel-nr-level/5"
 ENCODER_SHA256 = BASE_SHA256
 BLOCKS = 4
-SAMPLE_RATE = 16000
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
 MEL_FRAMES = 3000
 SAMPLES_PER_FRAME = 320  # encoder frames: 20 ms (two 10 ms mel frames)

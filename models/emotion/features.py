@@ -39,11 +39,11 @@ import numpy as np
 import numpy.typing as npt
 
 from models.emotion.band import BAND_HZ, front_end
+from pipelines.core.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
 FEATURE_VERSION = "emo-feat-v4-tel-nr-level"
-SAMPLE_RATE = 16000
 N_FFT = 512
 HOP = 160
 PITCH_FRAME = 1024

@@ -52,13 +52,8 @@ from models.emotion.encoder import (
     TurnEmbedder,
     WhisperBlocks,
 )
-from models.emotion.features import (
-    FEATURE_NAMES,
-    FEATURE_VERSION,
-    SAMPLE_RATE,
-    has_voice,
-    line_features,
-)
+from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, has_voice, line_features
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import Emotion, ModelInfo
 

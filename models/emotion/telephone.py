@@ -32,11 +32,11 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 LINE_RATE = 8000
 BAND_HZ = (300, 3400)
 LEVEL_DBFS = -20.0

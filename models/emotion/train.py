@@ -80,7 +80,7 @@ from typing import Any
 import numpy as np
 
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, ENCODER_SHA256
-from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, SAMPLE_RATE
+from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION
 from models.emotion.model import MODEL_NAME, MODEL_VERSION, WEIGHTS_FILE, WEIGHTS_FORMAT
 from models.emotion.states import tune_thresholds
 from models.emotion.train_cv import (
@@ -107,6 +107,7 @@ from models.emotion.train_data import (
     read_labels,
     split_train_test,
 )
+from pipelines.core.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 

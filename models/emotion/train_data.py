@@ -36,8 +36,9 @@ import soundfile as sf
 
 from models.emotion.band import front_end
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, TurnEmbedder
-from models.emotion.features import FEATURE_VERSION, SAMPLE_RATE, line_features
+from models.emotion.features import FEATURE_VERSION, line_features
 from models.emotion.telephone import Channel, degrade_each
+from pipelines.core.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 

@@ -42,6 +42,7 @@ import numpy as np
 from pipelines.analytics.emotion import EmotionOptions, escalation, score_emotions
 from pipelines.analytics.stage import AnalyticsStages
 from pipelines.compliance.policy import Policy, Severity
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.types import Audio, AudioSource, CallAudio, Emotion, PiiEntity, Samples, Segment
 from pipelines.live.alert import Alert, AlertKind
 from pipelines.live.compliance import ChecklistItem, LiveCompliance
@@ -50,7 +51,6 @@ __all__ = ["Alert", "AlertKind", "ChecklistItem", "LiveAlertOptions", "LiveMonit
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000  # the live engine's rate: ``samples`` of `LiveMonitor.on_final`
 SERIOUS_PII = frozenset({"CARD", "CVV", "NATIONAL_ID", "IBAN"})
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.types import Samples
 
 
 class SampleBuffer:
     """Samples ``[base, end)`` of a stream; old samples are dropped with `trim`."""
 
-    def __init__(self, capacity: int = 16000 * 8) -> None:
+    def __init__(self, capacity: int = SAMPLE_RATE * 8) -> None:
         self._data = np.zeros(capacity, dtype=np.float32)
         self._size = 0
         self.base = 0
@@ -37,7 +38,7 @@ class SampleBuffer:
     def trim(self, before: int) -> None:
         """Forget samples before ``before`` (moving memory only when it pays)."""
         drop = min(max(0, before - self.base), self._size)
-        if drop == 0 or (drop < self._size // 2 and drop < 16000 * 4):
+        if drop == 0 or (drop < self._size // 2 and drop < SAMPLE_RATE * 4):
             return
         self._data[: self._size - drop] = self._data[drop : self._size]
         self._size -= drop

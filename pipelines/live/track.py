@@ -22,6 +22,7 @@ import numpy as np
 
 from models.asr_stream import UtteranceOptions, UtteranceResult
 from models.streaming_vad import WINDOW, SileroStream
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.types import Word
 from pipelines.live.buffer import SampleBuffer
 from pipelines.live.events import (
@@ -36,7 +37,6 @@ from pipelines.live.events import (
 from pipelines.live.segments import final_segment, partial_segment
 
 logger = logging.getLogger(__name__)
-RATE = 16000
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _CLAUSE_END = (",", ";", ":", "，", "；", "：", "、")
 
@@ -87,7 +87,7 @@ class Track:
         self.announced = False
 
     def seconds(self, samples: int) -> float:
-        return samples / RATE
+        return samples / SAMPLE_RATE
 
     # ---- audio in (caller's thread) ---------------------------------------------------
 
@@ -297,7 +297,7 @@ class Track:
     def behind_s(self) -> float:
         """See `LiveTranscriber.behind_seconds`."""
         ends = [job.end for job in self.jobs if job.result is None and self._wanted(job)]
-        return (self.audio.end - min(ends)) / RATE if ends else 0.0
+        return (self.audio.end - min(ends)) / SAMPLE_RATE if ends else 0.0
 
     def _wanted(self, job: FinalJob) -> bool:
         piece = job.piece
@@ -332,14 +332,14 @@ class Track:
                 break
             agreed += 1
         o = self.options
-        limit = (end - start) / RATE - margin_s
+        limit = (end - start) / SAMPLE_RATE - margin_s
         safe = [j for j in range(agreed) if words[j].end <= limit]
         cuts = {j: self._phrase_end(piece, start, words, j) for j in safe}
         phrases = [j for j, cut in cuts.items() if cut is not None]
         if not phrases:
             # hypotheses that keep changing (hard audio) do not hold a phrase back for long:
             # a pause Silero heard long enough ago ends one even without agreement
-            stale = (end - start) / RATE - o.unagreed_commit_s
+            stale = (end - start) / SAMPLE_RATE - o.unagreed_commit_s
             older = [j for j in range(len(words)) if words[j].end <= stale]
             cuts = {j: self._phrase_end(piece, start, words, j, pause_only=True) for j in older}
             phrases = [j for j, cut in cuts.items() if cut is not None]
@@ -385,7 +385,7 @@ class Track:
     def _commit(self, piece: Piece, cut: int, committed: UtteranceResult) -> None:
         """``committed`` is final up to ``cut``; the piece goes on from there."""
         o = self.options
-        logger.debug("phrase final up to %.2f s: %r", cut / RATE, committed.text)
+        logger.debug("phrase final up to %.2f s: %r", cut / SAMPLE_RATE, committed.text)
         heard = WINDOW * sum(p >= o.threshold for w, p in piece.probs if w < cut)
         self._emit_final(piece.id, piece.start, cut, committed, piece.shown, heard, False)
         piece.id = self.host.reserve_id()
@@ -436,7 +436,9 @@ class Track:
     # ---- events -----------------------------------------------------------------------
 
     def _emit_partial(self, piece: Piece, start: int, end: int, result: UtteranceResult) -> None:
-        segment = partial_segment(piece.id, start / RATE, end / RATE, result, self.channel)
+        segment = partial_segment(
+            piece.id, start / SAMPLE_RATE, end / SAMPLE_RATE, result, self.channel
+        )
         if segment is not None:
             piece.shown = True
             self.host.emit(Partial(segment))
@@ -459,7 +461,7 @@ class Track:
         if speech >= _samples(self.options.trust_vad_speech_s):
             guards = dataclasses.replace(guards, max_no_speech_prob=1.0)
         segment, dropped = final_segment(
-            segment_id, start / RATE, end / RATE, result, self.channel, guards
+            segment_id, start / SAMPLE_RATE, end / SAMPLE_RATE, result, self.channel, guards
         )
         if segment is None:
             reasons = ", ".join(sorted(dropped)) or "no text"
@@ -467,7 +469,7 @@ class Track:
                 self._notice("retracted", reasons, segment_id)
             elif speech >= _samples(self.options.trust_vad_speech_s):
                 # speech was heard but nothing can be shown for it: say so, with its time
-                span = f"{start / RATE:.2f}-{end / RATE:.2f} s"
+                span = f"{start / SAMPLE_RATE:.2f}-{end / SAMPLE_RATE:.2f} s"
                 self._notice("unrecognized", f"speech at {span} not transcribed ({reasons})")
             return
         if result.language_probability >= self.options.settle_probability:
@@ -482,7 +484,7 @@ class Track:
                 detail,
                 track=self.key,
                 segment_id=segment_id,
-                at=round(self.vad_pos / RATE, 3),
+                at=round(self.vad_pos / SAMPLE_RATE, 3),
             )
         )
 
@@ -527,4 +529,4 @@ def _fold(word: str) -> str:
 
 
 def _samples(seconds: float) -> int:
-    return round(seconds * RATE)
+    return round(seconds * SAMPLE_RATE)

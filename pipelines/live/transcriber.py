@@ -31,13 +31,15 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.core.types import Segment
+from pipelines.core.audio import SAMPLE_RATE
+from pipelines.core.types import Samples, Segment
 from pipelines.live.events import (
     Decoder,
     Event,
@@ -48,12 +50,11 @@ from pipelines.live.events import (
     TrackKey,
 )
 from pipelines.live.scheduler import StreamScheduler
-from pipelines.live.track import RATE, Track
+from pipelines.live.track import Track
 from voice.frames import PcmFrameBuffer, StreamEncoding, StreamFrame
 from voice.g711 import BytesLike
 
 __all__ = [
-    "RATE",
     "Event",
     "Final",
     "LiveOptions",
@@ -64,12 +65,14 @@ __all__ = [
     "PcmInput",
     "StreamScheduler",
     "TrackKey",
+    "frames_by_track",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TRACKS: Mapping[str, int] = {"inbound": 0, "outbound": 1}
 FinalHook = Callable[[Segment], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,7 @@ class LiveTranscriber:
     def pad_to(self, track: TrackKey, seconds: float) -> None:
         """Feed silence until the track's clock reaches ``seconds`` of call time."""
         with self.lock:
-            missing = round(seconds * RATE) - self._track(track).audio.end
+            missing = round(seconds * SAMPLE_RATE) - self._track(track).audio.end
         if missing > 0:
             self.feed(track, np.zeros(missing, dtype=np.float32))
 
@@ -142,7 +145,7 @@ class LiveTranscriber:
         """Call time reached by a track (seconds of audio fed)."""
         with self.lock:
             found = self._tracks.get(track)
-            return found.audio.end / RATE if found is not None else 0.0
+            return found.audio.end / SAMPLE_RATE if found is not None else 0.0
 
     def finish(self, timeout: float | None = None) -> bool:
         """End every track: open utterances become finals; wait for their decodes.
@@ -209,7 +212,7 @@ class LiveTranscriber:
         """How far (in call time) the oldest waiting final is behind the newest audio."""
         with self.lock:
             lags = [
-                (track.audio.end - min(job.end for job in track.jobs)) / RATE
+                (track.audio.end - min(job.end for job in track.jobs)) / SAMPLE_RATE
                 for track in self._tracks.values()
                 if track.jobs
             ]
@@ -245,7 +248,7 @@ class LiveTranscriber:
 
     def final_backlog_s(self) -> float:
         return sum(
-            (job.end - job.start) / RATE
+            (job.end - job.start) / SAMPLE_RATE
             for track in self._tracks.values()
             for job in track.jobs
             if job.result is None
@@ -336,7 +339,7 @@ class PcmInput:
             sample_rate=sample_rate,
             channels=channels,
             frame_s=0.02,
-            target_rate=RATE,
+            target_rate=SAMPLE_RATE,
         )
 
     def push(self, data: BytesLike) -> None:
@@ -348,8 +351,16 @@ class PcmInput:
         self._feed(self._buffer.flush())
 
     def _feed(self, frames: list[StreamFrame]) -> None:
-        if not frames:
-            return
-        for index, track in enumerate(self.tracks):
-            samples = np.concatenate([f.channels[index].samples for f in frames])
+        for track, samples in frames_by_track(frames, self.tracks):
             self.transcriber.feed(track, samples)
+
+
+def frames_by_track(
+    frames: Sequence[StreamFrame], tracks: Sequence[T]
+) -> Iterator[tuple[T, Samples]]:
+    """The samples of decoded frames by track: channel ``c`` of the frames is ``tracks[c]``
+    (nothing for no frames)."""
+    if not frames:
+        return
+    for index, track in enumerate(tracks):
+        yield track, np.concatenate([f.channels[index].samples for f in frames])

@@ -13,12 +13,11 @@ import logging
 from dataclasses import dataclass, field
 
 from models.asr_stream import UtteranceOptions
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.types import Samples
 from pipelines.live.events import Decoder
 
 logger = logging.getLogger(__name__)
-
-RATE = 16000
 
 
 def _translate_decoding() -> UtteranceOptions:
@@ -48,7 +47,7 @@ class LiveSpeechTranslator:
 
     def translate(self, samples: Samples, language: str | None) -> str:
         opts = self.options
-        if len(samples) < opts.min_duration_s * RATE:
+        if len(samples) < opts.min_duration_s * SAMPLE_RATE:
             return ""
         result = self.decoder.decode(samples, opts.decoding, language=language)
         decoding = opts.decoding

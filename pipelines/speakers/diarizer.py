@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.types import (
     Audio,
     Diarization,
@@ -28,7 +29,6 @@ from pipelines.core.types import (
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 Window = tuple[float, float]
 
 

@@ -23,13 +23,13 @@ import numpy as np
 
 from models.asr import DecodingOptions, SpeechRecognizer
 from models.translate import INSTALL_HINT
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ConfigError, ModelUnavailableError
 from pipelines.core.types import Audio, ModelInfo, Segment, Translation
 
 logger = logging.getLogger(__name__)
 
 ENGLISH = "en"
-WORKING_RATE = 16000
 
 
 class TextTranslator(Protocol):
@@ -149,10 +149,10 @@ class WhisperSpeechTranslator:
         if audio.duration < self.settings.min_duration_s:
             return ""
         samples = audio.samples
-        if audio.sample_rate != WORKING_RATE:
+        if audio.sample_rate != SAMPLE_RATE:
             import soxr
 
-            samples = soxr.resample(samples, audio.sample_rate, WORKING_RATE).astype(np.float32)
+            samples = soxr.resample(samples, audio.sample_rate, SAMPLE_RATE).astype(np.float32)
         known = language in self.recognizer.supported_languages
         decoding = replace(self.decoding, language=language if known else None)
         recognition = self.recognizer.recognize(samples, decoding)

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from models.emotion.band import BAND_HZ, band_limit, front_end, normalize_level
 from models.emotion.band import LEVEL_DBFS as FRONT_LEVEL_DBFS
-from models.emotion.features import SAMPLE_RATE, extract_features
+from models.emotion.features import extract_features
 from models.emotion.telephone import (
     LEVEL_DBFS,
     LINE_RATE,
@@ -21,6 +21,7 @@ from models.emotion.telephone import (
     degrade_all,
 )
 from models.emotion.train_data import telephone_channels
+from pipelines.core.audio import SAMPLE_RATE
 
 
 def _clip(data_dir: Path) -> npt.NDArray[np.float32]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from models.emotion.encoder import DIMENSIONS
-from models.emotion.features import SAMPLE_RATE
 from models.emotion.train_cv import (
     acoustic_floor,
     acoustic_rows,
@@ -24,6 +23,7 @@ from models.emotion.train_data import (
     TrainSet,
     change_speed,
 )
+from pipelines.core.audio import SAMPLE_RATE
 
 
 def test_a_faster_copy_is_shorter_and_higher() -> None:
