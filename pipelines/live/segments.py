@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 
 from models.asr import RecognizedSegment
@@ -79,3 +81,48 @@ def final_segment(
         ),
         dropped,
     )
+
+
+def gap_middle(words: tuple[Word, ...], index: int) -> float:
+    """The middle of the gap after ``words[index]`` (its end if it is the last word)."""
+    end = words[index].end
+    following = words[index + 1].start if index + 1 < len(words) else end
+    return max(end, (end + following) / 2)
+
+
+def splittable(words: tuple[Word, ...], index: int) -> bool:
+    """May an utterance be cut after ``words[index]``? Never between two numbers (a card read
+    in groups stays whole)."""
+    following = words[index + 1] if index + 1 < len(words) else None
+    return following is None or not (has_digit(words[index].word) and has_digit(following.word))
+
+
+def gap_after(words: tuple[Word, ...], index: int) -> float:
+    """The silence after ``words[index]`` (0 after the last word)."""
+    following = words[index + 1] if index + 1 < len(words) else None
+    return following.start - words[index].end if following is not None else 0.0
+
+
+def has_digit(word: str) -> bool:
+    """Does a word hold a digit?"""
+    return any(ch.isdigit() for ch in word)
+
+
+def fold(word: str) -> str:
+    """A word compared as heard: case-folded, letters and digits only."""
+    return "".join(ch for ch in word.casefold() if unicodedata.category(ch)[0] in "LN")
+
+
+def longest_run(windows: list[int], window_len: int) -> tuple[int, int] | None:
+    """The longest run of consecutive VAD windows (by start sample, each ``window_len``
+    samples long), as [first, end)."""
+    best: tuple[int, int] | None = None
+    run_start = previous = None
+    for window in windows:
+        if previous is None or window != previous + window_len:
+            run_start = window
+        previous = window
+        assert run_start is not None
+        if best is None or window + window_len - run_start > best[1] - best[0]:
+            best = (run_start, window + window_len)
+    return best

@@ -1,11 +1,10 @@
-"""One party of a live call: VAD endpointing, partial and final decodes, local agreement.
+"""One party of a live call: VAD endpointing, partial and final decodes, phrase commits.
 
 Times inside a track are sample indices at 16 kHz from the track's first sample. A *piece* is
 the part of an utterance not yet final: it opens at the first speech window (minus a pre-roll)
-and closes after ``endpoint_silence_s`` of silence, at the forced cut, or when two consecutive
-hypotheses of an utterance longer than ``agreement_after_s`` agree on a prefix that ends a
-phrase (a sentence or clause mark, or a pause between words): that prefix becomes final and
-the rest goes on, so a long utterance is committed phrase by phrase as it is spoken.
+and closes after ``endpoint_silence_s`` of silence or at the forced cut. A long utterance is
+committed phrase by phrase as it is spoken: at a short pause (the decode taken there) or where
+two consecutive hypotheses agree on a prefix that ends a phrase.
 
 Every method here runs under the owning transcriber's lock, except the decodes themselves.
 """
@@ -15,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +32,16 @@ from pipelines.live.events import (
     Partial,
     TrackKey,
 )
-from pipelines.live.segments import final_segment, partial_segment
+from pipelines.live.segments import (
+    final_segment,
+    fold,
+    gap_after,
+    gap_middle,
+    has_digit,
+    longest_run,
+    partial_segment,
+    splittable,
+)
 
 logger = logging.getLogger(__name__)
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
@@ -328,7 +335,7 @@ class Track:
             return
         agreed = 0
         for new, old in zip(words, previous, strict=False):
-            if _fold(new.word) != _fold(old.word):
+            if fold(new.word) != fold(old.word):
                 break
             agreed += 1
         o = self.options
@@ -346,11 +353,11 @@ class Track:
         last = phrases[-1] if phrases else -1
         if last + 1 < o.min_phrase_words and end - start >= _samples(o.commit_after_s):
             # no phrase end heard in a long stretch: commit at the widest gap between words
-            splittable = [j for j in safe[o.min_phrase_words - 1 :] if _splittable(words, j)]
-            last = max(splittable, key=lambda j: (_gap_after(words, j), j), default=last)
+            splittable = [j for j in safe[o.min_phrase_words - 1 :] if splittable(words, j)]
+            last = max(splittable, key=lambda j: (gap_after(words, j), j), default=last)
         if last + 1 < o.min_phrase_words:
             return
-        cut = cuts.get(last) or start + _samples(_gap_middle(words, last))
+        cut = cuts.get(last) or start + _samples(gap_middle(words, last))
         committed = dataclasses.replace(
             result,
             words=words[: last + 1],
@@ -371,7 +378,7 @@ class Track:
         if (
             not self._phrase_long(job)
             or len(words) < self.options.min_phrase_words
-            or _has_digit(words[-1].word)
+            or has_digit(words[-1].word)
             or expected not in (None, job.result.language)
         ):
             return False
@@ -410,7 +417,7 @@ class Track:
         middle of the pause Silero heard there, or of the gap between the words when a
         sentence or clause mark or a gap between the word timestamps says so. Never inside a
         run of digits (a card or phone number stays whole in one final, for redaction)."""
-        if not _splittable(words, index):
+        if not splittable(words, index):
             return None
         word, following = words[index], (words[index + 1] if index + 1 < len(words) else None)
         o = self.options
@@ -419,14 +426,14 @@ class Track:
         low = start + _samples(word.end - 0.1)
         high = start + _samples(following.end if following is not None else word.end + 0.3)
         quiet = [s for s, p in piece.probs if low <= s < high and p < o.threshold]
-        pause = _longest_run(quiet)
+        pause = longest_run(quiet, WINDOW)
         if pause is not None and pause[1] - pause[0] >= _samples(o.phrase_pause_s):
             return (pause[0] + pause[1]) // 2
         if pause_only:
             return None
         marked = word.word.strip().endswith(_SENTENCE_END + _CLAUSE_END)
-        if marked or _gap_after(words, index) >= o.phrase_pause_s:
-            return start + _samples(_gap_middle(words, index))
+        if marked or gap_after(words, index) >= o.phrase_pause_s:
+            return start + _samples(gap_middle(words, index))
         return None
 
     def _finalize(self, job: FinalJob, result: UtteranceResult) -> None:
@@ -487,45 +494,6 @@ class Track:
                 at=round(self.vad_pos / SAMPLE_RATE, 3),
             )
         )
-
-
-def _longest_run(windows: list[int]) -> tuple[int, int] | None:
-    """The longest run of consecutive VAD windows (by start sample), as [first, end)."""
-    best: tuple[int, int] | None = None
-    run_start = previous = None
-    for window in windows:
-        if previous is None or window != previous + WINDOW:
-            run_start = window
-        previous = window
-        assert run_start is not None
-        if best is None or window + WINDOW - run_start > best[1] - best[0]:
-            best = (run_start, window + WINDOW)
-    return best
-
-
-def _gap_middle(words: tuple[Word, ...], index: int) -> float:
-    """The middle of the gap after ``words[index]`` (its end if it is the last word)."""
-    end = words[index].end
-    following = words[index + 1].start if index + 1 < len(words) else end
-    return max(end, (end + following) / 2)
-
-
-def _splittable(words: tuple[Word, ...], index: int) -> bool:
-    following = words[index + 1] if index + 1 < len(words) else None
-    return following is None or not (_has_digit(words[index].word) and _has_digit(following.word))
-
-
-def _gap_after(words: tuple[Word, ...], index: int) -> float:
-    following = words[index + 1] if index + 1 < len(words) else None
-    return following.start - words[index].end if following is not None else 0.0
-
-
-def _has_digit(word: str) -> bool:
-    return any(ch.isdigit() for ch in word)
-
-
-def _fold(word: str) -> str:
-    return "".join(ch for ch in word.casefold() if unicodedata.category(ch)[0] in "LN")
 
 
 def _samples(seconds: float) -> int:

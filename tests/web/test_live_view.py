@@ -30,7 +30,6 @@ from tests.web.web_fixtures import (
     VIEWPORT,
     Site,
     artifacts_dir,
-    chromium,
     page_errors,
     running_site,
     sign_in,
@@ -133,12 +132,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         # the live models (whisper base, emotion, sentence embeddings) load now rather than on
         # the first call's start, so that the page watches the calls from their first seconds
         running.services.live.engine()
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
         yield running
 
 

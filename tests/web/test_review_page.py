@@ -24,7 +24,6 @@ from tests.web.web_fixtures import (
     VIEWPORT,
     Site,
     artifacts_dir,
-    chromium,
     enter_key,
     page_errors,
     running_site,
@@ -44,12 +43,6 @@ pytestmark = pytest.mark.slow
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_site(tmp_path_factory.mktemp("web")) as running:
         store_sample_policy(running)
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
         yield running
 
 

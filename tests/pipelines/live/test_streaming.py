@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +19,6 @@ import soxr
 from models.asr import SpeechRecognizer
 from models.asr_stream import UtteranceDecoder, UtteranceOptions, _repeats
 from models.streaming_vad import SileroStream
-from pipelines.core.settings import Settings
 from pipelines.live.transcriber import (
     Event,
     Final,
@@ -30,7 +29,6 @@ from pipelines.live.transcriber import (
     PcmInput,
     StreamScheduler,
 )
-from pipelines.registry import build_recognizer
 from pipelines.transcribe.evaluation import error_rate
 from pipelines.transcribe.stage import WhisperTranscriber
 from tests.pipelines.live.scripted_decoder import ScriptedDecoder
@@ -54,23 +52,6 @@ LJ050_0131 = (  # tests/data/MANIFEST.tsv
     " in this regard"
 )
 Array = npt.NDArray[np.float32]
-
-
-@pytest.fixture(scope="module")
-def recognizer(settings: Settings) -> SpeechRecognizer:
-    return build_recognizer(settings)
-
-
-@pytest.fixture(scope="module")
-def decoder(recognizer: SpeechRecognizer) -> UtteranceDecoder:
-    return UtteranceDecoder(recognizer)
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[StreamScheduler]:
-    shared = StreamScheduler()
-    yield shared
-    shared.close()
 
 
 def load16k(path: Path) -> Array:

@@ -7,7 +7,6 @@ for the decodes it caused), so these check the engine's policy, not the machine'
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +59,6 @@ def run_instant(live: LiveTranscriber, scheduler: StreamScheduler, audio: Array)
         events += live.poll()
     assert live.finish(timeout=60)
     return events + live.poll()
-
-
-@pytest.fixture
-def scheduler() -> Iterator[StreamScheduler]:
-    shared = StreamScheduler()
-    yield shared
-    shared.close()
 
 
 def is_final_decode(options: LiveOptions, decoder: ScriptedDecoder, index: int) -> bool:

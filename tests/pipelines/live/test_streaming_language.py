@@ -7,12 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from models.asr_stream import UtteranceDecoder, UtteranceOptions, hold_language
-from pipelines.core.settings import Settings
 from pipelines.live.transcriber import LiveTranscriber
-from pipelines.registry import build_recognizer
 from tests.pipelines.live.scripted_decoder import ScriptedDecoder
 from voice.decode import load_call_audio
 
@@ -36,11 +33,6 @@ def test_a_confident_switch_over_enough_speech_moves_it() -> None:
 def test_the_first_utterance_takes_what_whisper_hears() -> None:
     assert hold_language([("fr", 0.55), ("en", 0.3)], None, 0.8, FINAL) == ("fr", 0.55)
     assert hold_language([("en", 0.4), ("fr", 0.3)], "en", 0.8, FINAL) == ("en", 0.4)
-
-
-@pytest.fixture(scope="module")
-def decoder(settings: Settings) -> UtteranceDecoder:
-    return UtteranceDecoder(build_recognizer(settings))
 
 
 def test_short_endings_of_every_line_stay_english(decoder: UtteranceDecoder) -> None:

@@ -16,16 +16,10 @@ from pipelines.pii.redactor import (
     PiiLogFilter,
     PiiRedaction,
     PiiRedactor,
-    default_redactor,
     redact_text,
 )
 
 CARD = "4111 1111 1111 1111"
-
-
-@pytest.fixture(scope="module")
-def redactor() -> PatternPiiRedactor:
-    return default_redactor()
 
 
 def words_of(text: str, start: float, end: float) -> tuple[Word, ...]:

@@ -11,13 +11,8 @@ import pytest
 
 from pipelines.core.types import Segment, Translation
 from pipelines.pii.forms import is_nir
-from pipelines.pii.redactor import PatternPiiRedactor, default_redactor, redact_text
+from pipelines.pii.redactor import PatternPiiRedactor, redact_text
 from pipelines.pii.spoken import normalize
-
-
-@pytest.fixture(scope="module")
-def redactor() -> PatternPiiRedactor:
-    return default_redactor()
 
 
 def seg(
