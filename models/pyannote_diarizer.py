@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from models.whisper import ModelStatus
-from pipelines.core.audio import SAMPLE_RATE
+from pipelines.core.audio import SAMPLE_RATE, require_sample_rate
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import (
     Audio,
@@ -208,8 +208,7 @@ class PyannoteDiarizer:
         """Who spoke when in ``audio`` (16 kHz); overlapping turns are kept."""
         import torch
 
-        if audio.sample_rate != SAMPLE_RATE:
-            raise ValueError(f"pyannote needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
+        require_sample_rate(audio, "pyannote")
         if num_speakers is not None and num_speakers < 1:
             raise ValueError(f"num_speakers must be at least 1, got {num_speakers}")
         if not 1 <= min_speakers <= max_speakers:

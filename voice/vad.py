@@ -21,7 +21,7 @@ _VAD_RATES = (8000, 16000, 32000, 48000)
 
 
 class SpeechDetector(Protocol):
-    """Finds where people speak in one channel."""
+    """Finds where people speak in one channel (`WebRtcVad`, ``models.vad.SileroVad``)."""
 
     def regions(self, audio: Audio) -> tuple[SpeechRegion, ...]: ...
 

@@ -5,6 +5,7 @@ message)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +53,8 @@ def latest_policy(session: Session, tenant: str, policy_id: str) -> int:
     return int(version)
 
 
-def agent_of(metadata: dict[str, Any]) -> str | None:
+def agent_of(metadata: Mapping[str, object]) -> str | None:
+    """The call's agent from upload metadata (``agent``, else ``agent_id``), cut to its column."""
     agent = metadata.get("agent") or metadata.get("agent_id")
     return str(agent)[:128] if agent is not None else None
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.jobs.intake import agent_of
 from api.jobs.leftovers import part_path
 from api.jobs.queue import (
     Heartbeat,
@@ -357,9 +358,8 @@ def summary_columns(record: Mapping[str, Any], metadata: Mapping[str, object]) -
             customer[emotion["label"]] += max(segment["end"] - segment["start"], 0.0)
     escalation = (record.get("metrics") or {}).get("escalation") or {}
     topics = record.get("topics") or []
-    agent = metadata.get("agent") or metadata.get("agent_id")
     return {
-        "agent": str(agent)[:128] if agent is not None else None,
+        "agent": agent_of(metadata),
         "passed": compliance.get("passed"),
         "score": compliance.get("score"),
         "topic": topics[0]["label"] if topics else None,

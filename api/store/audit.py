@@ -13,10 +13,11 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
+from api.store.chain import append_entry, default_signer, iter_chain, verify_tenant_chain
+from api.store.heads import lock_head, now_utc
 from api.store.integrity import (
     ChainLink,
     ChainReport,
@@ -26,7 +27,6 @@ from api.store.integrity import (
     entry_message,
     iso,
     sha256_hex,
-    verify_chain,
 )
 from api.store.keys import Principal
 from api.store.schema import AuditEntry
@@ -36,7 +36,6 @@ from pipelines.record.schema import canonical_json
 CHAIN = "audit"
 KIND = "audit"
 PURGE = "purge"
-BATCH = 500
 _LIMITS = {"actor": 64, "action": 32, "target": 255, "origin": 128, "result": 32}
 
 
@@ -78,7 +77,7 @@ def append_audit(
     """Append one audit entry (``detail`` must be JSON); ``signer`` defaults to the configured
     key. Over-long fields are cut to their column size before hashing."""
     head = lock_head(session, tenant, CHAIN)
-    signer = signer or _default_signer()
+    signer = signer or default_signer()
     entry = AuditEntry(
         tenant=tenant,
         seq=head.seq + 1,
@@ -94,10 +93,7 @@ def append_audit(
     )
     entry.entry_sha256 = audit_sha256(entry)
     entry.signature = signer.sign(_message(entry))
-    session.add(entry)
-    advance_head(head, entry.seq, entry.entry_sha256, signer)
-    session.flush()
-    return entry
+    return append_entry(session, head, entry, entry.entry_sha256, signer)
 
 
 def _message(entry: AuditEntry) -> bytes:
@@ -110,13 +106,6 @@ def _message(entry: AuditEntry) -> bytes:
         entry.entry_sha256,
         entry.prev_sha256,
     )
-
-
-def _default_signer() -> Signer:
-    from api.store.integrity import load_signer
-    from pipelines.core.settings import get_settings
-
-    return load_signer(get_settings())
 
 
 def purge_audit(session: Session, older_than: datetime, *, signer: Signer | None = None) -> int:
@@ -153,12 +142,12 @@ def iter_audit(
 ) -> Iterator[AuditEntry]:
     """A tenant's audit entries with ``from_ <= at < to`` (naive times are UTC), in order,
     fetched in batches."""
-    query = select(AuditEntry).where(AuditEntry.tenant == tenant)
+    where: list[ColumnElement[bool]] = []
     if from_ is not None:
-        query = query.where(AuditEntry.at >= as_utc(from_))
+        where.append(AuditEntry.at >= as_utc(from_))
     if to is not None:
-        query = query.where(AuditEntry.at < as_utc(to))
-    yield from session.scalars(query.order_by(AuditEntry.seq).execution_options(yield_per=BATCH))
+        where.append(AuditEntry.at < as_utc(to))
+    yield from iter_chain(session, AuditEntry, tenant, *where)
 
 
 def audit_dict(entry: AuditEntry) -> dict[str, Any]:
@@ -206,14 +195,8 @@ def _start(session: Session, tenant: str) -> tuple[int, str | None]:
 
 def verify_audit(session: Session, tenant: str, keys: Keyring) -> ChainReport:
     """Check a tenant's audit chain from its newest purge (or seq 1) to its signed head."""
-    has_entries = session.scalar(select(AuditEntry.seq).where(AuditEntry.tenant == tenant).limit(1))
-    end = head_end(read_head(session, tenant, CHAIN), keys, tenant, CHAIN, has_entries is not None)
-    if not isinstance(end, tuple):
-        return head_failure(tenant, CHAIN, end)
-    links = (chain_link(entry) for entry in iter_audit(session, tenant))
-    return verify_chain(
-        links, keys, tenant=tenant, chain=CHAIN, start=_start(session, tenant), end=end
-    )
+    start = _start(session, tenant)
+    return verify_tenant_chain(session, AuditEntry, tenant, CHAIN, keys, chain_link, start)
 
 
 def audit(

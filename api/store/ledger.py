@@ -15,10 +15,11 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from api.store.heads import advance_head, head_end, head_failure, lock_head, now_utc, read_head
+from api.store.chain import append_entry, default_signer, iter_chain, verify_tenant_chain
+from api.store.heads import lock_head, now_utc
 from api.store.integrity import (
     ChainLink,
     ChainReport,
@@ -28,7 +29,6 @@ from api.store.integrity import (
     entry_message,
     iso,
     sha256_hex,
-    verify_chain,
 )
 from api.store.schema import ChainHead, LedgerEntry
 from pipelines.record.schema import INTEGRITY_FIELD, canonical_json
@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 CHAIN = "ledger"
 RECORD, REVIEW, ERASURE = "record", "review", "erasure"
-BATCH = 500
 
 
 def record_key(tenant: str, call_id: str) -> str:
@@ -115,10 +114,7 @@ def _append(
 ) -> LedgerEntry:
     """Append one entry after the locked ``head`` and advance it."""
     entry = new_entry(head.tenant, kind, call_id, body, head.seq + 1, head.head_sha256, signer, key)
-    session.add(entry)
-    advance_head(head, entry.seq, entry.content_sha256, signer)
-    session.flush()
-    return entry
+    return append_entry(session, head, entry, entry.content_sha256, signer)
 
 
 def find_record(session: Session, tenant: str, call_id: str) -> LedgerEntry | None:
@@ -224,16 +220,9 @@ def erase_call(
         "at": iso(at),
         "seqs": [entry.seq for entry in entries],
     }
-    _append(session, head, ERASURE, call_id, body, signer or _default_signer())
+    _append(session, head, ERASURE, call_id, body, signer or default_signer())
     logger.info("erased %d entries of call %s", len(entries), call_id, extra={"call_id": call_id})
     return len(entries)
-
-
-def _default_signer() -> Signer:
-    from api.store.integrity import load_signer
-    from pipelines.core.settings import get_settings
-
-    return load_signer(get_settings())
 
 
 def iter_entries(
@@ -241,13 +230,12 @@ def iter_entries(
 ) -> Iterator[LedgerEntry]:
     """A tenant's entries in chain order, seq ``start`` to ``end`` inclusive, fetched in
     batches (bounded memory)."""
-    query = select(LedgerEntry).where(LedgerEntry.tenant == tenant)
+    where: list[ColumnElement[bool]] = []
     if start is not None:
-        query = query.where(LedgerEntry.seq >= start)
+        where.append(LedgerEntry.seq >= start)
     if end is not None:
-        query = query.where(LedgerEntry.seq <= end)
-    query = query.order_by(LedgerEntry.seq).execution_options(yield_per=BATCH)
-    yield from session.scalars(query)
+        where.append(LedgerEntry.seq <= end)
+    yield from iter_chain(session, LedgerEntry, tenant, *where)
 
 
 def seq_range(
@@ -294,11 +282,4 @@ def chain_link(entry: LedgerEntry) -> ChainLink:
 
 def verify_ledger(session: Session, tenant: str, keys: Keyring) -> ChainReport:
     """Check a tenant's whole ledger against its signed head."""
-    has_entries = session.scalar(
-        select(LedgerEntry.seq).where(LedgerEntry.tenant == tenant).limit(1)
-    )
-    end = head_end(read_head(session, tenant, CHAIN), keys, tenant, CHAIN, has_entries is not None)
-    if not isinstance(end, tuple):
-        return head_failure(tenant, CHAIN, end)
-    links = (chain_link(entry) for entry in iter_entries(session, tenant))
-    return verify_chain(links, keys, tenant=tenant, chain=CHAIN, end=end)
+    return verify_tenant_chain(session, LedgerEntry, tenant, CHAIN, keys, chain_link)

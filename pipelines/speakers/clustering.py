@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.vad import silero_info
+from pipelines.core.audio import require_sample_rate
 from pipelines.core.types import (
     Audio,
     Diarization,
@@ -33,14 +34,8 @@ from pipelines.core.types import (
     no_progress,
 )
 from pipelines.speakers import frames
-from pipelines.speakers.diarizer import (
-    SpeechDetector,
-    Window,
-    WindowEmbedder,
-    check_audio,
-    ordered_turns,
-    speech_windows,
-)
+from pipelines.speakers.diarizer import Window, WindowEmbedder, ordered_turns, speech_windows
+from voice.vad import SpeechDetector
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +190,7 @@ class ClusteringDiarizer:
         max_speakers: int = 8,
         hook: ProgressHook = no_progress,
     ) -> Diarization:
-        check_audio(audio)
+        require_sample_rate(audio, "diarization")
         opts = self.options
         hook("vad")
         regions = [(r.start, r.end) for r in self.vad.regions(audio)]

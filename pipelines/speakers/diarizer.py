@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.core.audio import SAMPLE_RATE
+from pipelines.core.audio import require_sample_rate
 from pipelines.core.types import (
     Audio,
     Diarization,
@@ -23,9 +23,9 @@ from pipelines.core.types import (
     ProgressHook,
     Samples,
     SpeakerTurn,
-    SpeechRegion,
     no_progress,
 )
+from voice.vad import SpeechDetector
 
 logger = logging.getLogger(__name__)
 
@@ -62,18 +62,6 @@ class WindowEmbedder(Protocol):
     def embed_windows(
         self, samples_16k: Samples, windows: Sequence[Window]
     ) -> npt.NDArray[np.float32]: ...
-
-
-class SpeechDetector(Protocol):
-    """Speech regions of one channel (``models.vad.SileroVad``)."""
-
-    def regions(self, audio: Audio) -> tuple[SpeechRegion, ...]: ...
-
-
-def check_audio(audio: Audio) -> None:
-    """Diarizers take 16 kHz mono ``Audio``; anything else is a caller bug."""
-    if audio.sample_rate != SAMPLE_RATE:
-        raise ValueError(f"diarization needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
 
 
 def speech_windows(
@@ -159,7 +147,7 @@ class NaiveDiarizer:
     ) -> Diarization:
         from sklearn.cluster import AgglomerativeClustering
 
-        check_audio(audio)
+        require_sample_rate(audio, "diarization")
         opts = self.options
         models = (self.embedder.info, *((self.vad_info,) if self.vad_info else ()))
         hook("vad")
