@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.weights import file_sha256
-from pipelines.core.audio import SAMPLE_RATE
+from pipelines.core.audio import SAMPLE_RATE, require_sample_rate
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import Audio, ModelInfo, SpeechRegion
 
@@ -42,8 +42,7 @@ class SileroVad:
     def regions(self, audio: Audio) -> tuple[SpeechRegion, ...]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-        if audio.sample_rate != SAMPLE_RATE:
-            raise ValueError(f"Silero VAD needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
+        require_sample_rate(audio, "Silero VAD")
         silero_model_path()
         options = VadOptions(
             threshold=self.threshold,

@@ -19,9 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.store.schema import LedgerEntry
 from pipelines.core.errors import InvalidRequestError, NotFoundError
+from pipelines.record.view import CheckView, ComplianceView, OverrideView, RecordView, ReviewView
 
 MAX_REASON = 2000
 RULE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+Verdict = bool | float | None  # a check's verdict (true: passed), or a score, as stored
 
 
 class ReviewIn(BaseModel):
@@ -50,26 +52,30 @@ def overrides_of(entries: Iterable[LedgerEntry]) -> list[dict[str, Any]]:
 
 def review_block(base: Mapping[str, Any] | None, overrides: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``review`` block of a served record."""
-    status = "reviewed" if overrides else str((base or {}).get("status") or "unreviewed")
+    status = "reviewed" if overrides else ReviewView.from_dict(base or {}).status or "unreviewed"
     return {"status": status, "overrides": overrides}
 
 
-def _current_check(record: Mapping[str, Any], overrides: list[dict[str, Any]], rule_id: str) -> Any:
-    checks = (record.get("compliance") or {}).get("checks") or []
-    found = [check for check in checks if check.get("rule_id") == rule_id]
-    if not found:
+def _views(overrides: Iterable[Mapping[str, Any]]) -> tuple[OverrideView, ...]:
+    return tuple(OverrideView.from_dict(item) for item in overrides)
+
+
+def _current_check(
+    compliance: ComplianceView | None, overrides: Iterable[OverrideView], rule_id: str
+) -> Verdict:
+    check = compliance.check(rule_id) if compliance is not None else None
+    if check is None:
         raise NotFoundError(f"no rule {rule_id!r} among this call's compliance checks")
-    return _check_overrides(overrides).get(rule_id, found[0].get("passed"))
+    return _check_overrides(overrides).get(rule_id, check.passed)
 
 
-def _current_score(record: Mapping[str, Any], overrides: list[dict[str, Any]]) -> Any:
-    compliance = record.get("compliance")
-    if not compliance or compliance.get("score") is None:
+def _current_score(compliance: ComplianceView | None, overrides: Iterable[OverrideView]) -> Verdict:
+    if compliance is None or compliance.score is None:
         raise InvalidRequestError("this call was not scored against a policy; there is no score")
-    current = compliance.get("score")
+    current: Verdict = compliance.score
     for item in overrides:
-        if item.get("score") is True:
-            current = item.get("value")
+        if item.score:
+            current = item.value
     return current
 
 
@@ -88,12 +94,13 @@ def make_override(
     if not reason:
         raise InvalidRequestError("reason: say why (it must not be blank)")
     common = {"by": by, "at": iso_z(at), "reason": reason}
+    compliance = RecordView.from_dict(record).compliance
     if body.rule_id is not None:
         if body.score is not None:
             raise InvalidRequestError("override either a rule (rule_id) or the score, not both")
         if not isinstance(body.value, bool):
             raise InvalidRequestError("value: a rule override is true (passed) or false (failed)")
-        previous = _current_check(record, overrides, body.rule_id)
+        previous = _current_check(compliance, _views(overrides), body.rule_id)
         return {"rule_id": body.rule_id, "value": body.value, "previous": previous, **common}
     value: Any = body.value
     if body.score is None or body.score is False:
@@ -106,13 +113,13 @@ def make_override(
         raise InvalidRequestError("value: a score override is a number from 0 to 100")
     if not 0 <= value <= 100:
         raise InvalidRequestError("value: a score override is a number from 0 to 100")
-    previous = _current_score(record, overrides)
+    previous = _current_score(compliance, _views(overrides))
     return {"score": True, "value": float(value), "previous": previous, **common}
 
 
-def _check_overrides(overrides: list[dict[str, Any]]) -> dict[str, Any]:
+def _check_overrides(overrides: Iterable[OverrideView]) -> dict[str | None, Verdict]:
     """rule_id -> the newest overriding verdict."""
-    return {item["rule_id"]: item["value"] for item in overrides if item.get("rule_id")}
+    return {item.rule_id: item.value for item in overrides if item.rule_id}
 
 
 def reviewed_outcome(
@@ -127,44 +134,50 @@ def reviewed_outcome(
     from pipelines.compliance.checker import passes, scorecard
     from pipelines.core.types import ComplianceCheck
 
-    compliance = record.get("compliance")
-    if not compliance or compliance.get("score") is None:
+    compliance = RecordView.from_dict(record).compliance
+    if compliance is None or compliance.score is None:
         return None, None
-    verdicts = _check_overrides(overrides)
+    items = _views(overrides)
+    verdicts = _check_overrides(items)
     checks = [
         ComplianceCheck(
-            rule_id=str(check.get("rule_id")),
-            kind=str(check.get("kind")),
-            passed=bool(verdicts.get(check.get("rule_id"), check.get("passed"))),
-            severity=str(check.get("severity")),
-            weight=float(check.get("weight") or 0.0),
+            rule_id=str(check.rule_id),
+            kind=str(check.kind),
+            passed=bool(verdicts.get(check.rule_id, check.passed)),
+            severity=str(check.severity),
+            weight=float(check.weight or 0.0),
         )
-        for check in compliance.get("checks") or []
+        for check in compliance.checks
     ]
     score, passed = scorecard(checks, 0.0 if pass_score is None else pass_score)
-    scores = [float(item["value"]) for item in overrides if item.get("score") is True]
+    scores = [float(item.value) for item in items if item.score and item.value is not None]
     if scores:
         score = round(scores[-1], 2)
         passed = pass_score is not None and passes(score, checks, pass_score)
     if pass_score is None:
-        return score, compliance.get("passed")
+        return score, compliance.passed
     return score, passed
+
+
+def _reviewed_check(
+    stored: Mapping[str, Any], verdicts: Mapping[str | None, Verdict]
+) -> dict[str, Any]:
+    """A stored check as served, with the newest override of its verdict."""
+    check = CheckView.from_dict(stored)
+    return {**stored, "passed": verdicts.get(check.rule_id, check.passed)}
 
 
 def as_reviewed(record: Mapping[str, Any]) -> dict[str, Any]:
     """The served record (with its review block) with the compliance verdicts as reviewed:
     each check's newest override, and the reviewed score and verdict when there is one."""
-    review = record.get("review") or {}
-    overrides = review.get("overrides") or []
-    compliance = record.get("compliance")
-    if not overrides or not compliance:
+    view = RecordView.from_dict(record)
+    review = view.review
+    if review is None or not review.overrides or view.compliance is None:
         return dict(record)
-    verdicts = _check_overrides(overrides)
-    checks = [
-        {**check, "passed": verdicts.get(check.get("rule_id"), check.get("passed"))}
-        for check in compliance.get("checks") or []
-    ]
-    reviewed = {**compliance, "checks": checks}
-    if review.get("score") is not None:
-        reviewed.update(score=review["score"], passed=review.get("passed"))
+    verdicts = _check_overrides(review.overrides)
+    stored = record["compliance"]  # served as stored, but for the verdicts
+    checks = [_reviewed_check(check, verdicts) for check in stored.get("checks") or []]
+    reviewed = {**stored, "checks": checks}
+    if review.score is not None:
+        reviewed.update(score=review.score, passed=review.passed)
     return {**record, "compliance": reviewed}

@@ -7,11 +7,12 @@ spoken by more than one speaker also names the speaker, e.g. ``Agent (SPEAKER_02
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pipelines.record.view import RecordView
 
 MEDIA_TYPES = {
     "vtt": "text/vtt; charset=utf-8",
@@ -34,12 +35,8 @@ class Cue:
     text: str
 
 
-def _seconds(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return number if math.isfinite(number) and number > 0 else 0.0
+def _seconds(value: float | None) -> float:
+    return float(value) if value is not None and value > 0 else 0.0
 
 
 def _millis(seconds: float) -> int:
@@ -55,18 +52,22 @@ def timestamp(seconds: float, decimal: str = ".") -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
 
 
-def _one_line(text: Any) -> str:
+def _one_line(text: str | None) -> str:
     """Text on one line: a blank line would end a cue early."""
-    return _SPACE.sub(" ", str(text or "")).strip()
+    return _SPACE.sub(" ", text or "").strip()
 
 
 def speaker_labels(record: Mapping[str, Any]) -> dict[str | None, str]:
     """The label of each speaker of ``record`` (``None``: a segment without a speaker)."""
+    return _labels(RecordView.from_dict(record))
+
+
+def _labels(view: RecordView) -> dict[str | None, str]:
     roles: dict[str | None, str] = {}
-    for item in record.get("participants") or []:
-        roles.setdefault(item.get("speaker"), str(item.get("role") or "unknown"))
-    for segment in record.get("segments") or []:
-        roles.setdefault(segment.get("speaker"), str(segment.get("role") or "unknown"))
+    for participant in view.participants:
+        roles.setdefault(participant.speaker, participant.role or "unknown")
+    for segment in view.segments:
+        roles.setdefault(segment.speaker, segment.role or "unknown")
     per_role: dict[str, int] = {}
     for role in roles.values():
         per_role[role] = per_role.get(role, 0) + 1
@@ -84,17 +85,17 @@ def speaker_labels(record: Mapping[str, Any]) -> dict[str | None, str]:
 
 def cues(record: Mapping[str, Any]) -> list[Cue]:
     """The record's segments with text, in time order, as labelled cues."""
-    labels = speaker_labels(record)
+    view = RecordView.from_dict(record)
+    labels = _labels(view)
     out: list[Cue] = []
-    for segment in record.get("segments") or []:
-        text = _one_line(segment.get("text"))
+    for segment in view.segments:
+        text = _one_line(segment.text)
         if not text:
             continue
-        start = _seconds(segment.get("start"))
-        end = max(_seconds(segment.get("end")), start)
-        speaker = segment.get("speaker")
-        role = ROLE_NAMES.get(str(segment.get("role")))
-        label = labels.get(speaker) or role or "Speaker"
+        start = _seconds(segment.start)
+        end = max(_seconds(segment.end), start)
+        role = ROLE_NAMES.get(str(segment.role))
+        label = labels.get(segment.speaker) or role or "Speaker"
         out.append(Cue(start, end, label, text))
     out.sort(key=lambda cue: (cue.start, cue.end))
     return out
@@ -136,14 +137,13 @@ def to_text(record: Mapping[str, Any]) -> str:
     )
 
 
-def _turns(record: Mapping[str, Any]) -> Iterable[tuple[float, float, str]]:
-    diarization = record.get("diarization") or {}
-    turns = diarization.get("turns")
-    if turns is None:  # no diarization stored: the segments say who spoke when
-        turns = record.get("segments") or []
+def _turns(view: RecordView) -> Iterable[tuple[float, float, str]]:
+    stored = view.diarization.turns if view.diarization else None
+    # no diarization stored: the segments say who spoke when
+    turns = stored if stored is not None else view.segments
     for turn in turns:
-        start, end = _seconds(turn.get("start")), _seconds(turn.get("end"))
-        yield start, end, _LABEL_UNSAFE.sub("_", str(turn.get("speaker") or "unknown"))
+        start, end = _seconds(turn.start), _seconds(turn.end)
+        yield start, end, _LABEL_UNSAFE.sub("_", turn.speaker or "unknown")
 
 
 def to_rttm(record: Mapping[str, Any]) -> str:
@@ -151,9 +151,10 @@ def to_rttm(record: Mapping[str, Any]) -> str:
     from pipelines.core.types import Diarization, SpeakerTurn
     from pipelines.speakers.rttm import rttm_lines
 
-    method = str((record.get("diarization") or {}).get("method") or "segments")
-    turns = tuple(SpeakerTurn(start, end, speaker) for start, end, speaker in _turns(record))
-    uri = _LABEL_UNSAFE.sub("_", str(record.get("id") or "call"))
+    view = RecordView.from_dict(record)
+    method = (view.diarization.method if view.diarization else None) or "segments"
+    turns = tuple(SpeakerTurn(start, end, speaker) for start, end, speaker in _turns(view))
+    uri = _LABEL_UNSAFE.sub("_", view.id or "call")
     return "".join(line + "\n" for line in rttm_lines(Diarization(method, turns), uri))
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import escape
 
 from pipelines.core.errors import StageError
+from pipelines.record.view import ParticipantView, RecordView, SegmentView
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -140,31 +141,18 @@ def _count(items: Sequence[object], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None for anything else (JSON null, strings, NaN)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
+def _float(value: float | None) -> float | None:
+    """A number of the record as a float (the view keeps ints as stored)."""
+    return None if value is None else float(value)
 
 
-def _dicts(value: Any) -> list[Mapping[str, Any]]:
-    """The mappings of a list (a record read from JSON) or a tuple (a record in memory)."""
-    if not isinstance(value, list | tuple):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
-def _block(record: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = record.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def _bars(items: Iterable[Mapping[str, Any]]) -> list[Bar]:
+def _bars(spans: Iterable[tuple[float | None, float | None, str | None]]) -> list[Bar]:
+    """Bars of (start, end, speaker) spans that have both times and a positive length."""
     bars = []
-    for item in items:
-        start, end = _num(item.get("start")), _num(item.get("end"))
+    for start, end, speaker in spans:
+        start, end = _float(start), _float(end)
         if start is not None and end is not None and end > start:
-            bars.append(Bar(max(start, 0.0), end, str(item.get("speaker") or "unknown")))
+            bars.append(Bar(max(start, 0.0), end, speaker or "unknown"))
     return sorted(bars, key=lambda b: (b.start, b.end, b.speaker))
 
 
@@ -206,10 +194,11 @@ def silence_spans(bars: Sequence[Bar], duration: float) -> list[tuple[float, flo
     return gaps
 
 
-def _lanes(record: Mapping[str, Any], bars: Sequence[Bar]) -> tuple[Lane, ...]:
+def _lanes(view: RecordView, bars: Sequence[Bar]) -> tuple[Lane, ...]:
     roles: dict[str, str] = {}
-    for item in [*_dicts(record.get("participants")), *_dicts(record.get("segments"))]:
-        roles.setdefault(str(item.get("speaker") or "unknown"), str(item.get("role") or "unknown"))
+    items: list[ParticipantView | SegmentView] = [*view.participants, *view.segments]
+    for item in items:
+        roles.setdefault(item.speaker or "unknown", item.role or "unknown")
     for bar in bars:
         roles.setdefault(bar.speaker, "unknown")
     lanes = []
@@ -221,57 +210,58 @@ def _lanes(record: Mapping[str, Any], bars: Sequence[Bar]) -> tuple[Lane, ...]:
     return tuple(lanes)
 
 
-def _duration(record: Mapping[str, Any], bars: Sequence[Bar]) -> float:
-    for block in ("audio", "metrics"):
-        number = _num(_block(record, block).get("duration_s"))
+def _duration(view: RecordView, bars: Sequence[Bar]) -> float:
+    for number in (_float(view.audio.duration_s), _float(view.metrics.duration_s)):
         if number is not None and number > 0:
             return number
     return max((b.end for b in bars), default=0.0)
 
 
-def _emotions(segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
+def _emotions(segments: Sequence[SegmentView]) -> list[tuple[float, float, str]]:
     points = []
     for item in segments:
-        emotion, start, end = item.get("emotion"), _num(item.get("start")), _num(item.get("end"))
-        if item.get("role") != "customer" or not isinstance(emotion, Mapping):
+        emotion, start, end = item.emotion, _float(item.start), _float(item.end)
+        if item.role != "customer" or emotion is None:
             continue
-        valence = _num(emotion.get("valence"))
+        valence = _float(emotion.valence)
         if valence is not None and start is not None and end is not None:
-            label = str(emotion.get("label") or "unlabelled")
+            label = emotion.label or "unlabelled"
             points.append(((start + max(start, end)) / 2, max(-1.0, min(1.0, valence)), label))
     return sorted(points)
 
 
 def read_timeline(record: Mapping[str, Any]) -> Timeline:
     """What to draw for ``record``; StageError when it has no duration to draw."""
-    segments = _dicts(record.get("segments"))
-    bars = _bars(segments) or _bars(_dicts(_block(record, "diarization").get("turns")))
-    duration = _duration(record, bars)
+    view = RecordView.from_dict(record)
+    segments = view.segments
+    bars = _bars((s.start, s.end, s.speaker) for s in segments)
+    if not bars:  # no segment to draw: the diarization's turns, if stored
+        turns = view.diarization.turns if view.diarization else None
+        bars = _bars((t.start, t.end, t.speaker) for t in turns or ())
+    duration = _duration(view, bars)
     if duration <= 0:
-        call_id = str(record.get("id") or "unknown")
+        call_id = view.id or "unknown"
         raise StageError("timeline", call_id, "the record has no duration to draw (0 s, no turns)")
     marks, unevidenced, counts = [], [], [0, 0]
-    compliance = _block(record, "compliance")
-    for check in _dicts(compliance.get("checks")):
-        rule_id, passed = str(check.get("rule_id") or "?"), check.get("passed") is True
+    compliance = view.compliance
+    for check in compliance.checks if compliance else ():
+        rule_id, passed = check.rule_id or "?", check.passed is True
         counts[not passed] += 1
-        starts = [_num(e.get("start")) for e in _dicts(check.get("evidence"))]
-        known = [s for s in starts if s is not None]
+        known = [s for e in check.evidence if (s := _float(e.start)) is not None]
         if known:
             marks.append(Mark(min(known), rule_id, passed))
         elif not passed:
             unevidenced.append(rule_id)
-    speakers = {s.get("id"): str(s.get("speaker") or "unknown") for s in segments}
+    speakers = {s.id: s.speaker or "unknown" for s in segments}
     pii = []
-    for entity in _dicts(_block(record, "pii").get("entities")):
-        start, end = _num(entity.get("start")), _num(entity.get("end"))
+    for entity in view.pii.entities if view.pii else ():
+        start, end = _float(entity.start), _float(entity.end)
         if start is not None and end is not None:
-            speaker = speakers.get(entity.get("segment_id"))
-            pii.append((start, max(start, end), str(entity.get("type") or "PII"), speaker))
-    verdict = compliance.get("passed")
+            speaker = speakers.get(entity.segment_id)
+            pii.append((start, max(start, end), entity.type or "PII", speaker))
     return Timeline(
         duration=duration,
-        lanes=_lanes(record, bars),
+        lanes=_lanes(view, bars),
         bars=tuple(bars),
         overtalk=tuple(overtalk_spans(bars)),
         silences=tuple(silence_spans(bars, duration)),
@@ -280,8 +270,8 @@ def read_timeline(record: Mapping[str, Any]) -> Timeline:
         unevidenced_failures=tuple(unevidenced),
         checks=(counts[0], counts[1]),
         pii=tuple(sorted(pii, key=lambda p: (p[0], p[1], p[2]))),
-        score=_num(compliance.get("score")),
-        passed=verdict if isinstance(verdict, bool) else None,
+        score=_float(compliance.score) if compliance else None,
+        passed=compliance.passed if compliance else None,
     )
 
 
