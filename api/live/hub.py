@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -322,10 +321,6 @@ class LiveHub:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
-
-
-def new_call_id() -> str:
-    return uuid.uuid4().hex
 
 
 def subscriber(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[dict[str, Any]]) -> Send:

@@ -9,25 +9,29 @@ Close codes: 1003 data of the wrong kind (audio before ``start``), 1007 a malfor
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import json
 import logging
-import re
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.http.deps import Services, ServicesDep, authenticate, require
 from api.http.errors import ApiError, close_code_of
-from api.live.hub import LiveCall, LiveStart, new_call_id, subscriber
+from api.live.hub import LiveCall, LiveStart, subscriber
+from api.live.protocols import (
+    CALL_ID,
+    TWILIO_TRACKS,
+    Closing,
+    parse_json,
+    parse_start,
+    parse_twilio_media,
+    parse_twilio_start,
+    twilio_parameters,
+)
 from api.store.audit import audit
 from api.store.keys import Principal
-from pipelines.core.types import LAYOUTS
 
 logger = logging.getLogger(__name__)
 
@@ -36,33 +40,10 @@ router = APIRouter(tags=["live"])
 STREAM_ROLES = ("ingest", "qa_analyst")
 WATCH_ROLES = ("qa_analyst", "auditor", "admin", "ingest")
 Watcher = Annotated[Principal, Depends(require(*WATCH_ROLES))]
-CALL_ID = re.compile(r"^(?:CA)?[0-9a-f]{32}$")
 MAX_BEHIND_S = 4.0  # transcription this far behind the audio: the reader holds back the client
-TEXT_LIMIT = 65536
 LIVE_WAIT_S = 5.0  # a desktop may connect this long before the call it watches is open
 LIVE_OPENING_WAIT_S = 120.0
 LIVE_POLL_S = 0.05
-
-
-class StartMessage(BaseModel):
-    type: Literal["start"]
-    call_id: str | None = Field(default=None, pattern=CALL_ID.pattern)
-    sample_rate: Literal[8000, 16000] = 8000
-    encoding: Literal["pcm_s16le", "mulaw"] = "pcm_s16le"
-    channels: Literal[1, 2] = 1
-    layout: str | None = None
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    translate_to: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    policy_id: str | None = Field(default=None, max_length=64)
-
-
-class Closing(Exception):
-    """End the socket with a WebSocket close code and a reason."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason[:120]
 
 
 def _services(websocket: WebSocket) -> Services:
@@ -84,18 +65,6 @@ def _principal(
 
 def _origin(websocket: WebSocket) -> str:
     return websocket.client.host if websocket.client else "unknown"
-
-
-def _json(text: str) -> dict[str, Any]:
-    if len(text) > TEXT_LIMIT:
-        raise Closing(1009, "text message too large")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Closing(1007, f"not JSON: {exc.msg}") from exc
-    if not isinstance(data, dict):
-        raise Closing(1007, "messages are JSON objects")
-    return data
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
@@ -200,7 +169,7 @@ async def stream(websocket: WebSocket) -> None:
             return
         if first.get("text") is None:
             raise Closing(1003, "send the JSON start message before any audio")
-        start = _start(_json(first["text"]), principal)
+        start = parse_start(parse_json(first["text"]), principal.tenant, principal.name)
         session = _Session(services, principal, start)
         call = await session.open(tuple(range(start.channels)))
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -213,7 +182,7 @@ async def stream(websocket: WebSocket) -> None:
             if message.get("bytes") is not None:
                 await session.audio(message["bytes"])
             elif message.get("text") is not None:
-                kind = _json(message["text"]).get("type")
+                kind = parse_json(message["text"]).get("type")
                 if kind == "stop":
                     break
                 if kind != "mark":
@@ -231,30 +200,6 @@ async def stream(websocket: WebSocket) -> None:
     finally:
         if sender is not None:
             sender.cancel()
-
-
-def _start(data: dict[str, Any], principal: Principal) -> LiveStart:
-    try:
-        message = StartMessage.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise Closing(1007, f"start: {where}: {first['msg']}") from exc
-    layout = message.layout or ("stereo-agent-left" if message.channels == 2 else "mono")
-    if layout not in LAYOUTS or (layout == "mono") != (message.channels == 1):
-        raise Closing(1007, f"start: layout {layout!r} does not fit {message.channels} channel(s)")
-    return LiveStart(
-        call_id=message.call_id or new_call_id(),
-        tenant=principal.tenant,
-        by=principal.name,
-        sample_rate=message.sample_rate,
-        encoding=message.encoding,
-        channels=message.channels,
-        layout=layout,  # type: ignore[arg-type]
-        language=message.language,
-        translate_to=message.translate_to,
-        policy_id=message.policy_id,
-    )
 
 
 async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
@@ -285,8 +230,6 @@ async def _end_badly(session: _Session | None, websocket: WebSocket, code: int, 
 
 # ---- Twilio Media Streams --------------------------------------------------------------
 
-TWILIO_TRACKS = {"outbound": 0, "inbound": 1}  # agent left, caller right
-
 
 @router.websocket("/v1/twilio")
 async def twilio(websocket: WebSocket) -> None:
@@ -305,7 +248,7 @@ async def twilio(websocket: WebSocket) -> None:
                 break
             if message.get("text") is None:
                 raise Closing(1003, "Twilio sends JSON text messages")
-            data = _json(message["text"])
+            data = parse_json(message["text"])
             event = data.get("event")
             if event == "start":
                 if session is not None:
@@ -314,10 +257,10 @@ async def twilio(websocket: WebSocket) -> None:
             elif event == "media":
                 if session is None:
                     raise Closing(1003, "media before start")
-                track, payload, at = _twilio_media(data)
+                media = parse_twilio_media(data)
                 assert session.call is not None
-                await run_in_threadpool(session.call.pad_to, track, at)
-                await session.audio(payload, track)
+                await run_in_threadpool(session.call.pad_to, media.track, media.at_s)
+                await session.audio(media.payload, media.track)
             elif event == "stop":
                 break
             elif event not in ("connected", "mark", "dtmf"):
@@ -335,66 +278,12 @@ async def twilio(websocket: WebSocket) -> None:
 
 
 async def _twilio_start(services: Services, websocket: WebSocket, data: dict[str, Any]) -> _Session:
-    start = data.get("start")
-    if not isinstance(start, dict):
-        raise Closing(1007, "start: missing 'start' object")
-    params = start.get("customParameters") or {}
-    params = params if isinstance(params, dict) else {}
-    token = websocket.query_params.get("token") or params.get("token")
+    token = websocket.query_params.get("token") or twilio_parameters(data).get("token")
     principal = _principal(services, token, _origin(websocket), STREAM_ROLES)
-    call_sid = start.get("callSid")
-    if not isinstance(call_sid, str) or not CALL_ID.match(call_sid):
-        raise Closing(1007, "start: callSid must be 'CA' and 32 hex digits")
-    media = start.get("mediaFormat") or {}
-    if (
-        media.get("encoding", "audio/x-mulaw") != "audio/x-mulaw"
-        or media.get("sampleRate", 8000) != 8000
-    ):
-        raise Closing(1007, "start: Twilio media must be audio/x-mulaw at 8000 Hz")
-    policy_id, translate_to = (
-        (params.get("policy_id"), params.get("translate_to"))
-        if isinstance(params, dict)
-        else (None, None)
-    )
-    if policy_id is not None and (not isinstance(policy_id, str) or len(policy_id) > 64):
-        raise Closing(1007, "start: customParameters.policy_id is a policy id")
-    if translate_to is not None and not (
-        isinstance(translate_to, str) and re.fullmatch(r"[a-z]{2,3}", translate_to)
-    ):
-        raise Closing(1007, "start: customParameters.translate_to is a language code")
-    live = LiveStart(
-        call_id=call_sid,
-        policy_id=policy_id,
-        translate_to=translate_to,
-        tenant=principal.tenant,
-        by=principal.name,
-        sample_rate=8000,
-        encoding="mulaw",
-        channels=1,
-        layout="stereo-agent-left",
-        protocol="twilio",
-        metadata={"stream_sid": str(start.get("streamSid", ""))[:64]},
-    )
+    live = parse_twilio_start(data, principal.tenant, principal.name)
     session = _Session(services, principal, live)
     await session.open(tuple(sorted(TWILIO_TRACKS.values())))
     return session
-
-
-def _twilio_media(data: dict[str, Any]) -> tuple[int, bytes, float]:
-    media = data.get("media")
-    if not isinstance(media, dict):
-        raise Closing(1007, "media: missing 'media' object")
-    track = TWILIO_TRACKS.get(str(media.get("track", "inbound")))
-    if track is None:
-        raise Closing(1007, "media: track is inbound or outbound")
-    try:
-        payload = base64.b64decode(str(media.get("payload", "")), validate=True)
-        at = int(media.get("timestamp", 0)) / 1000.0
-    except (binascii.Error, ValueError) as exc:
-        raise Closing(1007, "media: payload is base64 and timestamp milliseconds") from exc
-    if at < 0:
-        raise Closing(1007, "media: negative timestamp")
-    return track, payload, at
 
 
 # ---- read-only subscribers -------------------------------------------------------------
