@@ -12,7 +12,6 @@ import logging
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +43,7 @@ from pipelines.core.errors import INPUT_ERRORS, ConfigError, PolicyError
 from pipelines.core.settings import Settings
 from pipelines.core.types import LAYOUTS, CallAudio, Layout
 from pipelines.record.schema import content_sha256, record_to_dict
+from pipelines.record.view import RecordView
 from voice.redact import encode_wav
 
 if TYPE_CHECKING:
@@ -349,28 +349,29 @@ def write_partial(folder: Path, name: str, audio: CallAudio) -> Path:
 
 def summary_columns(record: Mapping[str, Any], metadata: Mapping[str, object]) -> dict[str, Any]:
     """The call's searchable summary, from its record dict and upload metadata."""
-    compliance = record.get("compliance") or {}
-    segments = record.get("segments") or []
-    customer = Counter[str]()
-    for segment in segments:
-        emotion = segment.get("emotion")
-        if segment.get("role") == "customer" and emotion:
-            customer[emotion["label"]] += max(segment["end"] - segment["start"], 0.0)
-    escalation = (record.get("metrics") or {}).get("escalation") or {}
-    topics = record.get("topics") or []
+    view = RecordView.from_dict(record)
+    customer: dict[str, float] = {}  # seconds of the customer's speech per emotion
+    for segment in view.segments:
+        emotion = segment.emotion
+        if segment.role == "customer" and emotion is not None and emotion.label is not None:
+            spoken = max((segment.end or 0.0) - (segment.start or 0.0), 0.0)
+            customer[emotion.label] = customer.get(emotion.label, 0.0) + spoken
+    escalation = view.metrics.escalation
+    compliance = view.compliance
     return {
         "agent": agent_of(metadata),
-        "passed": compliance.get("passed"),
-        "score": compliance.get("score"),
-        "topic": topics[0]["label"] if topics else None,
+        "passed": compliance.passed if compliance is not None else None,
+        "score": compliance.score if compliance is not None else None,
+        "topic": view.topics[0].label if view.topics else None,
         "customer_emotion": min(customer, key=lambda k: (-customer[k], k)) if customer else None,
         "negative_emotion": (
-            bool(NEGATIVE_LABELS & customer.keys()) or bool(escalation.get("detected"))
+            bool(NEGATIVE_LABELS & customer.keys())
+            or bool(escalation is not None and escalation.detected)
             if customer
             else None
         ),
-        "duration_s": record["audio"]["duration_s"],
-        "search_text": "\n".join(s["text"] for s in segments if s.get("text")),
+        "duration_s": view.audio.duration_s,
+        "search_text": "\n".join(s.text for s in view.segments if s.text),
     }
 
 
