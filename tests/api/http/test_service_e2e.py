@@ -20,7 +20,7 @@ from api.cli.main import main as cli_main
 from api.http.app import create_app
 from pipelines.core.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CALLS = ROOT / "tests" / "data" / "calls"
 POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
 ADMIN = "cqa_e2e-admin-key-0123456789abcdef0123456789"

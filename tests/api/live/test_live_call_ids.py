@@ -31,7 +31,7 @@ from tests.api.uvicorn_server import serving
 from voice.decode import load_call_audio
 from voice.g711 import encode_mulaw
 
-CALL = Path(__file__).resolve().parents[1] / "data" / "calls" / "payment-card.wav"
+CALL = Path(__file__).resolve().parents[2] / "data" / "calls" / "payment-card.wav"
 STATES = ("done", "running", "erased")
 
 

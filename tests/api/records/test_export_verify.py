@@ -23,7 +23,7 @@ from pipelines.core.settings import get_settings
 from pipelines.core.types import AudioSource, ModelInfo, Segment, Word
 from pipelines.record.schema import InteractionRecord, Provenance, record_to_dict
 
-RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "greeting-mono.json"
+RECORD = Path(__file__).resolve().parents[2] / "data" / "records" / "greeting-mono.json"
 SEED = bytes(range(32))
 SIGNER = Ed25519Signer.from_seed(SEED)
 KEY_SPEC = "ed25519:" + base64.b64encode(SEED).decode()

@@ -26,8 +26,8 @@ from voice.decode import load_call_audio
 
 __all__ = ["env"]  # fixture, imported for pytest
 
-CALL = Path(__file__).resolve().parents[1] / "data" / "calls" / "greeting-mono.wav"
-STEREO_CALL = Path(__file__).resolve().parents[1] / "data" / "calls" / "payment-card.wav"
+CALL = Path(__file__).resolve().parents[2] / "data" / "calls" / "greeting-mono.wav"
+STEREO_CALL = Path(__file__).resolve().parents[2] / "data" / "calls" / "payment-card.wav"
 
 
 def _upload(env: Env, key: str | None, tenant: str = "acme") -> httpx2.Response:

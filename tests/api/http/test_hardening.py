@@ -20,7 +20,7 @@ from tests.api.routes_fixtures import Env, env, error_of
 
 __all__ = ["env"]  # fixture, imported for pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 WAV = (DATA / "stereo" / "two-speakers-stereo.wav").read_bytes()
 TELEPHONY = DATA / "telephony" / "en_queue-periodic-announce.wav"
 BOUNDARY = "hardening-boundary"

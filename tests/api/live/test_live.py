@@ -28,7 +28,7 @@ from pipelines.core.settings import Settings
 from tests.api.uvicorn_server import serving
 from voice.decode import load_call_audio
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 SPANISH = DATA / "telephony" / "es_queue-periodic-announce.wav"
 CARD_CALL = DATA / "calls" / "payment-card.wav"
 MISSING_LINES = DATA / "calls" / "missing-lines-cancel.wav"

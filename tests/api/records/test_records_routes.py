@@ -214,7 +214,7 @@ def test_review_overrides_are_appended_with_reasons(any_db_env: Env) -> None:
 def test_reviews_change_the_listed_score_and_verdict(env: Env) -> None:
     """Check overrides re-score the call with the policy's weights and pass score; a score
     override wins; lists and analytics show the outcome, the record keeps the analysis'."""
-    policy = Path(__file__).resolve().parents[2] / "samples/policies/ecommerce-aftersales.yaml"
+    policy = Path(__file__).resolve().parents[3] / "samples/policies/ecommerce-aftersales.yaml"
     put = env.client.put(
         "/v1/policies/ecommerce-aftersales",
         content=policy.read_bytes(),

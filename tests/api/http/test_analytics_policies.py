@@ -15,7 +15,7 @@ from tests.api.routes_fixtures import Env, any_db_env, env, error_of
 
 __all__ = ["any_db_env", "env"]  # fixtures, imported for pytest
 
-POLICY = Path(__file__).resolve().parents[2] / "samples" / "policies" / "ecommerce-aftersales.yaml"
+POLICY = Path(__file__).resolve().parents[3] / "samples" / "policies" / "ecommerce-aftersales.yaml"
 YAML = {"Content-Type": "application/yaml"}
 JSON = {"Content-Type": "application/json"}
 

@@ -36,7 +36,7 @@ from pipelines.core.settings import ServiceSettings, Settings
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CALLS = ROOT / "tests" / "data" / "calls"
 STEREO = ROOT / "tests" / "data" / "stereo" / "two-speakers-stereo.wav"
 POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"

@@ -17,7 +17,7 @@ import soundfile as sf
 from api.cli.main import main
 from pipelines.record.schema import content_sha256
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CALLQA = [sys.executable, "-m", "api.cli"]
 SAMPLE = ROOT / "samples" / "call.wav"
 POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"

@@ -15,7 +15,7 @@ from tests.api.routes_fixtures import ADMIN, ROLES, Env, env, error_of
 __all__ = ["env"]  # fixture, imported for pytest
 
 WAV = (
-    Path(__file__).resolve().parents[1] / "data" / "stereo" / "two-speakers-stereo.wav"
+    Path(__file__).resolve().parents[2] / "data" / "stereo" / "two-speakers-stereo.wav"
 ).read_bytes()
 
 

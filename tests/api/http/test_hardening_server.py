@@ -22,7 +22,7 @@ from api.http.app import close_services, create_app, open_services
 from api.http.deps import Services
 from api.store.keys import create_key
 from pipelines.core.settings import ServiceSettings, Settings
-from tests.api.test_hardening import BOUNDARY, WAV, multipart_body
+from tests.api.http.test_hardening import BOUNDARY, WAV, multipart_body
 from tests.api.uvicorn_server import serving
 
 IDLE_TIMEOUT_S = 1.0

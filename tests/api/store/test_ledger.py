@@ -17,7 +17,7 @@ from api.store.db import Store
 from api.store.integrity import ChainReport, Ed25519Signer, HmacSigner, Problem, Signer, keyring
 from pipelines.record.schema import content_sha256
 
-RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "greeting-mono.json"
+RECORD = Path(__file__).resolve().parents[2] / "data" / "records" / "greeting-mono.json"
 SIGNER = Ed25519Signer.from_seed(bytes(range(32)))
 KEYS = keyring([SIGNER])
 

@@ -49,7 +49,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
 
 
 AUTH = st.sampled_from([f"Bearer {KEY}", f"Bearer {KEY}-all", "Bearer wrong", ""])
-WAV = Path(__file__).resolve().parents[1] / "data" / "moh" / "macroform-cold_day-excerpt.wav"
+WAV = Path(__file__).resolve().parents[2] / "data" / "moh" / "macroform-cold_day-excerpt.wav"
 
 # requests found from outside that once answered 500: (path, method, case parts, status)
 KNOWN_CASES: list[tuple[str, str, dict[str, Any], int]] = [
