@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete
 
 from api.store.db import Store
 from api.store.integrity import Signer
-from api.store.schema import Call, Policy
+from api.store.policies import latest_policy
+from api.store.schema import Call
 from api.store.seals import seal_call
 from api.store.storage import Storage
-from pipelines.core.errors import ConfigError, InvalidRequestError
+from pipelines.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from api.jobs.queue import JobQueue
@@ -42,15 +42,6 @@ class Intake:
     policy_id: str | None = None
     layout: str | None = None
     idempotency_key: str | None = None
-
-
-def latest_policy(session: Session, tenant: str, policy_id: str) -> int:
-    version = session.scalar(
-        select(func.max(Policy.version)).where(Policy.tenant == tenant, Policy.id == policy_id)
-    )
-    if version is None:
-        raise InvalidRequestError(f"no policy {policy_id!r}; PUT /v1/policies/{{id}} first")
-    return int(version)
 
 
 def agent_of(metadata: Mapping[str, object]) -> str | None:

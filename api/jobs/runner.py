@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.jobs.intake import agent_of
@@ -35,11 +35,11 @@ from api.jobs.queue import (
 )
 from api.store.db import Store
 from api.store.heads import now_utc as utc_now
+from api.store.policies import stored_policy
 from api.store.schema import Call, Job, Tenant
-from api.store.schema import Policy as PolicyRow
 from pipelines.analytics.emotion import NEGATIVE
-from pipelines.compliance.policy import Policy, parse_policy
-from pipelines.core.errors import INPUT_ERRORS, ConfigError, PolicyError
+from pipelines.compliance.policy import Policy
+from pipelines.core.errors import INPUT_ERRORS, ConfigError
 from pipelines.core.settings import Settings
 from pipelines.core.types import LAYOUTS, CallAudio, Layout
 from pipelines.record.schema import content_sha256, record_to_dict
@@ -312,27 +312,6 @@ def read_call(session: Session, job: Job, default_score_agents: bool) -> CallInp
         policy=stored_policy(session, call.tenant, call.policy_id, call.policy_version),
         score_agents=bool(tenant is not None and tenant.score_agents) or default_score_agents,
         metadata=dict(call.metadata_json or {}),
-    )
-
-
-def stored_policy(
-    session: Session, tenant: str, policy_id: str | None, version: int | None
-) -> Policy | None:
-    """A policy from the ``policies`` table: that version, or the newest when none is given."""
-    if policy_id is None:
-        return None
-    query = select(PolicyRow).where(PolicyRow.tenant == tenant, PolicyRow.id == policy_id)
-    if version is not None:
-        query = query.where(PolicyRow.version == version)
-    row = session.scalars(query.order_by(PolicyRow.version.desc()).limit(1)).first()
-    if row is None:
-        which = f"version {version} of " if version is not None else ""
-        raise PolicyError(f"{which}policy {policy_id!r} is not stored for tenant {tenant}")
-    text = row.source
-    return parse_policy(
-        text,
-        source=f"{row.id} v{row.version}",
-        format="json" if text.lstrip().startswith("{") else "yaml",
     )
 
 

@@ -298,7 +298,7 @@ class LiveHub:
     def _policy(self, start: LiveStart) -> Policy | None:
         if start.policy_id is None:
             return None
-        from api.jobs.runner import stored_policy
+        from api.store.policies import stored_policy
 
         with self.store.session() as session:
             return stored_policy(session, start.tenant, start.policy_id, None)

@@ -121,7 +121,7 @@ def _record(session: Session, tenant: str, found: Stored) -> dict[str, Any]:
 
 def _pass_score(session: Session, tenant: str, call: Call) -> float | None:
     """The pass score of the policy version the call was scored with, when it is stored."""
-    from api.jobs.runner import stored_policy
+    from api.store.policies import stored_policy
     from pipelines.core.errors import PolicyError
 
     try:
