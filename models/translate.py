@@ -72,36 +72,28 @@ class InstalledPair:
         )
 
 
-def default_packages_dir() -> Path:
-    """``<CALLQA_DATA_DIR>/argos-packages``."""
-    from pipelines.core.settings import get_settings
-
-    return get_settings().data_path / PACKAGES_DIR_NAME
-
-
-def install_package(path: str | Path, packages_dir: Path | None = None) -> InstalledPair:
+def install_package(path: str | Path, packages_dir: Path) -> InstalledPair:
     """Install an ``.argosmodel`` file; an installed package of the same pair is replaced.
 
     Raises ``ConfigError`` (bad input) with a one-line reason when the file is missing or is
     not an argos translation package; nothing is left half-installed.
     """
     source = Path(path).expanduser()
-    target_dir = packages_dir if packages_dir is not None else default_packages_dir()
     if not source.is_file():
         raise ConfigError(f"{source}: no such file")
     if not zipfile.is_zipfile(source):
         raise ConfigError(f"{source}: not an argos package (not a zip archive)")
     with zipfile.ZipFile(source) as archive:
         top, metadata = _check_archive(archive, source)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        with _lock, tempfile.TemporaryDirectory(dir=target_dir, prefix=".install-") as staging:
+        packages_dir.mkdir(parents=True, exist_ok=True)
+        with _lock, tempfile.TemporaryDirectory(dir=packages_dir, prefix=".install-") as staging:
             archive.extractall(staging)
             staged = Path(staging) / top
             _load_package(staged, verify=True)  # argostranslate must be able to use it
-            for old in installed_pairs(target_dir):
+            for old in installed_pairs(packages_dir):
                 if (old.source, old.target) == (metadata["from_code"], metadata["to_code"]):
                     shutil.rmtree(old.path)
-            final = target_dir / top
+            final = packages_dir / top
             if final.exists():
                 shutil.rmtree(final)
             staged.rename(final)
@@ -151,13 +143,12 @@ def _check_archive(archive: zipfile.ZipFile, source: Path) -> tuple[str, dict[st
     return top, metadata
 
 
-def installed_pairs(packages_dir: Path | None = None) -> list[InstalledPair]:
+def installed_pairs(packages_dir: Path) -> list[InstalledPair]:
     """The installed translation packages, sorted by source and target language."""
-    root = packages_dir if packages_dir is not None else default_packages_dir()
-    if not root.is_dir():
+    if not packages_dir.is_dir():
         return []
     pairs = []
-    for path in sorted(root.iterdir()):
+    for path in sorted(packages_dir.iterdir()):
         if not path.is_dir() or path.name.startswith(".") or not (path / "metadata.json").is_file():
             continue
         try:
@@ -196,8 +187,8 @@ def missing_pair_error(
 class ArgosTranslator:
     """Translates text with the argos packages in one directory (loaded on first use)."""
 
-    def __init__(self, packages_dir: Path | None = None) -> None:
-        self.packages_dir = packages_dir if packages_dir is not None else default_packages_dir()
+    def __init__(self, packages_dir: Path) -> None:
+        self.packages_dir = packages_dir
         self._translations: dict[Path, Any] = {}
         self._lock = threading.Lock()
 
