@@ -119,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     from api.cli.stream import add_stream_parser
 
     add_stream_parser(commands)
+    from api.cli.rescore import add_rescore_parser
+
+    add_rescore_parser(commands)
     return parser
 
 
@@ -152,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from api.cli.stream import run_stream
 
             return run_stream(args)
+        if args.command == "rescore":
+            from api.cli.rescore import run_rescore
+
+            return run_rescore(args)
         if args.command in ("export", "verify"):
             from api.cli.records import run_export, run_verify
 

@@ -15,7 +15,7 @@
     └── InvalidRequestError          a request's values are invalid (the message says which)
 
 The CLI maps ``CallQAError`` subclasses caused by input (``ConfigError``, ``AudioDecodeError``,
-``PolicyError``) to exit code 2 with a one-line reason; the API maps every one of them to a
+``PolicyError``, ``InvalidRequestError``) to exit code 2 with a one-line reason; the API maps every one of them to a
 status and a JSON error body in one table (`api.http.errors`), and the last three are raised by
 the records, jobs and store rooms instead of HTTP errors.
 """
@@ -73,5 +73,10 @@ class InvalidRequestError(CallQAError):
     """A request's values are invalid; the message names the field and what is expected."""
 
 
-INPUT_ERRORS: tuple[type[CallQAError], ...] = (ConfigError, AudioDecodeError, PolicyError)
+INPUT_ERRORS: tuple[type[CallQAError], ...] = (
+    ConfigError,
+    AudioDecodeError,
+    PolicyError,
+    InvalidRequestError,
+)
 """Errors caused by what the user gave us (CLI exit code 2, HTTP 4xx)."""

@@ -12,10 +12,12 @@ from typing import Any
 from pipelines.core.types import (
     AudioSource,
     Diarization,
+    Emotion,
     Layout,
     ModelInfo,
     Participant,
     Segment,
+    Translation,
     Word,
 )
 
@@ -96,6 +98,45 @@ def segment_to_dict(segment: Segment) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def segment_from_dict(data: Mapping[str, Any]) -> Segment:
+    """A segment as the record wrote it (`segment_to_dict`), read back; `KeyError` or
+    `TypeError` when it lacks the fields every record's segments hold."""
+    translation = data.get("translation")
+    emotion = data.get("emotion")
+    return Segment(
+        id=int(data["id"]),
+        start=float(data["start"]),
+        end=float(data["end"]),
+        text=str(data["text"]),
+        words=tuple(
+            Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"]))
+            for w in data.get("words") or ()
+        ),
+        language=str(data.get("language") or ""),
+        confidence=float(data.get("confidence") or 0.0),
+        channel=int(data.get("channel") or 0),
+        speaker=data.get("speaker"),
+        role=data.get("role") or "unknown",
+        translation=(
+            Translation(str(translation["language"]), str(translation["text"]))
+            if translation
+            else None
+        ),
+        emotion=(
+            Emotion(
+                label=str(emotion["label"]),
+                valence=float(emotion["valence"]),
+                arousal=float(emotion["arousal"]),
+                confidence=float(emotion["confidence"]),
+                source=str(emotion["source"]),
+                raw_label=emotion.get("raw_label"),
+            )
+            if emotion
+            else None
+        ),
+    )
 
 
 def record_to_dict(record: InteractionRecord) -> dict[str, Any]:
