@@ -15,9 +15,9 @@
     └── InvalidRequestError          a request's values are invalid (the message says which)
 
 The CLI maps ``CallQAError`` subclasses caused by input (``ConfigError``, ``AudioDecodeError``,
-``PolicyError``, ``InvalidRequestError``) to exit code 2 with a one-line reason; the API maps every one of them to a
-status and a JSON error body in one table (`api.http.errors`), and the last three are raised by
-the records, jobs and store rooms instead of HTTP errors.
+``PolicyError``, ``InvalidRequestError``) to exit code 2 with a one-line reason; the API maps
+every one of them to a status and a JSON error body in one table (`api.http.errors`), and the
+last three are raised by the records, jobs and store rooms instead of HTTP errors.
 """
 
 from __future__ import annotations
