@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import soxr
 
-from pipelines.core.types import Audio
+from pipelines.core.types import Audio, Samples
 from voice.g711 import BytesLike, decode_alaw, decode_mulaw
 
 logger = logging.getLogger(__name__)
@@ -139,3 +139,17 @@ class PcmFrameBuffer:
             for c in range(self.channels)
         )
         return StreamFrame(index, index * self.frame_size / self.target_rate, channels)
+
+
+T = TypeVar("T")
+
+
+def frames_by_track(
+    frames: Sequence[StreamFrame], tracks: Sequence[T]
+) -> Iterator[tuple[T, Samples]]:
+    """The samples of decoded frames by track: channel ``c`` of the frames is ``tracks[c]``
+    (nothing for no frames)."""
+    if not frames:
+        return
+    for index, track in enumerate(tracks):
+        yield track, np.concatenate([f.channels[index].samples for f in frames])

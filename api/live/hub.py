@@ -30,8 +30,7 @@ from pipelines.compliance.policy import Policy
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.settings import Settings
 from pipelines.core.types import Layout
-from pipelines.live.transcriber import frames_by_track
-from voice.frames import PcmFrameBuffer, StreamEncoding, StreamFrame
+from voice.frames import PcmFrameBuffer, StreamEncoding, StreamFrame, frames_by_track
 
 if TYPE_CHECKING:  # loaded with the first live call
     from pipelines.live.call import LiveEngine

@@ -132,9 +132,11 @@ class LiveMonitor:
         with self._lock:
             if self.stages.redactor is None:
                 return ()
-            self._forget_before(segment.start)
             redaction = self.stages.redactor.redact([*self._recent, segment])
             entities = [e for e in redaction.entities if e.segment_id == segment.id]
+            if not entities:
+                return ()
+            self._forget_retracted()
             seen = self._pii_types.setdefault(segment.id, set())
             new = sorted({e.type for e in entities} - seen)
             if not new:
@@ -222,18 +224,22 @@ class LiveMonitor:
         return redacted, alerts
 
     def _forget_before(self, start_s: float) -> None:
-        """Drop the PII context a segment starting at ``start_s`` no longer needs, and the
-        alerted types of partials that never became finals."""
+        """Drop the PII context a segment starting at ``start_s`` no longer needs."""
         opts = self.options
         while self._recent and (
             len(self._recent) >= opts.pii_context_segments
             or self._recent[0].end < start_s - opts.pii_context_s
         ):
             self._pii_types.pop(self._recent.popleft().id, None)
-        if len(self._pii_types) > 4 * opts.pii_context_segments:  # retracted partials' ids
-            kept = {s.id for s in self._recent}
-            for segment_id in sorted(self._pii_types)[: -opts.pii_context_segments]:
-                if segment_id not in kept:
+
+    def _forget_retracted(self) -> None:
+        """Bound the alerted types kept for partials: those of partials that never became a
+        final (retracted) go, oldest first."""
+        keep = self.options.pii_context_segments
+        if len(self._pii_types) > 4 * keep:
+            finals = {s.id for s in self._recent}
+            for segment_id in sorted(self._pii_types)[:-keep]:
+                if segment_id not in finals:
                     del self._pii_types[segment_id]
 
     # ---- emotion -------------------------------------------------------------------------

@@ -31,15 +31,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from pipelines.core.audio import SAMPLE_RATE
-from pipelines.core.types import Samples, Segment
+from pipelines.core.types import Segment
 from pipelines.live.events import (
     Decoder,
     Event,
@@ -51,7 +50,7 @@ from pipelines.live.events import (
 )
 from pipelines.live.scheduler import StreamScheduler
 from pipelines.live.track import Track
-from voice.frames import PcmFrameBuffer, StreamEncoding, StreamFrame
+from voice.frames import PcmFrameBuffer, StreamEncoding, StreamFrame, frames_by_track
 from voice.g711 import BytesLike
 
 __all__ = [
@@ -65,14 +64,12 @@ __all__ = [
     "PcmInput",
     "StreamScheduler",
     "TrackKey",
-    "frames_by_track",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TRACKS: Mapping[str, int] = {"inbound": 0, "outbound": 1}
 FinalHook = Callable[[Segment], None]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,14 +350,3 @@ class PcmInput:
     def _feed(self, frames: list[StreamFrame]) -> None:
         for track, samples in frames_by_track(frames, self.tracks):
             self.transcriber.feed(track, samples)
-
-
-def frames_by_track(
-    frames: Sequence[StreamFrame], tracks: Sequence[T]
-) -> Iterator[tuple[T, Samples]]:
-    """The samples of decoded frames by track: channel ``c`` of the frames is ``tracks[c]``
-    (nothing for no frames)."""
-    if not frames:
-        return
-    for index, track in enumerate(tracks):
-        yield track, np.concatenate([f.channels[index].samples for f in frames])

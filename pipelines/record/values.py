@@ -7,6 +7,7 @@ unchanged; ``float`` in the signatures takes ints); booleans are not numbers.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, Self, get_type_hints
@@ -57,10 +58,10 @@ def numbers(value: object) -> Mapping[str, float]:
 
 
 READERS: dict[object, Callable[[object], object]] = {
-    str | None: lambda value: text(value),
-    float | None: lambda value: number(value),
-    int | None: lambda value: integer(value),
-    bool | None: lambda value: flag(value),
+    str | None: text,
+    float | None: number,
+    int | None: integer,
+    bool | None: flag,
 }
 
 
@@ -72,6 +73,12 @@ class ScalarView:
 
     @classmethod
     def from_dict(cls, data: Json) -> Self:
-        hints = get_type_hints(cls)
-        names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        return cls(**{name: READERS[hints[name]](data.get(name)) for name in names})
+        view: type = cls
+        return cls(**{name: read(data.get(name)) for name, read in _readers(view)})
+
+
+@functools.cache
+def _readers(view: type) -> tuple[tuple[str, Callable[[object], object]], ...]:
+    """Each field of a scalar view with the reader of its type (worked out once per class)."""
+    hints = get_type_hints(view)
+    return tuple((f.name, READERS[hints[f.name]]) for f in dataclasses.fields(view))
