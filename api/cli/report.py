@@ -222,7 +222,8 @@ def scorecard(record: Record) -> list[str]:
     for check in checks:
         mark = "PASS" if check.passed else "FAIL"
         severity = check.severity or ""
-        out.append(f"{INDENT}{mark}  {check.rule_id!s:<{width}}  {severity:<8}  {check.kind}")
+        line = f"{INDENT}{mark}  {check.rule_id!s:<{width}}  {severity:<8}  {check.kind}"
+        out.append(line + _close_call(check))
         out += _evidence_lines(check, roles_by_segment, pad)
         if not check.passed and check.detail:
             why = check.detail
@@ -230,6 +231,13 @@ def scorecard(record: Record) -> list[str]:
                 why = "no response within " + why.split("; no response within ", 1)[1]
             out += _wrap(why, f"{pad}why: ", pad + "     ", MAX_WHY_LINES)
     return out
+
+
+def _close_call(check: CheckView) -> str:
+    """``  close call: score 0.77 vs threshold 0.75`` when the machine was unsure, else ''."""
+    if not check.close_call or check.score is None or check.threshold is None:
+        return ""
+    return f"  close call: score {check.score:.2f} vs threshold {check.threshold:.2f}"
 
 
 def _dominant(segments: Sequence[SegmentView]) -> tuple[str, Counter[str]] | None:

@@ -38,6 +38,7 @@ from pipelines.core.settings import Settings
 
 if TYPE_CHECKING:
     from pipelines.batch import CallPipeline
+    from pipelines.compliance.checker import ComplianceChecker
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class JobQueue:
         self.huey = make_huey(settings)
         self.task = self.huey.task(name=TASK_NAME)(self.analyze_job)
         self._runner: JobRun | None = None
+        self._checker: ComplianceChecker | None = None
         self._lock = threading.RLock()
 
     @property
@@ -129,6 +131,22 @@ class JobQueue:
             runner = self._runner
         runner.run(job_id)
 
+    def compliance_checker(self) -> ComplianceChecker:
+        """The checker re-scores use in this process, built once (the pipeline factory's when
+        it has one, else MiniLM's); safe to share between threads."""
+        with self._lock:
+            if self._checker is None:
+                made = (
+                    self.pipeline_factory().analytics.compliance if self.pipeline_factory else None
+                )
+                if made is None:
+                    from models.text_embedding import SentenceEmbedder
+                    from pipelines.compliance.checker import ScriptComplianceChecker
+
+                    made = ScriptComplianceChecker(SentenceEmbedder(threads=1))
+                self._checker = made
+            return self._checker
+
     def close(self) -> None:
         if self._owns_store and self._store is not None:
             self._store.dispose()
@@ -142,14 +160,23 @@ def enqueue(queue: JobQueue, job_id: str, *, delay: float = 0.0) -> None:
         queue.task(job_id)
 
 
-def new_job(session: Session, tenant: str, call_id: str) -> Job:
-    """Add a queued analysis job for a call (committed with the caller's session)."""
+def new_job(
+    session: Session,
+    tenant: str,
+    call_id: str,
+    *,
+    kind: str = "analyze",
+    params: dict[str, object] | None = None,
+) -> Job:
+    """Add a queued job (committed with the caller's session): a call's analysis, or a
+    policy-wide re-score (``kind="rescore"``, no call, its request in ``params``)."""
     now = utc_now()
     job = Job(
         id=secrets.token_hex(16),
         tenant=tenant,
         call_id=call_id,
-        kind="analyze",
+        kind=kind,
+        params=params,
         status="queued",
         progress=0.0,
         attempts=0,

@@ -43,13 +43,13 @@ from pipelines.core.errors import INPUT_ERRORS, ConfigError
 from pipelines.core.settings import Settings
 from pipelines.core.types import LAYOUTS, CallAudio, Layout
 from pipelines.record.schema import content_sha256, record_to_dict
+from pipelines.record.verdicts import close_calls
 from pipelines.record.view import RecordView
 from voice.redact import encode_wav
 
 if TYPE_CHECKING:
     from api.store.integrity import Signer
     from pipelines.batch import CallPipeline
-    from pipelines.compliance.checker import ComplianceChecker
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,6 @@ class CallInput:
 
 class _ThreadModels(threading.local):
     base: CallPipeline | None = None
-    checker: ComplianceChecker | None = None
 
 
 class JobRunner:
@@ -155,7 +154,10 @@ class JobRunner:
         logger.info("job %s: attempt %d on %s", job_id, job.attempts, worker)
         try:
             with Heartbeat(self.store, job_id, worker, self.settings) as heartbeat:
-                self._analyze(job, worker, heartbeat)
+                if job.kind == "rescore":
+                    self._rescore(job, worker, heartbeat)
+                else:
+                    self._analyze(job, worker, heartbeat)
         except LeaseLost:
             logger.warning("job %s: another worker has it now; dropped this attempt", job_id)
         except INPUT_ERRORS as exc:
@@ -198,6 +200,30 @@ class JobRunner:
         finally:
             partial.unlink(missing_ok=True)
 
+    def _rescore(self, job: Job, worker: str, heartbeat: Heartbeat) -> None:
+        """A policy-wide re-score; its report becomes the job's ``result``."""
+        from api.jobs.rescore import run_policy_rescore
+
+        def progress(fraction: float) -> None:
+            heartbeat.check()
+            if not report_progress(self.store, job.id, worker, "rescore", round(fraction, 3)):
+                heartbeat.lost()
+                heartbeat.check()
+
+        checker = self.queue.compliance_checker()
+        params = job.params or {}
+        report = run_policy_rescore(
+            self.store, job.tenant, params, checker, self._load_signer(), progress
+        )
+        with self.store.session() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == "running", Job.worker == worker)
+                .values(status="done", step="done", progress=1.0, error=None, lease_until=None)
+                .values(result=report, updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+
     def _store_record(
         self,
         job: Job,
@@ -233,6 +259,7 @@ class JobRunner:
                 .where(Call.id == source.call_id, Call.tenant == source.tenant)
                 .values(
                     **summary_columns(record, source.metadata),
+                    verdict_policy_version=Call.policy_version,
                     record_seq=entry.seq,
                     redacted_audio_path=str(final),
                 )
@@ -266,9 +293,7 @@ class JobRunner:
         base = models.base
         checker = None
         if source.policy is not None:
-            if models.checker is None:
-                models.checker = base.analytics.compliance or _compliance_checker()
-            checker = models.checker
+            checker = base.analytics.compliance or self.queue.compliance_checker()
         pipeline = copy.copy(base)
         pipeline.tenant = source.tenant
         pipeline.analytics = replace(
@@ -278,13 +303,6 @@ class JobRunner:
             emotion=replace(base.analytics.emotion, score_agents=source.score_agents),
         )
         return pipeline
-
-
-def _compliance_checker() -> ComplianceChecker:
-    from models.text_embedding import SentenceEmbedder
-    from pipelines.compliance.checker import ScriptComplianceChecker
-
-    return ScriptComplianceChecker(SentenceEmbedder(threads=1))
 
 
 def read_call(session: Session, job: Job, default_score_agents: bool) -> CallInput:
@@ -341,6 +359,8 @@ def summary_columns(record: Mapping[str, Any], metadata: Mapping[str, object]) -
         "agent": agent_of(metadata),
         "passed": compliance.passed if compliance is not None else None,
         "score": compliance.score if compliance is not None else None,
+        "verdict_policy_id": compliance.policy.id if compliance is not None else None,
+        "close_calls": close_calls(record),
         "topic": view.topics[0].label if view.topics else None,
         "customer_emotion": min(customer, key=lambda k: (-customer[k], k)) if customer else None,
         "negative_emotion": (

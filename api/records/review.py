@@ -9,7 +9,6 @@ override is ``{rule_id, value: bool}`` (the check's verdict) or ``{score: true, 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -17,13 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.store.schema import LedgerEntry
 from pipelines.core.errors import InvalidRequestError, NotFoundError
-from pipelines.record.view import CheckView, ComplianceView, OverrideView, RecordView, ReviewView
+from pipelines.record.verdicts import Verdict, check_overrides, override_views
+from pipelines.record.view import ComplianceView, OverrideView, RecordView, ReviewView
 
 MAX_REASON = 2000
 RULE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
-Verdict = bool | float | None  # a check's verdict (true: passed), or a score, as stored
 
 
 class ReviewIn(BaseModel):
@@ -38,26 +36,10 @@ class ReviewIn(BaseModel):
     reason: str = Field(min_length=1, max_length=MAX_REASON)
 
 
-def overrides_of(entries: Iterable[LedgerEntry]) -> list[dict[str, Any]]:
-    """The overrides stored in review entries (erased ones left out), oldest first."""
-    out: list[dict[str, Any]] = []
-    for entry in entries:
-        if entry.body is None:
-            continue
-        body = json.loads(entry.body)
-        body.pop("call_id", None)
-        out.append({**body, "seq": entry.seq})
-    return out
-
-
 def review_block(base: Mapping[str, Any] | None, overrides: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``review`` block of a served record."""
     status = "reviewed" if overrides else ReviewView.from_dict(base or {}).status or "unreviewed"
     return {"status": status, "overrides": overrides}
-
-
-def _views(overrides: Iterable[Mapping[str, Any]]) -> tuple[OverrideView, ...]:
-    return tuple(OverrideView.from_dict(item) for item in overrides)
 
 
 def _current_check(
@@ -66,7 +48,7 @@ def _current_check(
     check = compliance.check(rule_id) if compliance is not None else None
     if check is None:
         raise NotFoundError(f"no rule {rule_id!r} among this call's compliance checks")
-    return _check_overrides(overrides).get(rule_id, check.passed)
+    return check_overrides(overrides).get(rule_id, check.passed)
 
 
 def _current_score(compliance: ComplianceView | None, overrides: Iterable[OverrideView]) -> Verdict:
@@ -100,7 +82,7 @@ def make_override(
             raise InvalidRequestError("override either a rule (rule_id) or the score, not both")
         if not isinstance(body.value, bool):
             raise InvalidRequestError("value: a rule override is true (passed) or false (failed)")
-        previous = _current_check(compliance, _views(overrides), body.rule_id)
+        previous = _current_check(compliance, override_views(overrides), body.rule_id)
         return {"rule_id": body.rule_id, "value": body.value, "previous": previous, **common}
     value: Any = body.value
     if body.score is None or body.score is False:
@@ -113,71 +95,5 @@ def make_override(
         raise InvalidRequestError("value: a score override is a number from 0 to 100")
     if not 0 <= value <= 100:
         raise InvalidRequestError("value: a score override is a number from 0 to 100")
-    previous = _current_score(compliance, _views(overrides))
+    previous = _current_score(compliance, override_views(overrides))
     return {"score": True, "value": float(value), "previous": previous, **common}
-
-
-def _check_overrides(overrides: Iterable[OverrideView]) -> dict[str | None, Verdict]:
-    """rule_id -> the newest overriding verdict."""
-    return {item.rule_id: item.value for item in overrides if item.rule_id}
-
-
-def reviewed_outcome(
-    record: Mapping[str, Any], overrides: list[dict[str, Any]], pass_score: float | None
-) -> tuple[float | None, bool | None]:
-    """The call's score and verdict with the overrides applied (the newest of each wins).
-
-    Check overrides re-score the call with the policy's weights; a score override replaces
-    the score. The verdict needs the policy's pass score: without it (the policy is no longer
-    stored) the analysis' verdict stands.
-    """
-    from pipelines.compliance.checker import passes, scorecard
-    from pipelines.core.types import ComplianceCheck
-
-    compliance = RecordView.from_dict(record).compliance
-    if compliance is None or compliance.score is None:
-        return None, None
-    items = _views(overrides)
-    verdicts = _check_overrides(items)
-    checks = [
-        ComplianceCheck(
-            rule_id=str(check.rule_id),
-            kind=str(check.kind),
-            passed=bool(verdicts.get(check.rule_id, check.passed)),
-            severity=str(check.severity),
-            weight=float(check.weight or 0.0),
-        )
-        for check in compliance.checks
-    ]
-    score, passed = scorecard(checks, 0.0 if pass_score is None else pass_score)
-    scores = [float(item.value) for item in items if item.score and item.value is not None]
-    if scores:
-        score = round(scores[-1], 2)
-        passed = pass_score is not None and passes(score, checks, pass_score)
-    if pass_score is None:
-        return score, compliance.passed
-    return score, passed
-
-
-def _reviewed_check(
-    stored: Mapping[str, Any], verdicts: Mapping[str | None, Verdict]
-) -> dict[str, Any]:
-    """A stored check as served, with the newest override of its verdict."""
-    check = CheckView.from_dict(stored)
-    return {**stored, "passed": verdicts.get(check.rule_id, check.passed)}
-
-
-def as_reviewed(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The served record (with its review block) with the compliance verdicts as reviewed:
-    each check's newest override, and the reviewed score and verdict when there is one."""
-    view = RecordView.from_dict(record)
-    review = view.review
-    if review is None or not review.overrides or view.compliance is None:
-        return dict(record)
-    verdicts = _check_overrides(review.overrides)
-    stored = record["compliance"]  # served as stored, but for the verdicts
-    checks = [_reviewed_check(check, verdicts) for check in stored.get("checks") or []]
-    reviewed = {**stored, "checks": checks}
-    if review.score is not None:
-        reviewed.update(score=review.score, passed=review.passed)
-    return {**record, "compliance": reviewed}

@@ -105,6 +105,8 @@ class Filters:
     emotion: str | None = None  # a customer emotion label, or "negative"
     q: str | None = None
     include_erased: bool = False
+    close_call: bool | None = None  # the current verdict has (or has no) close call
+    policy_id: str | None = None  # the current verdict's policy
 
     def as_dict(self) -> dict[str, Any]:
         """The filters that were set (for the audit log; personal data in ``q`` redacted)."""
@@ -118,6 +120,8 @@ class Filters:
                 ("topic", self.topic),
                 ("emotion", self.emotion),
                 ("q", redact_text(self.q)[0] if self.q else None),
+                ("close_call", self.close_call),
+                ("policy_id", self.policy_id),
             )
             if value is not None
         }
@@ -140,6 +144,12 @@ def search_query(tenant: str, filters: Filters) -> Select[Any]:
         query = query.where(Call.negative_emotion.is_(True))
     elif filters.emotion is not None:
         query = query.where(Call.customer_emotion == filters.emotion)
+    if filters.close_call is True:
+        query = query.where(Call.close_calls > 0)
+    elif filters.close_call is False:
+        query = query.where(Call.close_calls == 0)
+    if filters.policy_id is not None:
+        query = query.where(Call.verdict_policy_id == filters.policy_id)
     if filters.q:
         if len(filters.q) > MAX_QUERY_TEXT:
             raise InvalidRequestError(f"q: at most {MAX_QUERY_TEXT} characters")
@@ -194,6 +204,9 @@ def summary(call: Call) -> dict[str, Any]:
         "agent": call.agent,
         "passed": call.passed,
         "score": call.score,
+        "verdict_policy_id": call.verdict_policy_id,
+        "verdict_policy_version": call.verdict_policy_version,
+        "close_calls": call.close_calls,
         "topic": call.topic,
         "customer_emotion": call.customer_emotion,
         "negative_emotion": call.negative_emotion,

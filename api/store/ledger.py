@@ -1,17 +1,18 @@
 """The tamper-evident record ledger: one signed hash chain per tenant.
 
-Entries are ``record`` (an interaction record), ``review`` (an override with its reason) and
-``erasure`` (who erased which entries, and why). ``body`` is canonical JSON and
-``content_sha256`` its SHA-256; ``prev_sha256`` is the previous entry's ``content_sha256``.
-Erasing a call sets its bodies to NULL and keeps every hash and signature (a tombstone), and
-appends a signed ``erasure`` entry that vouches for the tombstones, so the chain still verifies.
+Entries are ``record`` (an interaction record), ``review`` (an override with its reason),
+``rescore`` (the call's transcript scored again against a policy version) and ``erasure`` (who
+erased which entries, and why). ``body`` is canonical JSON and ``content_sha256`` its SHA-256;
+``prev_sha256`` is the previous entry's ``content_sha256``. Erasing a call sets its bodies to
+NULL and keeps every hash and signature (a tombstone), and appends a signed ``erasure`` entry
+that vouches for the tombstones, so the chain still verifies.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +37,8 @@ from pipelines.record.schema import INTEGRITY_FIELD, canonical_json
 logger = logging.getLogger(__name__)
 
 CHAIN = "ledger"
-RECORD, REVIEW, ERASURE = "record", "review", "erasure"
+RECORD, REVIEW, RESCORE, ERASURE = "record", "review", "rescore", "erasure"
+ANNOTATIONS = (REVIEW, RESCORE)  # entries about a stored record, erased with it
 
 
 def record_key(tenant: str, call_id: str) -> str:
@@ -159,22 +161,54 @@ def append_review(
     ``value``); overrides are never overwritten. LookupError when the call has no record."""
     if not override.get("reason") or not override.get("by"):
         raise ValueError("a review override needs a reason and who made it")
+    return append_annotation(session, tenant, call_id, REVIEW, override, signer)
+
+
+def append_annotation(
+    session: Session,
+    tenant: str,
+    call_id: str,
+    kind: str,
+    body: Mapping[str, Any],
+    signer: Signer,
+) -> LedgerEntry:
+    """Append a ``review`` or ``rescore`` entry about a call's stored record (never an edit of
+    it). LookupError when the call has no record (or it was erased)."""
+    if kind not in ANNOTATIONS:
+        raise ValueError(f"not an annotation kind: {kind!r}")
     head = lock_head(session, tenant, CHAIN)
     record = find_record(session, tenant, call_id)
     if record is None or record.body is None:
         raise LookupError(f"call {call_id} has no stored record")
-    body = {**override, "call_id": call_id}
-    return _append(session, head, REVIEW, call_id, body, signer)
+    return _append(session, head, kind, call_id, {**body, "call_id": call_id}, signer)
 
 
 def list_reviews(session: Session, tenant: str, call_id: str) -> list[LedgerEntry]:
     """A call's review entries, oldest first."""
+    return list_annotations(session, tenant, call_id, REVIEW)
+
+
+def annotation_bodies(entries: Iterable[LedgerEntry]) -> list[dict[str, Any]]:
+    """The bodies of review or rescore entries (erased ones left out) with their ``seq``,
+    oldest first."""
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry.body is None:
+            continue
+        body = json.loads(entry.body)
+        body.pop("call_id", None)
+        out.append({**body, "seq": entry.seq})
+    return out
+
+
+def list_annotations(session: Session, tenant: str, call_id: str, kind: str) -> list[LedgerEntry]:
+    """A call's entries of one kind, oldest first."""
     query = (
         select(LedgerEntry)
         .where(
             LedgerEntry.tenant == tenant,
             LedgerEntry.call_id == call_id,
-            LedgerEntry.kind == REVIEW,
+            LedgerEntry.kind == kind,
         )
         .order_by(LedgerEntry.seq)
     )
@@ -189,9 +223,9 @@ def erase_call(
     by: str,
     signer: Signer | None = None,
 ) -> int:
-    """Erase a call's record and reviews: bodies become NULL, hashes and signatures stay, and a
-    signed ``erasure`` entry names them. Returns how many entries were erased (0: nothing
-    left to erase). ``signer`` defaults to the configured key."""
+    """Erase a call's record, reviews and re-scores: bodies become NULL, hashes and signatures
+    stay, and a signed ``erasure`` entry names them. Returns how many entries were erased (0:
+    nothing left to erase). ``signer`` defaults to the configured key."""
     if not reason.strip():
         raise ValueError("an erasure needs a reason")
     head = lock_head(session, tenant, CHAIN)
@@ -200,7 +234,7 @@ def erase_call(
         .where(
             LedgerEntry.tenant == tenant,
             LedgerEntry.call_id == call_id,
-            LedgerEntry.kind.in_((RECORD, REVIEW)),
+            LedgerEntry.kind.in_((RECORD, *ANNOTATIONS)),
             LedgerEntry.body.is_not(None),
         )
         .order_by(LedgerEntry.seq)

@@ -3,7 +3,8 @@
 Every row carries its tenant; nothing is ever read without a tenant filter.
 
 - ``ledger``: the tamper-evident chain per tenant. ``kind`` is ``record`` (an interaction
-  record) or ``review`` (a review override). ``body`` is the canonical JSON the
+  record), ``review`` (a review override), ``rescore`` (a stored call scored again against
+  another policy version) or ``erasure``. ``body`` is the canonical JSON the
   ``content_sha256`` covers; erasure sets it to NULL and keeps the hashes (a tombstone).
 - ``audit``: append-only, hash-chained log of reads, exports, overrides and deletions.
 - ``chain_heads``: the signed last hash and length of each chain (catches a removed tail)
@@ -85,8 +86,12 @@ class Call(Base):
     redacted_audio_path: Mapped[str | None] = mapped_column(Text)
     # searchable summary, filled when the record is stored
     agent: Mapped[str | None] = mapped_column(String(128), index=True)
-    passed: Mapped[bool | None] = mapped_column(Boolean)
+    passed: Mapped[bool | None] = mapped_column(Boolean)  # the current verdict, as reviewed
     score: Mapped[float | None] = mapped_column(Float)
+    # the policy of the current verdict (its analysis or newest re-score) and its close calls
+    verdict_policy_id: Mapped[str | None] = mapped_column(String(64))
+    verdict_policy_version: Mapped[int | None] = mapped_column(Integer)
+    close_calls: Mapped[int | None] = mapped_column(Integer)
     topic: Mapped[str | None] = mapped_column(String(32))
     customer_emotion: Mapped[str | None] = mapped_column(String(16))
     negative_emotion: Mapped[bool | None] = mapped_column(Boolean)
@@ -106,7 +111,7 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64), index=True)
     call_id: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(16), default="analyze")
+    kind: Mapped[str] = mapped_column(String(16), default="analyze")  # analyze | rescore
     status: Mapped[str] = mapped_column(String(16), index=True)  # queued running done failed
     step: Mapped[str | None] = mapped_column(String(32))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -116,6 +121,8 @@ class Job(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    params: Mapped[dict[str, object] | None] = mapped_column(JSON)  # a re-score's request
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)  # and its report
 
 
 class LedgerEntry(Base):
@@ -125,7 +132,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))  # record | review
+    kind: Mapped[str] = mapped_column(String(16))  # record | review | rescore | erasure
     call_id: Mapped[str] = mapped_column(String(64), index=True)
     # unique per record: a retried job can never store a call's record twice
     record_key: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -183,3 +190,16 @@ class Policy(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)  # the YAML or JSON as uploaded
+
+
+class Vocabulary(Base):
+    """A version of a tenant's own words: ``terms`` is ``[{term, spoken: [...]}]``."""
+
+    __tablename__ = "vocabularies"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[list[dict[str, object]]] = mapped_column(JSON)

@@ -13,9 +13,13 @@ most ``join_gap_s`` apart: a line split across segments). A phrase's score on a 
 * semantic: cosine similarity of MiniLM sentence embeddings; it forgives paraphrase.
 
 A phrase matches when its score reaches the line's threshold and the window holds one of the
-line's keywords, if it has any. All windows of a call are embedded in one batch; policy lines
-are embedded once and cached by the embedder. Only segments of a line's role count; when every
-segment's role is "unknown" all segments count and each check says so.
+line's keywords, if it has any. Each check carries the score its verdict turned on and the
+line's threshold (higher: more sign the line was said; for a forbidden phrase, that it was), and
+is a *close call* when the two are within ``close_margin``: there the machine is unsure.
+
+All windows of a call are embedded in one batch; policy lines are embedded once and cached by
+the embedder. Only segments of a line's role count; when every segment's role is "unknown" all
+segments count and each check says so.
 """
 
 from __future__ import annotations
@@ -51,8 +55,6 @@ from pipelines.core.types import ComplianceCheck, ComplianceResult, Evidence, Mo
 
 logger = logging.getLogger(__name__)
 
-Verdict = tuple[bool, tuple[Evidence, ...], str]
-
 
 class ComplianceChecker(Protocol):
     """Applies a policy to a call's segments."""
@@ -68,6 +70,23 @@ class MatchOptions:
     fuzzy_floor: float = 0.5  # rapidfuzz similarity of unrelated text: rescaled to 0
     join_gap_s: float = 2.0  # join two same-role segments at most this far apart
     keyword_ratio: float = 0.85  # fuzzy containment a keyword (5+ characters) needs
+    close_margin: float = 0.05  # a score this near the threshold makes a close call
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A rule's outcome, and the matcher score it turned on (None: no score decides it)."""
+
+    passed: bool
+    evidence: tuple[Evidence, ...]
+    detail: str
+    score: float | None = None
+    threshold: float | None = None
+
+    def gauged(self, hit: Hit | None, line: Line) -> Verdict:
+        """This verdict with ``hit``'s score against ``line``'s threshold."""
+        score = max(hit.score, 0.0) if hit is not None else 0.0
+        return replace(self, score=round(score, 3), threshold=line.threshold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,17 +192,25 @@ def _evidence(*hits: Hit | None) -> tuple[Evidence, ...]:
 
 
 def _fail(detail: str, *hits: Hit | None) -> Verdict:
-    return False, _evidence(*hits), detail
+    return Verdict(False, _evidence(*hits), detail)
 
 
 def _pass(detail: str, *hits: Hit | None) -> Verdict:
-    return True, _evidence(*hits), detail
+    return Verdict(True, _evidence(*hits), detail)
 
 
 def _required(rule: RequiredLine | Closing, call: _Call) -> Verdict:
+    """The verdict, gauged by the best timely match when passed, else the best candidate."""
     candidates = call.candidates(rule.line)
+    timely = [h for h in _matched(candidates) if _on_time(rule, h, call.call_end)]
+    verdict = _required_verdict(rule, call, candidates, timely)
+    return verdict.gauged(_best(timely if verdict.passed else candidates), rule.line)
+
+
+def _required_verdict(
+    rule: RequiredLine | Closing, call: _Call, candidates: list[Hit], timely: list[Hit]
+) -> Verdict:
     hits = _matched(candidates)
-    timely = [h for h in hits if _on_time(rule, h, call.call_end)]
     if not hits:
         best = _best(candidates)
         return _fail(_miss(rule.line, best), best)
@@ -225,10 +252,12 @@ def _forbidden(rule: ForbiddenPhrase, call: _Call) -> Verdict:
         w = hit.window
         if all(min(w.end, k.window.end) - max(w.start, k.window.start) <= 1e-6 for k in kept):
             kept.append(hit)
+    best = _best(candidates)
     if not kept:
-        return _pass(f"not said (closest {_said(_best(candidates))})")
+        return _pass(f"not said (closest {_said(best)})").gauged(best, rule.line)
     kept.sort(key=lambda h: h.window.start)
-    return _fail(f"said {len(kept)} time(s); first {_said(kept[0])}", *kept)
+    said = _fail(f"said {len(kept)} time(s); first {_said(kept[0])}", *kept)
+    return said.gauged(_best(kept), rule.line)
 
 
 def _conditional(rule: Conditional, call: _Call) -> Verdict:
@@ -238,12 +267,14 @@ def _conditional(rule: Conditional, call: _Call) -> Verdict:
     low = trigger.window.start - rule.within_s_before
     high = trigger.window.end + rule.within_s_after
     candidates = [h for h in call.candidates(rule.response) if low <= h.window.start <= high]
-    response = _first(_matched(candidates))
+    answers = _matched(candidates)
+    response = _first(answers)
     if response is not None:
-        return _pass(f"trigger {_said(trigger)}; answered {_said(response)}", trigger, response)
+        answered = _pass(f"trigger {_said(trigger)}; answered {_said(response)}", trigger, response)
+        return answered.gauged(_best(answers), rule.response)
     best = _best(candidates)
     detail = f"trigger {_said(trigger)}; no response within {rule.within_s_after:g} s: "
-    return _fail(detail + _miss(rule.response, best), trigger, best)
+    return _fail(detail + _miss(rule.response, best), trigger, best).gauged(best, rule.response)
 
 
 def _order(rule: Order, call: _Call) -> Verdict:
@@ -270,11 +301,21 @@ _EVALUATORS: dict[type, Callable[[Any, _Call], Verdict]] = {
 
 
 def evaluate(rule: Rule, call: _Call) -> ComplianceCheck:
-    """One rule's verdict on a prepared call."""
-    passed, evidence, detail = _EVALUATORS[type(rule)](rule, call)
+    """One rule's verdict on a prepared call, with the score it turned on."""
+    verdict = _EVALUATORS[type(rule)](rule, call)
+    detail = verdict.detail
     if call.any_role and not isinstance(rule, Order):
         detail += " (every role is unknown: all segments considered)"
-    return ComplianceCheck(rule.id, rule.kind, passed, rule.severity, rule.weight, evidence, detail)
+    score, threshold = verdict.score, verdict.threshold
+    close = (
+        score is not None
+        and threshold is not None
+        and abs(score - threshold) <= call.options.close_margin + 1e-9
+    )
+    return ComplianceCheck(
+        rule.id, rule.kind, verdict.passed, rule.severity, rule.weight, verdict.evidence, detail,
+        score=score, threshold=threshold, close_call=close,
+    )  # fmt: skip
 
 
 def passes(score: float, checks: Sequence[ComplianceCheck], pass_score: float) -> bool:

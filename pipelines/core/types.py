@@ -158,7 +158,9 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class ComplianceCheck:
-    """The verdict of one policy rule on one call."""
+    """The verdict of one policy rule on one call; ``score`` is the matcher's score the verdict
+    turned on and ``threshold`` the rule's (None for rules no score decides, e.g. order), and
+    ``close_call`` says the two are within the checker's margin."""
 
     rule_id: str
     kind: str
@@ -167,6 +169,9 @@ class ComplianceCheck:
     weight: float
     evidence: tuple[Evidence, ...] = ()
     detail: str = ""
+    score: float | None = None
+    threshold: float | None = None
+    close_call: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,9 @@ class CheckView:
     weight: float | None
     evidence: tuple[EvidenceView, ...]
     detail: str | None
+    score: float | None = None  # the matcher's score (records before calibration lack it)
+    threshold: float | None = None
+    close_call: bool = False
 
     @classmethod
     def from_dict(cls, data: Json) -> Self:
@@ -89,6 +92,9 @@ class CheckView:
             weight=number(get("weight")),
             evidence=evidence,
             detail=text(get("detail")),
+            score=number(get("score")),
+            threshold=number(get("threshold")),
+            close_call=get("close_call") is True,
         )
 
 

@@ -73,11 +73,14 @@ class Accepted(BaseModel):
 class JobStatus(BaseModel):
     job_id: str
     call_id: str
+    kind: str = "analyze"  # analyze | rescore
     status: str
     step: str | None
     progress: float
     attempts: int
     error: str | None
+    params: dict[str, Any] | None = None  # a re-score's request
+    result: dict[str, Any] | None = None  # a re-score's report
 
 
 def audio_dir(services: Services, tenant: str) -> FilePath:
@@ -266,9 +269,12 @@ def job_status(
         return JobStatus(
             job_id=job.id,
             call_id=job.call_id,
+            kind=job.kind,
             status=job.status,
             step=job.step,
             progress=round(job.progress, 3),
             attempts=job.attempts,
             error=job.error,
+            params=job.params,
+            result=job.result,
         )

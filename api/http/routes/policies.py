@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
 POLICY_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 PolicyId = Annotated[str, Path(pattern=POLICY_ID, description="letters, digits, '_', '-', '.'")]
 Editor = Annotated[Principal, Depends(require("qa_analyst", "admin"))]
+Analyst = Annotated[Principal, Depends(require("qa_analyst"))]
 MAX_POLICY_BYTES = 256 * 1024
 MAX_LISTED = 1000
 YAML_TYPES = frozenset({"application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"})
@@ -255,3 +257,45 @@ async def put_policy(
     answer = await run_in_threadpool(_put, services, principal, policy_id, fmt, data)
     response.status_code = 201 if answer["created"] else 200
     return answer
+
+
+class PolicyRescoreIn(BaseModel):
+    """``{version?, from?, to?, dry_run}``: which stored calls, against which version."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    from_: str | None = Field(default=None, alias="from", max_length=64)
+    to: str | None = Field(default=None, max_length=64)
+    dry_run: bool
+
+
+@router.post("/{policy_id}/rescore", status_code=202)
+def rescore_policy(
+    policy_id: PolicyId, body: PolicyRescoreIn, principal: Analyst, services: ServicesDep
+) -> dict[str, Any]:
+    """Re-score every stored call whose current verdict is of this policy (created in
+    ``[from, to)``) against ``version`` (the newest when omitted), as a durable job; a dry run
+    stores nothing and reports how many verdicts and which rules would change, with example
+    calls. Answers ``{job_id, status_url}``; the report is the job's ``result``."""
+    from api.jobs.queue import enqueue, new_job
+    from api.jobs.rescore import resolve_target
+    from api.records.search import window
+
+    detail: dict[str, Any] = {"policy_id": policy_id, "dry_run": body.dry_run}
+    with audited(services, principal, "policy.rescore", policy_id, detail):
+        win = window(body.from_, body.to)
+        with services.store.session() as session:
+            target = resolve_target(session, principal.tenant, policy_id, body.version)
+            params: dict[str, object] = {
+                "policy_id": policy_id,
+                "version": target.version,
+                **win.as_dict(),
+                "dry_run": body.dry_run,
+                "by": principal.name,
+            }
+            job = new_job(session, principal.tenant, "", kind="rescore", params=params)
+            job_id = job.id
+        detail.update(version=target.version, job_id=job_id, **win.as_dict())
+        enqueue(services.queue, job_id)
+    return {"job_id": job_id, "status_url": f"/v1/jobs/{job_id}"}

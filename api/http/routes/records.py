@@ -15,22 +15,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.http.auditing import audited
 from api.http.deps import Services, ServicesDep, require
 from api.http.errors import ApiError
-from api.records.review import (
-    MAX_REASON,
-    ReviewIn,
-    as_reviewed,
-    make_override,
-    overrides_of,
-    review_block,
-    reviewed_outcome,
-)
+from api.records.review import MAX_REASON, ReviewIn, make_override, review_block
 from api.records.search import (
     Filters,
     encode_cursor,
@@ -43,6 +35,7 @@ from api.records.search import (
 from api.store.keys import Principal
 from api.store.schema import Call, Job, LedgerEntry
 from pipelines.record.formats import MEDIA_TYPES, RENDERERS
+from pipelines.record.verdicts import as_reviewed, with_current
 
 logger = logging.getLogger(__name__)
 
@@ -108,27 +101,29 @@ def stored(session: Session, tenant: str, call_id: str) -> Stored:
 
 
 def _record(session: Session, tenant: str, found: Stored) -> dict[str, Any]:
-    """The record as served: body, integrity block and the review overrides."""
-    from api.store.ledger import list_reviews, record_dict
+    """The record as served: body, integrity block, its re-scores (newest last), the review
+    overrides and the current ``verdict`` (what lists show)."""
+    from api.store.ledger import record_dict
+    from api.store.verdicts import current_policy, overrides_of, rescores_of
 
     record = record_dict(found.entry)
-    overrides = overrides_of(list_reviews(session, tenant, found.entry.call_id))
+    rescores = rescores_of(session, tenant, found.entry.call_id)
+    overrides = overrides_of(session, tenant, found.entry.call_id)
+    record["rescores"] = rescores
     record["review"] = review_block(record.get("review"), overrides)
     if overrides and found.call is not None:  # the outcome after review, as calls are listed
         record["review"].update(score=found.call.score, passed=found.call.passed)
+    if found.call is not None and found.call.score is not None:
+        policy_id, version = current_policy(found.call, rescores)
+        record["verdict"] = {
+            "source": "review" if overrides else "rescore" if rescores else "analysis",
+            "policy_id": policy_id,
+            "policy_version": version,
+            "score": found.call.score,
+            "passed": found.call.passed,
+            "close_calls": found.call.close_calls,
+        }
     return record
-
-
-def _pass_score(session: Session, tenant: str, call: Call) -> float | None:
-    """The pass score of the policy version the call was scored with, when it is stored."""
-    from api.store.policies import stored_policy
-    from pipelines.core.errors import PolicyError
-
-    try:
-        policy = stored_policy(session, tenant, call.policy_id, call.policy_version)
-    except PolicyError:
-        return None
-    return policy.pass_score if policy is not None else None
 
 
 @router.get("/calls")
@@ -147,12 +142,21 @@ def list_calls(
         str | None, Query(max_length=200, description="text in the redacted transcript")
     ] = None,
     include_erased: bool = False,
+    close_call: Annotated[
+        bool | None, Query(description="true: calls with a close call (the machine unsure)")
+    ] = None,
+    policy_id: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="current verdict's")
+    ] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict[str, Any]:
     """The tenant's calls, newest first: ``{items, next}``; pass ``next`` as ``cursor``."""
-    filters = Filters(window(from_, to), agent, passed, topic, emotion, q or None, include_erased)
+    filters = Filters(
+        window(from_, to), agent, passed, topic, emotion, q or None, include_erased,
+        close_call, policy_id,
+    )  # fmt: skip
     size = min(limit or services.settings.service.page_size, services.settings.service.page_size)
     with audited(services, principal, "call.search", None, filters.as_dict()):
         query = page_query(search_query(principal.tenant, filters), cursor, offset, size)
@@ -243,7 +247,7 @@ def read_timeline(call_id: CallId, principal: Reader, services: ServicesDep) -> 
     with audited(services, principal, "call.timeline", call_id):
         with services.store.session() as session:
             record = _record(session, principal.tenant, stored(session, principal.tenant, call_id))
-        svg = render_timeline(as_reviewed(record), "svg")
+        svg = render_timeline(as_reviewed(with_current(record, record["rescores"])), "svg")
     return Response(
         svg,
         media_type="image/svg+xml",
@@ -261,8 +265,11 @@ def read_timeline(call_id: CallId, principal: Reader, services: ServicesDep) -> 
 def review(
     call_id: CallId, body: ReviewIn, principal: Analyst, services: ServicesDep
 ) -> dict[str, Any]:
-    """Override a check's verdict or the score, with a reason; answers the review block."""
+    """Override a check's verdict or the score, with a reason; answers the review block.
+
+    A check's verdict is the current one: the newest re-score's, else the analysis'."""
     from api.store.ledger import append_review
+    from api.store.verdicts import refresh_verdict
 
     detail: dict[str, Any] = {"rule_id": body.rule_id} if body.rule_id else {"score": True}
     with (
@@ -271,17 +278,56 @@ def review(
     ):
         found = stored(session, principal.tenant, call_id)
         record = _record(session, principal.tenant, found)
+        current = with_current(record, record["rescores"])
         overrides = record["review"]["overrides"]
-        override = make_override(body, record, overrides, principal.name, datetime.now(UTC))
+        override = make_override(body, current, overrides, principal.name, datetime.now(UTC))
         entry = append_review(session, principal.tenant, call_id, override, services.signer)
         detail.update(value=override["value"], previous=override["previous"], seq=entry.seq)
         block = review_block(record.get("review"), [*overrides, {**override, "seq": entry.seq}])
         if found.call is not None:  # lists, search and analytics show the reviewed outcome
-            pass_score = _pass_score(session, principal.tenant, found.call)
-            score, passed = reviewed_outcome(record, block["overrides"], pass_score)
-            found.call.score, found.call.passed = score, passed
+            score, passed = refresh_verdict(
+                session, found.call, record, record["rescores"], block["overrides"]
+            )
             block.update(score=score, passed=passed)
     return block
+
+
+class RescoreIn(BaseModel):
+    """``{policy_id, version?}``: the stored policy version (the newest when omitted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+@router.post("/calls/{call_id}/rescore", status_code=201)
+def rescore_call(
+    call_id: CallId, body: RescoreIn, principal: Analyst, services: ServicesDep
+) -> dict[str, Any]:
+    """Score the call's stored transcript against another policy or version, without
+    re-transcribing; kept as a signed chain entry and shown in the record's ``rescores``.
+
+    Answers ``{call_id, policy: {id, version, sha256}, score, passed, checks, changes}``
+    (changes against the call's current verdict), plus the entry's ``seq``.
+    """
+    from api.jobs.rescore import keep_rescore, resolve_target, score_stored
+
+    tenant = principal.tenant
+    detail: dict[str, Any] = {"policy_id": body.policy_id, "version": body.version}
+    with audited(services, principal, "call.rescore", call_id, detail):
+        checker = services.queue.compliance_checker()
+        with services.store.session() as session:
+            found = stored(session, tenant, call_id)
+            if found.call is None:
+                raise ApiError(409, f"call {call_id} has no call row to keep a verdict in")
+            target = resolve_target(session, tenant, body.policy_id, body.version)
+            scored = score_stored(session, tenant, call_id, target, checker)
+            answer = keep_rescore(
+                session, found.call, scored, target, services.signer, principal.name
+            )
+            detail.update(version=target.version, seq=answer["seq"], changes=len(answer["changes"]))
+    return answer
 
 
 class EraseIn(BaseModel):

@@ -256,7 +256,7 @@ def test_reviews_change_the_listed_score_and_verdict(env: Env) -> None:
 
 
 def test_without_its_policy_a_review_rescoring_keeps_the_analysis_verdict() -> None:
-    from api.records.review import reviewed_outcome
+    from pipelines.record.verdicts import reviewed_outcome
     from tests.api.routes_fixtures import real_record
 
     record = real_record("angry-customer", "0" * 32, "acme")
@@ -392,9 +392,11 @@ def test_record_json_is_what_the_ledger_holds(env: Env) -> None:
         body = session.scalars(select(LedgerEntry.body).where(LedgerEntry.call_id == call_id)).one()
     assert body is not None
     stored = json.loads(body)
-    assert {k: v for k, v in served.items() if k not in ("integrity", "review")} == {
+    added = ("integrity", "review", "rescores", "verdict")  # served beside the stored body
+    assert {k: v for k, v in served.items() if k not in added} == {
         k: v for k, v in stored.items() if k != "review"
     }
+    assert served["rescores"] == [] and served["verdict"]["source"] == "analysis"
 
 
 def test_retention_sweeper_runs_in_the_background(env: Env) -> None:
