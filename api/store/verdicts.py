@@ -31,26 +31,40 @@ def overrides_of(session: Session, tenant: str, call_id: str) -> list[dict[str, 
 
 
 def current_policy(
-    call: Call | None, rescores: Sequence[Mapping[str, Any]]
+    call: Call | None, record: Mapping[str, Any], rescores: Sequence[Mapping[str, Any]]
 ) -> tuple[str | None, int | None]:
-    """The policy id and stored version of the call's current verdict."""
+    """The policy id and stored version of the call's current verdict (the version is unknown
+    for a record scored outside the store, e.g. by ``callqa analyze --policy FILE``)."""
     if rescores:
         newest = rescores[-1]
-        policy = newest.get("policy") or {}
         version = newest.get("policy_version")
-        return policy.get("id"), int(version) if isinstance(version, int) else None
-    if call is None:
-        return None, None
-    return call.policy_id, call.policy_version
+        return policy_id_of(newest), int(version) if isinstance(version, int) else None
+    compliance = record.get("compliance")
+    analysed = policy_id_of(compliance) if isinstance(compliance, Mapping) else None
+    if call is None or analysed is None:
+        return analysed, None
+    return analysed, call.policy_version if call.policy_id == analysed else None
+
+
+def policy_id_of(compliance: Mapping[str, Any]) -> str | None:
+    policy = compliance.get("policy")
+    found = policy.get("id") if isinstance(policy, Mapping) else None
+    return found if isinstance(found, str) else None
 
 
 def current_pass_score(
-    session: Session, tenant: str, call: Call | None, rescores: Sequence[Mapping[str, Any]]
+    session: Session,
+    tenant: str,
+    call: Call | None,
+    record: Mapping[str, Any],
+    rescores: Sequence[Mapping[str, Any]],
 ) -> float | None:
     """The pass score of the current verdict's policy (None when it is no longer stored)."""
     if rescores and isinstance(rescores[-1].get("pass_score"), int | float):
         return float(rescores[-1]["pass_score"])
-    policy_id, version = current_policy(call, rescores)
+    policy_id, version = current_policy(call, record, rescores)
+    if policy_id is None or version is None:
+        return None
     try:
         policy = stored_policy(session, tenant, policy_id, version)
     except PolicyError:
@@ -67,9 +81,9 @@ def refresh_verdict(
 ) -> tuple[float | None, bool | None]:
     """Write the call's current score, verdict, policy and close calls into its row."""
     current = with_current(record, rescores)
-    pass_score = current_pass_score(session, call.tenant, call, rescores)
+    pass_score = current_pass_score(session, call.tenant, call, record, rescores)
     score, passed = reviewed_outcome(current, overrides, pass_score)
     call.score, call.passed = score, passed
-    call.verdict_policy_id, call.verdict_policy_version = current_policy(call, rescores)
+    call.verdict_policy_id, call.verdict_policy_version = current_policy(call, record, rescores)
     call.close_calls = close_calls(current)
     return score, passed

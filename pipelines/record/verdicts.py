@@ -4,7 +4,8 @@ The record keeps the compliance of its analysis; each re-score (a ledger entry) 
 compliance of the call's transcript against another policy version, newest last. The *current*
 compliance is the newest re-score's, else the analysis'. Review overrides win over both: a
 check's newest override replaces its verdict (when the current policy has that rule) and a score
-override replaces the score. Lists, search and analytics show this outcome.
+override replaces the score. Lists, search and analytics show this outcome. A reviewed call's
+checks beside the reviewer's verdicts measure the machine against its reviewers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pipelines.compliance.agreement import ReviewedCheck
 from pipelines.compliance.checker import passes, scorecard
 from pipelines.core.types import ComplianceCheck
 from pipelines.record.view import CheckView, OverrideView, RecordView
@@ -115,3 +117,37 @@ def as_reviewed(record: Mapping[str, Any]) -> dict[str, Any]:
     if review.score is not None:
         reviewed.update(score=review.score, passed=review.passed)
     return {**record, "compliance": reviewed}
+
+
+def reviewed_checks(
+    call_id: str,
+    record: Mapping[str, Any],
+    rescores: Sequence[Mapping[str, Any]],
+    overrides: Sequence[Mapping[str, Any]],
+) -> list[ReviewedCheck]:
+    """Each check of a reviewed call's current verdict beside the reviewer's: the newest
+    override of that rule, else the machine's verdict, which the reviewer let stand. A call
+    without overrides was not reviewed and gives nothing."""
+    if not overrides:
+        return []
+    compliance = RecordView.from_dict(with_current(record, rescores)).compliance
+    if compliance is None:
+        return []
+    human = check_overrides(override_views(overrides))
+    out: list[ReviewedCheck] = []
+    for check in compliance.checks:
+        if check.rule_id is None or check.passed is None:
+            continue
+        said = human.get(check.rule_id, check.passed)
+        out.append(
+            ReviewedCheck(
+                call_id=call_id,
+                rule_id=check.rule_id,
+                kind=check.kind or "",
+                machine=check.passed,
+                human=bool(said),
+                score=check.score,
+                threshold=check.threshold,
+            )
+        )
+    return out

@@ -23,6 +23,7 @@ from api.store.schema import Call
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
 Analyst = Annotated[Principal, Depends(require("qa_analyst"))]
+Reader = Annotated[Principal, Depends(require("qa_analyst", "auditor"))]
 GroupBy = Literal["day", "agent", "topic"]
 METRICS = ("volume", "pass_rate", "negative_emotion_rate", "handle_time")
 MAX_GROUPS = 1000
@@ -107,3 +108,25 @@ def analytics(
         for row in rows
     ]
     return {"group_by": group_by, "metrics": list(metrics), **win.as_dict(), "groups": groups}
+
+
+@router.get("/analytics/agreement")
+def agreement(
+    principal: Reader,
+    services: ServicesDep,
+    policy_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Per rule of the policy, over the reviewed calls: how many, the share where the machine
+    agreed with the reviewer, Cohen's kappa, false passes and fails, and a suggested threshold
+    with the agreement it would have had; ``low_agreement`` names the rules to look at."""
+    from api.records.agreement import agreement_report
+
+    detail: dict[str, Any] = {"policy_id": policy_id}
+    with audited(services, principal, "analytics.agreement", policy_id, detail):
+        win = window(from_, to)
+        with services.store.session() as session:
+            report = agreement_report(session, principal.tenant, policy_id, win)
+        detail.update(reviewed_calls=report["reviewed_calls"], low=report["low_agreement"])
+    return report

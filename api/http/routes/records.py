@@ -114,7 +114,7 @@ def _record(session: Session, tenant: str, found: Stored) -> dict[str, Any]:
     if overrides and found.call is not None:  # the outcome after review, as calls are listed
         record["review"].update(score=found.call.score, passed=found.call.passed)
     if found.call is not None and found.call.score is not None:
-        policy_id, version = current_policy(found.call, rescores)
+        policy_id, version = current_policy(found.call, record, rescores)
         record["verdict"] = {
             "source": "review" if overrides else "rescore" if rescores else "analysis",
             "policy_id": policy_id,
