@@ -33,6 +33,7 @@ _MEL_FRAMES_PER_S = 100
 _FULL_FRAMES = 3000
 _PREPEND = "\"'“¿([{-"
 _APPEND = "\"'.。,，!！?？:：”)]}、"
+MAX_HOTWORD_TOKENS = 100  # of the hotwords before the prompt (whisper reads 448 in all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class UtteranceOptions:
     max_tokens_per_s: float = 12.0  # bounds a repetition loop's length (and its cost)
     # a repetition loop is decoded again on the full 30 s window (else cut at the repeat)
     redecode_loops: bool = True
+    # names and terms to expect, put before the prompt as faster-whisper does with ``hotwords``
+    hotwords: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,9 @@ class UtteranceDecoder:
         from faster_whisper.transcribe import get_compression_ratio
 
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        if options.hotwords:
+            words = tokenizer.encode(" " + options.hotwords.strip())[:MAX_HOTWORD_TOKENS]
+            prompt = [tokenizer.sot_prev, *words, *prompt]
         temperatures = [options.temperature]
         if options.fallback_temperature is not None:
             temperatures.append(options.fallback_temperature)

@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         "--json: <stem>.timeline.png beside the record)",
     )
     analyze.add_argument("--policy", type=Path, help="compliance policy (YAML or JSON)")
+    analyze.add_argument(
+        "--vocabulary",
+        type=Path,
+        help="the company's words: a YAML or JSON list of {term, spoken: [...]} or of strings",
+    )
     analyze.add_argument("--layout", choices=LAYOUTS, help="channel layout (default: from audio)")
     analyze.add_argument("--model", help="base, tiny.en, a CTranslate2 directory or a hub id")
     analyze.add_argument("--language", default="auto", help="auto or a language code")
@@ -185,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from pipelines.batch import CallPipeline
     from pipelines.compliance.policy import load_policy
+    from pipelines.compliance.vocabulary import Vocabulary, load_vocabulary, with_vocabulary
     from pipelines.core.errors import ConfigError
     from pipelines.core.settings import get_settings
     from pipelines.record.schema import record_to_dict
@@ -207,6 +213,10 @@ def _analyze(args: argparse.Namespace) -> int:
         validate_language_code(args.translate_to)
     settings = get_settings()
     policy = load_policy(args.policy) if args.policy is not None else None
+    words = load_vocabulary(args.vocabulary) if args.vocabulary is not None else Vocabulary()
+    if policy is not None:
+        policy = with_vocabulary(policy, words)
+    extra = {"vocabulary": words.provenance()} if words.terms else None
     pipeline: CallPipeline | None = None  # loaded with the first good input
     status = EXIT_OK
     for path in inputs:
@@ -223,7 +233,10 @@ def _analyze(args: argparse.Namespace) -> int:
                     policy=policy,
                     translate_to=args.translate_to,
                 )
-            record = pipeline.analyze(call, layout=args.layout, hook=hook or no_progress)
+                pipeline.vocabulary = (*words.words, *pipeline.vocabulary)
+            record = pipeline.analyze(
+                call, layout=args.layout, hook=hook or no_progress, extra_options=extra
+            )
         except INPUT_ERRORS as exc:
             print(f"callqa: {path}: {exc}", file=sys.stderr)
             status = EXIT_BAD_INPUT

@@ -118,6 +118,7 @@ def create_app(
         policies,
         records,
         stream,
+        vocabulary,
         web,
     )
 
@@ -152,7 +153,8 @@ def create_app(
         return current.service.body_idle_timeout_s
 
     app.add_middleware(BodyIdleTimeout, timeout_s=body_idle_timeout_s)
-    for module in (health, keys, calls, records, policies, analytics, audit_export, stream, web):
+    routers = (health, keys, calls, records, policies, vocabulary, analytics, audit_export)
+    for module in (*routers, stream, web):
         app.include_router(module.router)
     app.mount("/static", web.page_files(), name="static")
     return app

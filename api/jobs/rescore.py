@@ -27,7 +27,9 @@ from api.store.policies import latest_policy, stored_policy
 from api.store.schema import Call
 from api.store.schema import Policy as PolicyRow
 from api.store.verdicts import overrides_of, refresh_verdict, rescores_of
+from api.store.vocabulary import current_vocabulary
 from pipelines.compliance.policy import Policy
+from pipelines.compliance.vocabulary import Vocabulary, with_vocabulary
 from pipelines.core.errors import InvalidRequestError, NotFoundError
 from pipelines.record.rescore import Rescore, rescore
 from pipelines.record.verdicts import with_current
@@ -46,8 +48,9 @@ MAX_SKIPPED = 20  # calls named among the skipped ones
 class Target:
     """The policy version calls are re-scored against (``version``: its stored version)."""
 
-    policy: Policy
+    policy: Policy  # widened by the tenant's vocabulary
     version: int
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.policy.id, "version": self.version, "sha256": self.policy.sha256}
@@ -64,7 +67,8 @@ def resolve_target(session: Session, tenant: str, policy_id: str, version: int |
         raise NotFoundError(f"policy {policy_id!r} has no version {number}")
     policy = stored_policy(session, tenant, policy_id, number)
     assert policy is not None
-    return Target(policy, number)
+    words = current_vocabulary(session, tenant)  # as an analysis started now would match
+    return Target(with_vocabulary(policy, words), number, words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,7 @@ def keep_rescore(
         **scored.result.to_dict(None),
         "policy_version": target.version,
         "pass_score": target.policy.pass_score,
+        "vocabulary": target.vocabulary.provenance() if target.vocabulary.version else None,
         "by": by,
         "at": iso(now_utc()),
     }

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +37,10 @@ from api.store.db import Store
 from api.store.heads import now_utc as utc_now
 from api.store.policies import stored_policy
 from api.store.schema import Call, Job, Tenant
+from api.store.vocabulary import current_vocabulary
 from pipelines.analytics.emotion import NEGATIVE
 from pipelines.compliance.policy import Policy
+from pipelines.compliance.vocabulary import Vocabulary, with_vocabulary
 from pipelines.core.errors import INPUT_ERRORS, ConfigError
 from pipelines.core.settings import Settings
 from pipelines.core.types import LAYOUTS, CallAudio, Layout
@@ -128,6 +130,7 @@ class CallInput:
     policy: Policy | None
     score_agents: bool
     metadata: Mapping[str, object]
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)  # the tenant's, at the start
 
 
 class _ThreadModels(threading.local):
@@ -187,8 +190,13 @@ class JobRunner:
             source.audio_path, format_hint=source.format_hint, limits=decode_limits(self.settings)
         )
         pipeline = self._pipeline(source)
+        words = source.vocabulary
         analyzed = pipeline.analyze_call(
-            audio, layout=source.layout, call_id=source.call_id, hook=hook
+            audio,
+            layout=source.layout,
+            call_id=source.call_id,
+            hook=hook,
+            extra_options={"vocabulary": words.provenance()} if words.version else None,
         )
         hook("store")
         record = record_to_dict(analyzed.record)
@@ -296,9 +304,13 @@ class JobRunner:
             checker = base.analytics.compliance or self.queue.compliance_checker()
         pipeline = copy.copy(base)
         pipeline.tenant = source.tenant
+        pipeline.vocabulary = (*source.vocabulary.words, *base.vocabulary)
+        policy = source.policy
+        if policy is not None:
+            policy = with_vocabulary(policy, source.vocabulary)
         pipeline.analytics = replace(
             base.analytics,
-            policy=source.policy,
+            policy=policy,
             compliance=checker,
             emotion=replace(base.analytics.emotion, score_agents=source.score_agents),
         )
@@ -330,6 +342,7 @@ def read_call(session: Session, job: Job, default_score_agents: bool) -> CallInp
         policy=stored_policy(session, call.tenant, call.policy_id, call.policy_version),
         score_agents=bool(tenant is not None and tenant.score_agents) or default_score_agents,
         metadata=dict(call.metadata_json or {}),
+        vocabulary=current_vocabulary(session, call.tenant),
     )
 
 

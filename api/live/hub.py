@@ -104,6 +104,7 @@ class LiveCall:
         folder: Path,
         tracks: tuple[int, ...],
         policy: Policy | None = None,
+        vocabulary: tuple[str, ...] = (),
     ) -> None:
         from pipelines.live.call import LiveCallAnalysis, LiveCallOptions
 
@@ -117,7 +118,7 @@ class LiveCall:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.lock = threading.Lock()
         options = LiveCallOptions(
-            start.call_id, tracks, start.layout, start.language, start.translate_to
+            start.call_id, tracks, start.layout, start.language, start.translate_to, vocabulary
         )
         self.analysis = LiveCallAnalysis(engine, options, policy, self.publish)
         self.finished = False
@@ -275,10 +276,10 @@ class LiveHub:
         with self.lock:
             self.opening.add(opening)
         try:
-            policy = self._policy(start)
+            policy, words = self._policy(start)
             claim_live_call(self.store, self.signer, start)
             try:
-                call = LiveCall(self.engine(), start, folder, tracks, policy)
+                call = LiveCall(self.engine(), start, folder, tracks, policy, words)
             except BaseException:
                 release_live_claim(self.store, start.call_id, start.tenant)
                 raise
@@ -294,13 +295,18 @@ class LiveHub:
         with self.lock:
             return (tenant, call_id) in self.opening
 
-    def _policy(self, start: LiveStart) -> Policy | None:
-        if start.policy_id is None:
-            return None
+    def _policy(self, start: LiveStart) -> tuple[Policy | None, tuple[str, ...]]:
+        """The call's policy (widened by the tenant's vocabulary) and the tenant's words."""
         from api.store.policies import stored_policy
+        from api.store.vocabulary import current_vocabulary
+        from pipelines.compliance.vocabulary import with_vocabulary
 
         with self.store.session() as session:
-            return stored_policy(session, start.tenant, start.policy_id, None)
+            words = current_vocabulary(session, start.tenant)
+            if start.policy_id is None:
+                return None, words.words
+            policy = stored_policy(session, start.tenant, start.policy_id, None)
+        return (with_vocabulary(policy, words) if policy else None), words.words
 
     def running(self, tenant: str) -> list[LiveCall]:
         """The tenant's running calls, oldest first."""

@@ -29,11 +29,13 @@ from pipelines.analytics.stage import AnalyticsStages
 from pipelines.compliance.policy import Policy
 from pipelines.core.types import Layout, Role, Samples, Segment
 from pipelines.live.alerts import LiveMonitor
+from pipelines.live.events import TrackKey
 from pipelines.live.scheduler import StreamScheduler
 from pipelines.live.transcriber import Final, LiveOptions, LiveTranscriber, Notice, Partial
 from pipelines.live.translate import LiveSpeechTranslator
 from pipelines.pii.redactor import mask_numbers, redact_text
 from pipelines.record.schema import segment_to_dict
+from pipelines.transcribe.vocabulary import call_vocabulary
 from pipelines.translate.stage import SegmentTranslator
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ class LiveCallOptions:
     layout: Layout = "mono"
     language: str | None = None
     translate_to: str | None = None
+    vocabulary: tuple[str, ...] = ()  # names and terms whisper should expect (hotwords)
 
 
 class LiveCallAnalysis:
@@ -115,6 +118,13 @@ class LiveCallAnalysis:
         transcribe = LiveOptions()
         if options.language:
             transcribe = replace(transcribe, language=options.language)
+        biased = _biased(transcribe, call_vocabulary(policy, options.vocabulary))
+        # as in batch, the script's names are the agent's on two-channel calls
+        by_track: dict[TrackKey, LiveOptions] = {
+            str(t): biased
+            for t in options.tracks
+            if options.layout == "mono" or self.roles.get(t) == "agent"
+        }
         self.transcriber = LiveTranscriber(
             engine.models.decoder,
             transcribe,
@@ -122,6 +132,7 @@ class LiveCallAnalysis:
             on_event=self._on_event,
             track_channels={str(t): t for t in options.tracks},
             call_id=options.call_id,
+            track_options=by_track if biased is not transcribe else None,
         )
 
     def feed(self, track: int, samples: Samples) -> None:
@@ -282,6 +293,18 @@ class LiveCallAnalysis:
                     "text": mask_numbers(redact_text(text)[0]),
                 }
             )
+
+
+def _biased(options: LiveOptions, terms: tuple[str, ...]) -> LiveOptions:
+    """``options`` whose decodes expect ``terms`` (whisper's hotwords); unchanged without."""
+    if not terms:
+        return options
+    hotwords = ", ".join(terms)
+    return replace(
+        options,
+        final=replace(options.final, hotwords=hotwords),
+        partial=replace(options.partial, hotwords=hotwords),
+    )
 
 
 def roles_of(layout: Layout, tracks: int) -> dict[int, Role]:

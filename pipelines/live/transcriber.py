@@ -97,7 +97,9 @@ class LiveTranscriber:
         on_event: Callable[[Event], None] | None = None,
         track_channels: Mapping[str, int] | None = None,
         call_id: str = "",
+        track_options: Mapping[TrackKey, LiveOptions] | None = None,
     ) -> None:
+        """``track_options``: a track's own options (e.g. hotwords for the agent only)."""
         self.decoder = decoder
         self.options = options if options is not None else LiveOptions()
         self.call_id = call_id
@@ -106,6 +108,7 @@ class LiveTranscriber:
         self.scheduler = scheduler if scheduler is not None else StreamScheduler()
         self._on_event = on_event
         self._channels = dict(track_channels if track_channels is not None else DEFAULT_TRACKS)
+        self._track_options = dict(track_options or {})
         self._tracks: dict[TrackKey, Track] = {}
         self._ids = itertools.count()
         self._outbox: deque[Event] = deque()
@@ -268,6 +271,7 @@ class LiveTranscriber:
             if channel is None:
                 raise ValueError(f"unknown track {key!r}; known: {sorted(self._channels)}")
             track = self._tracks[key] = Track(key, channel, self)
+            track.options = self._track_options.get(key, self.options)
         return track
 
     def _wrap(self, task: Callable[[], None]) -> Callable[[], None]:

@@ -118,6 +118,7 @@ class WhisperTranscriber:
                 "guards": {"dropped": dict(stats), "vad": self.options.guard_with_vad},
                 "language_switches_redecoded": redecoded,
                 "recovered_segments": recovered,
+                "hotwords": biased.hotwords,
                 "vocabulary_channels": None
                 if vocabulary_channels is None
                 else sorted(vocabulary_channels),

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from playwright.sync_api import (
@@ -134,6 +135,46 @@ def seed_history(services: Services, tenant: str) -> int:
                 )
                 count += 1
     return count
+
+
+def store_call(
+    site: Site,
+    name: str = "compliant-return",
+    *,
+    agent: str,
+    edit: dict[str, Any] | None = None,
+    created_at: datetime | None = None,
+) -> str:
+    """One more stored call of the site's tenant from the real record ``name``, its fields
+    replaced by ``edit`` (e.g. a calibrated ``compliance``) before it is stored; returns its id."""
+    services = site.services
+    tenant = services.settings.tenant
+    call_id = uuid.uuid4().hex
+    created = created_at or datetime.now(UTC)
+    record = json.loads((RECORDS / f"{name}.json").read_text(encoding="utf-8"))
+    record.update(id=call_id, tenant=tenant, created_at=iso_z(created), **(edit or {}))
+    record.pop("integrity", None)
+    folder = services.settings.data_path / "audio" / tenant
+    folder.mkdir(parents=True, exist_ok=True)
+    audio = folder / f"{call_id}.redacted.wav"
+    shutil.copyfile(SOURCES[name], audio)
+    metadata: dict[str, object] = {"agent": agent}
+    with services.store.session() as session:
+        entry = append_record(session, tenant, call_id, record, services.signer)
+        session.add(
+            Call(
+                id=call_id,
+                tenant=tenant,
+                created_at=created,
+                status="done",
+                redacted_audio_path=str(audio),
+                metadata_json=metadata,
+                layout=record["layout"],
+                record_seq=entry.seq,
+                **summary_columns(record, metadata),
+            )
+        )
+    return call_id
 
 
 SAMPLE_POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"

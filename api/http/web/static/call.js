@@ -189,7 +189,7 @@ export async function callView(target, callId) {
       row.classList.toggle("playing", Number(row.dataset.start) <= now && now < Number(row.dataset.end));
     }
   });
-  const compliance = record.compliance;
+  const scored = record.compliance || record.rescores?.length; // analysed or re-scored with a policy
   append(target, [
     h(
       "div",
@@ -209,7 +209,7 @@ export async function callView(target, callId) {
       h(
         "div",
         { class: "side" },
-        compliance
+        scored
           ? scorecard(record, callId, seek)
           : h("section", { class: "card" }, h("h2", {}, "Scorecard"), h("p", {}, "Not scored against a policy.")),
         facts(record),

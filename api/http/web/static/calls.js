@@ -33,6 +33,12 @@ function filterForm(onSearch) {
     field("Search transcripts", h("input", { id: "f-q", name: "q", type: "search", maxlength: 200 })),
     h(
       "div",
+      { class: "field checkbox", title: "Calls with a check the machine was unsure of (its score near the rule's threshold)" },
+      h("input", { id: "f-close", name: "close_call", type: "checkbox", value: "true" }),
+      h("label", { for: "f-close" }, "Close calls only"),
+    ),
+    h(
+      "div",
       { class: "field actions" },
       h("button", { type: "submit" }, "Search"),
       " ",
@@ -45,6 +51,15 @@ function filterForm(onSearch) {
   });
   form.addEventListener("reset", () => setTimeout(() => onSearch({}), 0));
   return form;
+}
+
+function closeCalls(count) {
+  if (!(count > 0)) return null;
+  return h(
+    "span",
+    { class: "badge close-call", title: "Checks the machine was unsure of; a review is advised" },
+    `${count} close call${count === 1 ? "" : "s"}`,
+  );
 }
 
 function callRow(call) {
@@ -65,7 +80,7 @@ function callRow(call) {
     h("td", {}, labelOf(call.topic) || "–"),
     h("td", { class: "num" }, clock(call.duration_s)),
     h("td", { class: "num" }, call.score === null || call.score === undefined ? "–" : call.score.toFixed(0)),
-    h("td", {}, result),
+    h("td", {}, result, " ", closeCalls(call.close_calls)),
     h("td", {}, call.customer_emotion ? emotionName(call.customer_emotion) : "–"),
   );
 }

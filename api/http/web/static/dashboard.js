@@ -1,5 +1,7 @@
-// The dashboard: volume, pass rate, negative-emotion rate and handle time by day, agent or topic.
+// The dashboard: volume, pass rate, negative-emotion rate and handle time by day, agent or topic,
+// and how far the machine's verdicts agree with the reviewers' (agreement.js).
 
+import { agreementPanel } from "./agreement.js";
 import { ApiFailure, getJson } from "./api.js";
 import { barChart } from "./charts.js";
 import { windowParams } from "./calls.js";
@@ -54,11 +56,17 @@ export async function dashboardView(target) {
       grid.append(barChart({ id: `chart-${chart.metric}`, groups: found.groups, ...chart, title: `${chart.title} by ${values.group_by}` }));
     }
   }
-  form.addEventListener("change", () => load().catch((error) => notify(`Dashboard failed: ${error instanceof ApiFailure ? error.message : error}`, "error")));
+  const agreement = agreementPanel(() => windowParams(Object.fromEntries(new FormData(form))));
+  form.addEventListener("change", (event) => {
+    load().catch((error) => notify(`Dashboard failed: ${error instanceof ApiFailure ? error.message : error}`, "error"));
+    if (event.target.name !== "group_by") agreement.load();
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load().catch((error) => notify(`Dashboard failed: ${error instanceof ApiFailure ? error.message : error}`, "error"));
+    agreement.load();
   });
-  target.append(h("h1", {}, "Dashboard"), form, summary, grid);
+  target.append(h("h1", {}, "Dashboard"), form, summary, grid, agreement.panel);
+  agreement.start();
   await load();
 }

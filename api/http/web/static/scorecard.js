@@ -1,6 +1,8 @@
-// The scorecard: each compliance check with its evidence (click to play that moment), the
-// review overrides made so far, and override forms for keys with the qa_analyst role.
+// The scorecard: each compliance check of the call's current verdict (its newest re-score, else
+// its analysis) with its evidence (click to play that moment), close calls, rules reviewers
+// often overrule, the review overrides made so far, and override forms for qa_analyst keys.
 
+import { agreementFor, forgetAgreement, lowAgreementFlag } from "./agreement.js";
 import { ApiFailure, sendJson, session } from "./api.js";
 import { append, h, labelOf, notify, seconds, verdict, when } from "./dom.js";
 
@@ -107,7 +109,19 @@ function history(overrides) {
   );
 }
 
-function checkItem(check, overrides, seek, save) {
+function closeCallBadge(check) {
+  if (!check.close_call) return null;
+  const figures = `${Number(check.score).toFixed(2)} vs ${Number(check.threshold).toFixed(2)}`;
+  const why = `The machine was unsure: its match score ${Number(check.score).toFixed(2)} is within 0.05 of the rule's threshold ${Number(check.threshold).toFixed(2)}. A review is advised.`;
+  return h(
+    "span",
+    { class: "badge close-call", title: why },
+    `close call: ${figures}`,
+    h("span", { class: "visually-hidden" }, ` (${why})`),
+  );
+}
+
+function checkItem(check, overrides, seek, save, machine) {
   const override = lastOverride(overrides, (item) => item.rule_id === check.rule_id);
   const current = override ? override.value : check.passed;
   const id = `check-${check.rule_id.replace(/[^A-Za-z0-9_-]/g, "_")}`;
@@ -120,9 +134,10 @@ function checkItem(check, overrides, seek, save) {
       verdict(current),
       h("strong", {}, labelOf(check.rule_id)),
       h("span", { class: "muted" }, ` ${labelOf(check.kind)} · ${check.severity}${check.weight ? ` · weight ${check.weight}` : ""}`),
+      closeCallBadge(check),
     ),
     override
-      ? h("p", { class: "reviewed" }, `Overridden by ${override.by}; the analysis said ${check.passed ? "passed" : "failed"}.`)
+      ? h("p", { class: "reviewed" }, `Overridden by ${override.by}; the ${machine} said ${check.passed ? "passed" : "failed"}.`)
       : null,
     evidenceList(check, seek),
     check.detail ? h("p", { class: "detail muted" }, check.detail) : null,
@@ -135,6 +150,56 @@ function checkItem(check, overrides, seek, save) {
         )
       : null,
   );
+}
+
+// The current compliance: the newest re-score's {policy, score, passed, checks}, else the analysis'.
+function currentOf(record) {
+  const newest = (record.rescores || []).at(-1);
+  return newest ? { policy: newest.policy, score: newest.score, passed: newest.passed, checks: newest.checks || [] } : record.compliance;
+}
+
+function rescoreLine(record) {
+  const newest = (record.rescores || []).at(-1);
+  if (!newest || record.verdict?.source === "analysis") return null;
+  const changes = newest.changes || [];
+  const version = newest.policy_version ?? newest.policy?.version ?? "?";
+  return h(
+    "div",
+    { class: "rescored", id: "rescore-line" },
+    h(
+      "p",
+      {},
+      `Re-scored against ${newest.policy?.id ?? "?"} v${version} (${changes.length} change${changes.length === 1 ? "" : "s"}) on ${when(newest.at)}`,
+      newest.by ? ` by ${newest.by}` : "",
+      record.verdict?.source === "review" ? "; reviewed since." : ".",
+    ),
+    changes.length
+      ? h(
+          "details",
+          { class: "override-box" },
+          h("summary", {}, "What the re-score changed"),
+          h("ul", {}, changes.map((c) => h("li", {}, `${labelOf(c.rule_id)}: ${outcome(c.before)} → ${outcome(c.after)}`))),
+        )
+      : null,
+  );
+}
+
+function outcome(value) {
+  return value === true ? "passed" : value === false ? "failed" : "not checked";
+}
+
+// Flag the rules the policy's agreement report lists as low; a failed fetch leaves no flag.
+async function flagLowAgreement(section, policyId) {
+  let report;
+  try {
+    report = await agreementFor(policyId);
+  } catch (error) {
+    return;
+  }
+  for (const ruleId of report?.low_agreement || []) {
+    const head = [...section.querySelectorAll(".check")].find((item) => item.dataset.ruleId === ruleId)?.querySelector(".check-head");
+    if (head && !head.querySelector(".low-agreement")) head.append(lowAgreementFlag(report.rules.find((rule) => rule.rule_id === ruleId)));
+  }
 }
 
 export function scorecard(record, callId, seek) {
@@ -150,6 +215,7 @@ export function scorecard(record, callId, seek) {
     try {
       // the answer is the record's new review block; the rest of the record is unchanged
       const review = await sendJson(`/v1/calls/${callId}/review`, "POST", body);
+      forgetAgreement(policyId); // the review counts in the policy's agreement from now on
       section.replaceWith(scorecard({ ...record, review }, callId, seek));
       notify("Override saved with its reason.", "ok");
       document.getElementById("scorecard-title")?.focus();
@@ -159,7 +225,9 @@ export function scorecard(record, callId, seek) {
     }
   }
 
-  const compliance = record.compliance;
+  const compliance = currentOf(record);
+  const policyId = record.verdict?.policy_id ?? compliance.policy?.id;
+  const machine = record.rescores?.length ? "re-score" : "analysis";
   const overrides = record.review?.overrides || [];
   const reviewed = overrides.length > 0 && typeof record.review?.score === "number";
   const score = reviewed ? record.review.score : compliance.score;
@@ -173,15 +241,17 @@ export function scorecard(record, callId, seek) {
       h("span", { class: "muted" }, " / 100 "),
       verdict(passed),
       reviewed
-        ? h("span", { class: "reviewed", id: "reviewed-outcome" }, ` after review (analysis: ${Math.round(compliance.score)}, ${compliance.passed ? "passed" : "failed"})`)
+        ? h("span", { class: "reviewed", id: "reviewed-outcome" }, ` after review (${machine}: ${Math.round(compliance.score)}, ${compliance.passed ? "passed" : "failed"})`)
         : null,
     ),
     h("p", { class: "muted" }, `Policy ${compliance.policy?.id ?? "?"} v${compliance.policy?.version ?? "?"} · review: ${record.review?.status || "unreviewed"}`),
-    h("ol", { class: "checks" }, compliance.checks.map((check) => checkItem(check, overrides, seek, save))),
+    rescoreLine(record),
+    h("ol", { class: "checks" }, compliance.checks.map((check) => checkItem(check, overrides, seek, save, machine))),
     session.can("qa_analyst")
       ? h("details", { class: "override-box" }, h("summary", {}, "Override the score"), scoreForm(score, save))
       : null,
     history(overrides),
   ]);
+  flagLowAgreement(section, policyId);
   return section;
 }
