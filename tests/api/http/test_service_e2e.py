@@ -37,6 +37,54 @@ def _wait_done(client: TestClient, job_id: str, headers: dict[str, str]) -> dict
     raise AssertionError(f"job {job_id} did not finish: {status}")
 
 
+def _rescore_and_review(
+    client: TestClient, call_id: str, keys: dict[str, dict[str, str]], verdicts: dict[str, bool]
+) -> None:
+    """A second policy version re-scores the stored call (a chain entry, as a job too), a
+    reviewer overrides a check, and the agreement report counts the call."""
+    second = POLICY.read_text(encoding="utf-8").replace('version: "2025.1"', 'version: "2025.2"')
+    put = client.put(
+        "/v1/policies/ecommerce-aftersales",
+        content=second.encode(),
+        headers={**keys["qa_analyst"], "Content-Type": "application/yaml"},
+    )
+    assert put.json()["version"] == 2, put.text
+    dry = client.post(
+        "/v1/policies/ecommerce-aftersales/rescore",
+        json={"version": 2, "dry_run": True},
+        headers=keys["qa_analyst"],
+    )
+    report = _wait_done(client, dry.json()["job_id"], keys["qa_analyst"])["result"]
+    assert report["calls"] == 1 and report["would_rescore"] == 1
+    answer = client.post(
+        f"/v1/calls/{call_id}/rescore",
+        json={"policy_id": "ecommerce-aftersales", "version": 2},
+        headers=keys["qa_analyst"],
+    )
+    assert answer.status_code == 201, answer.text
+    rescored = answer.json()
+    assert {c["rule_id"]: c["passed"] for c in rescored["checks"]} == verdicts  # same rules
+    assert rescored["changes"] == [] and rescored["policy"]["version"] == "2025.2"
+    record = client.get(f"/v1/calls/{call_id}", headers=keys["auditor"]).json()
+    assert [r["seq"] for r in record["rescores"]] == [rescored["seq"]]
+    assert record["verdict"]["source"] == "rescore" and record["verdict"]["policy_version"] == 2
+    rule = next(iter(verdicts))
+    review = client.post(
+        f"/v1/calls/{call_id}/review",
+        json={"rule_id": rule, "value": not verdicts[rule], "reason": "listened to it"},
+        headers=keys["qa_analyst"],
+    )
+    assert review.status_code == 201, review.text
+    agreement = client.get(
+        "/v1/analytics/agreement",
+        params={"policy_id": "ecommerce-aftersales"},
+        headers=keys["auditor"],
+    ).json()
+    assert agreement["reviewed_calls"] == 1
+    row = next(r for r in agreement["rules"] if r["rule_id"] == rule)
+    assert (row["reviewed"], row["agreed"]) == (1, 0)
+
+
 @pytest.mark.slow
 def test_upload_to_verified_export(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -63,6 +111,9 @@ def test_upload_to_verified_export(
             headers={**keys["qa_analyst"], "Content-Type": "application/yaml"},
         )
         assert put.status_code in (200, 201), put.text
+        words = {"terms": [{"term": "Northwind", "spoken": ["north wind"]}]}
+        vocabulary = client.put("/v1/vocabulary", json=words, headers=keys["qa_analyst"])
+        assert vocabulary.status_code == 201, vocabulary.text
 
         with (CALLS / "payment-card.wav").open("rb") as audio:
             answer = client.post(
@@ -90,6 +141,8 @@ def test_upload_to_verified_export(
         text = json.dumps(record)
         assert not any(digits in text for digits in CARD_DIGITS)
         assert {entity["type"] for entity in record["pii"]["entities"]} >= {"CARD", "CVV"}
+        assert record["provenance"]["options"]["vocabulary"]["version"] == 1
+        _rescore_and_review(client, accepted["call_id"], keys, verdicts)
 
         listing = client.get("/v1/calls", params={"agent": "agent-7"}, headers=keys["auditor"])
         assert [item["id"] for item in listing.json()["items"]] == [accepted["call_id"]]
