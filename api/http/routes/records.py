@@ -168,6 +168,31 @@ def list_calls(
     return {"items": [summary(call) for call in calls], "next": following}
 
 
+@router.get("/review/sample")
+def review_sample(
+    principal: Analyst,
+    services: ServicesDep,
+    size: Annotated[int, Query(ge=1, le=500)] = 20,
+    random_share: Annotated[float, Query(ge=0.0, le=1.0)] = 0.2,
+    policy_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
+    seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+) -> dict[str, Any]:
+    """Unreviewed calls to review next: the machine's close calls first, and a
+    ``random_share`` drawn at random from the rest; each item says ``why``."""
+    from api.records.sampling import SampleRequest
+    from api.records.sampling import review_sample as draw
+
+    detail: dict[str, Any] = {"size": size, "random_share": random_share}
+    with audited(services, principal, "review.sample", policy_id, detail):
+        request = SampleRequest(size, random_share, window(from_, to), policy_id, seed)
+        with services.store.session() as session:
+            sample = draw(session, principal.tenant, request)
+        detail.update(close_call=sample["close_call"], random=sample["random"])
+    return sample
+
+
 @router.get("/calls/{call_id}")
 def read_call(call_id: CallId, principal: Reader, services: ServicesDep) -> dict[str, Any]:
     """The interaction record with its integrity block and review overrides."""
