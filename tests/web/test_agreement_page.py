@@ -15,17 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.api.records.test_rescore_routes import PID, second_version
 from tests.web.web_fixtures import (
     NAMELESS,
     RECORDS,
-    SAMPLE_POLICY,
     UNLABELLED,
-    VIEWPORT,
     Site,
     artifacts_dir,
-    page_errors,
     running_site,
     sign_in,
     sign_out,
@@ -35,16 +33,6 @@ from tests.web.web_fixtures import (
 
 pytestmark = pytest.mark.slow
 
-PID = "ecommerce-aftersales"
-NEW_RULE = """
-  - id: no_store_credit_push
-    kind: forbidden_phrase
-    severity: minor
-    weight: 5
-    role: agent
-    phrases:
-      - you must take store credit instead of a refund
-"""
 THRESHOLD = 0.75
 REVIEWED = 5  # calls reviewed through the API: enough for the agreement report to flag a rule
 
@@ -65,12 +53,10 @@ def calibrated(close_rule: str | None = None) -> dict[str, Any]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_site(tmp_path_factory.mktemp("web-agreement")) as running:
         store_sample_policy(running)  # version 1
-        second = SAMPLE_POLICY.read_text(encoding="utf-8").replace(
-            'version: "2025.1"', 'version: "2025.2"'
-        )
+        second = second_version()
         answer = httpx.put(
             f"{running.url}/v1/policies/{PID}",
-            content=(second + NEW_RULE).encode(),
+            content=second.encode(),
             headers={**auth(running, "qa_analyst"), "Content-Type": "application/yaml"},
         )
         assert answer.status_code == 201 and answer.json()["version"] == 2, answer.text
@@ -88,16 +74,6 @@ def calls(site: Site) -> dict[str, Any]:
         ],
         "rescored": store_call(site, "angry-customer", agent="agent-rescore"),
     }
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)
-    opened = context.new_page()
-    errors = page_errors(opened)
-    yield opened
-    context.close()
-    assert not errors, errors
 
 
 def auth(site: Site, role: str) -> dict[str, str]:

@@ -135,16 +135,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield running
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)
-    opened = context.new_page()
-    errors = page_errors(opened)
-    yield opened
-    context.close()
-    assert not errors, errors
-
-
 def _watch_the_next_call(page: Page, site: Site) -> str:
     """On the Live list (already open, empty), wait for the call, check the list, open it by
     keyboard; returns the call's id."""

@@ -46,16 +46,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield running
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    opened = context.new_page()
-    errors = page_errors(opened)
-    yield opened
-    context.close()
-    assert not errors, errors
-
-
 @pytest.fixture(scope="module")
 def call_id(site: Site, browser: Browser) -> str:
     """A call uploaded through the page's form by an analyst and analysed by the server."""

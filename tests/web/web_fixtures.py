@@ -105,35 +105,13 @@ def seed_history(services: Services, tenant: str) -> int:
     lists and the dashboard have a history; returns how many were stored."""
     count = 0
     noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    folder = services.settings.data_path / "audio" / tenant
-    folder.mkdir(parents=True, exist_ok=True)
-    with services.store.session() as session:
-        for day in range(1, HISTORY_DAYS + 1):
-            for index, path in enumerate(sorted(RECORDS.glob("*.json"))):
-                call_id = uuid.uuid4().hex
-                created = noon - timedelta(days=day, minutes=index)
-                record = json.loads(path.read_text(encoding="utf-8"))
-                assert not record["pii"]["entities"], f"{path.name}: its audio needs redacting"
-                record.update(id=call_id, tenant=tenant, created_at=iso_z(created))
-                record.pop("integrity", None)
-                audio = folder / f"{call_id}.redacted.wav"
-                shutil.copyfile(SOURCES[path.stem], audio)
-                entry = append_record(session, tenant, call_id, record, services.signer)
-                metadata: dict[str, object] = {"agent": f"agent-{index + 1}"}
-                session.add(
-                    Call(
-                        id=call_id,
-                        tenant=tenant,
-                        created_at=created,
-                        status="done",
-                        redacted_audio_path=str(audio),
-                        metadata_json=metadata,
-                        layout=record["layout"],
-                        record_seq=entry.seq,
-                        **summary_columns(record, metadata),
-                    )
-                )
-                count += 1
+    for day in range(1, HISTORY_DAYS + 1):
+        for index, path in enumerate(sorted(RECORDS.glob("*.json"))):
+            record = json.loads(path.read_text(encoding="utf-8"))
+            assert not record["pii"]["entities"], f"{path.name}: its audio needs redacting"
+            created = noon - timedelta(days=day, minutes=index)
+            keep_call(services, tenant, path.stem, f"agent-{index + 1}", created)
+            count += 1
     return count
 
 
@@ -148,9 +126,21 @@ def store_call(
     """One more stored call of the site's tenant from the real record ``name``, its fields
     replaced by ``edit`` (e.g. a calibrated ``compliance``) before it is stored; returns its id."""
     services = site.services
-    tenant = services.settings.tenant
-    call_id = uuid.uuid4().hex
     created = created_at or datetime.now(UTC)
+    return keep_call(services, services.settings.tenant, name, agent, created, edit)
+
+
+def keep_call(
+    services: Services,
+    tenant: str,
+    name: str,
+    agent: str,
+    created: datetime,
+    edit: dict[str, Any] | None = None,
+) -> str:
+    """The real record ``name`` (edited) stored as a new call of ``tenant``, as the worker
+    stores one: ledger entry, redacted audio, a row with its summary; returns its id."""
+    call_id = uuid.uuid4().hex
     record = json.loads((RECORDS / f"{name}.json").read_text(encoding="utf-8"))
     record.update(id=call_id, tenant=tenant, created_at=iso_z(created), **(edit or {}))
     record.pop("integrity", None)

@@ -30,10 +30,15 @@ NEW_RULE = """
 PID = "ecommerce-aftersales"
 
 
+def second_version() -> str:
+    """The sample policy as version "2025.2", with one more rule (``no_store_credit_push``)."""
+    text = POLICY.read_text(encoding="utf-8")
+    return text.replace('version: "2025.1"', 'version: "2025.2"') + NEW_RULE
+
+
 def put_versions(env: Env, tenant: str = "acme") -> None:
     """Version 1: the sample policy; version 2: the same with one more rule."""
-    text = POLICY.read_text(encoding="utf-8")
-    second = text.replace('version: "2025.1"', 'version: "2025.2"') + NEW_RULE
+    text, second = POLICY.read_text(encoding="utf-8"), second_version()
     headers = {**env.as_("qa_analyst", tenant), "Content-Type": "application/yaml"}
     for body, version in ((text, 1), (second, 2)):
         put = env.client.put(f"/v1/policies/{PID}", content=body.encode(), headers=headers)
