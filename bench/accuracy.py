@@ -9,11 +9,16 @@ compliance agreement per rule and per call, PII recall and false redactions, top
 the share of each party's speech that reached the record; then the issue's targets, per split.
 
     .venv/bin/python bench/accuracy.py [--root CHECKOUT] [--name NAME] [--reuse] [--only ID...]
+        [--vocabulary]
 
 ``--root`` runs another checkout's code (``python -m api.cli`` with ``PYTHONPATH=root``) on the
 same corpus, so a before/after pair comes from one script; ``--drop-policy-topics`` strips the
 policies' ``topics:`` sections for checkouts older than per-policy topics. Records, RTTM and a
 ``summary.json`` go to ``var/accuracy/NAME``; ``--reuse`` scores records already there.
+``--vocabulary`` gives each company's words (``samples/corpus/vocabulary/<company>.yaml``, when
+there is one) to its ``callqa analyze`` runs (``--vocabulary FILE``: whisper's hotwords, spoken
+forms in the policy's lines). With it or without, "WER on the company's terms" scores the words
+of those terms in the reference (bench/accuracy_metrics.py), so both runs count the same words.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.accuracy_metrics import Counts, score_call  # noqa: E402
+from pipelines.compliance.vocabulary import load_vocabulary  # noqa: E402
 
 logger = logging.getLogger("bench.accuracy")
 SPLITS = ("tuning", "held-out", "real")
+VOCABULARIES = ROOT / "samples" / "corpus" / "vocabulary"
 # (label, how to compute from Counts, target, higher is better)
 FIGURES: tuple[tuple[str, str, str, float | None, bool], ...] = (
     ("WER en", "wer_errors.en", "wer_words.en", 0.15, False),
@@ -43,6 +50,7 @@ FIGURES: tuple[tuple[str, str, str, float | None, bool], ...] = (
     ("WER en, espeak voices", "wer_errors.en.espeak", "wer_words.en.espeak", 0.15, False),
     ("WER es", "wer_errors.es", "wer_words.es", None, False),
     ("WER fr", "wer_errors.fr", "wer_words.fr", None, False),
+    ("WER on the company's terms", "term_errors.en", "term_words.en", None, False),
     ("DER stereo (mean)", "der_sum.stereo", "der_calls.stereo", 0.10, False),
     ("DER mono (mean)", "der_sum.mono", "der_calls.mono", 0.15, False),
     ("roles", "role_right", "role_turns", 0.98, True),
@@ -60,10 +68,27 @@ FIGURES: tuple[tuple[str, str, str, float | None, bool], ...] = (
 )
 
 
+def vocabulary_file(company: str) -> Path | None:
+    """The company's words (product, plan and company names), if it has a file of them."""
+    path = VOCABULARIES / f"{company}.yaml"
+    return path if company and path.is_file() else None
+
+
+def company_terms(company: str) -> tuple[str, ...]:
+    path = vocabulary_file(company)
+    return load_vocabulary(path).words if path is not None else ()
+
+
 def run_analyze(
-    root: Path, corpus: Path, out: Path, labels: list[dict[str, Any]], drop_topics: bool
+    root: Path,
+    corpus: Path,
+    out: Path,
+    labels: list[dict[str, Any]],
+    drop_topics: bool,
+    vocabulary: bool = False,
 ) -> float:
-    """``callqa analyze`` per (policy, layout) group; the wall time of all of them."""
+    """``callqa analyze`` per (policy, layout) group, with the company's vocabulary when asked;
+    the wall time of all of them."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for label in labels:
         groups[(label["policy"], label["layout"])].append(label)
@@ -77,6 +102,9 @@ def run_analyze(
         command += ["--layout", layout]
         if policy:
             command += ["--policy", str(policy_copy(ROOT / policy, out, drop_topics))]
+        words = vocabulary_file(members[0].get("company", "")) if vocabulary else None
+        if words is not None:
+            command += ["--vocabulary", str(words)]
         logger.info("analyze %s (%s, %s)", [m["id"] for m in members], policy or "-", layout)
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
         if done.returncode != 0:
@@ -167,6 +195,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="score the records already there")
     parser.add_argument("--only", nargs="*", help="call ids (default all)")
     parser.add_argument("--drop-policy-topics", action="store_true")
+    parser.add_argument(
+        "--vocabulary", action="store_true", help="analyze with samples/corpus/vocabulary/*.yaml"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     labels = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(args.corpus.glob("*.json"))]
@@ -177,7 +208,9 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     wall = None
     if not args.reuse:
-        wall = run_analyze(args.root.resolve(), args.corpus, out, labels, args.drop_policy_topics)
+        wall = run_analyze(
+            args.root.resolve(), args.corpus, out, labels, args.drop_policy_topics, args.vocabulary
+        )
     totals: dict[str, Counts] = defaultdict(Counts)
     tags: dict[str, Counts] = defaultdict(Counts)
     details = []
@@ -188,13 +221,15 @@ def main() -> int:
             continue
         record = json.loads(record_path.read_text(encoding="utf-8"))
         rttm = (args.corpus / f"{label['id']}.rttm").read_text(encoding="utf-8")
-        counts, detail = score_call(label, record, rttm)
+        counts, detail = score_call(label, record, rttm, company_terms(label.get("company", "")))
         details.append(detail)
         totals[label["split"]].merge(counts)
         counts.add("calls", 1)
         for tag in [label["layout"], *label.get("tags", [])]:
             tags[tag].merge(counts)
     lines = [f"# Accuracy of {args.root.resolve()} ({args.name}) on {len(labels)} calls"]
+    if args.vocabulary:
+        lines.append("with the companies' vocabularies (callqa analyze --vocabulary)")
     if wall is not None:
         lines.append(f"callqa analyze wall time: {wall:.0f} s")
     lines += report(details, totals, tags)

@@ -7,6 +7,10 @@ and sums these up per split and per condition.
   (``[CARD]``) may stand for any run of reference words at no cost; reference words of a marked
   PII span that such a placeholder covers are no error, other words it covers are a **false
   redaction**.
+* **Terms**: the reference words of each occurrence of one of the company's terms
+  (``samples/corpus/vocabulary/<company>.yaml``: product, plan and company names), matched
+  case-insensitively as normalised words; a term word is wrong when the WER alignment
+  substitutes or deletes it (``term_errors`` / ``term_words``).
 * **PII**: an item leaked when any of its forms (a 4-character window of a value with digits,
   a value of words as a whole, or a spoken form) survives in the text or translation of a
   record segment near its turn.
@@ -27,65 +31,13 @@ from pipelines.transcribe.evaluation import normalize_text
 Json = Mapping[str, Any]
 PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
 WILD = "\u0000pii"
-STOPWORDS = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "is",
-        "it",
-        "its",
-        "it's",
-        "i",
-        "i'm",
-        "i've",
-        "my",
-        "me",
-        "you",
-        "your",
-        "we",
-        "our",
-        "this",
-        "that",
-        "there",
-        "be",
-        "been",
-        "was",
-        "were",
-        "are",
-        "am",
-        "do",
-        "does",
-        "did",
-        "have",
-        "has",
-        "had",
-        "not",
-        "no",
-        "so",
-        "as",
-        "by",
-        "from",
-        "can",
-        "could",
-        "will",
-        "would",
-        "please",
-        "just",
-        "yes",
-        "okay",
-    }
-)
+STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "is", "it",
+    "its", "it's", "i", "i'm", "i've", "my", "me", "you", "your", "we", "our", "this", "that",
+    "there", "be", "been", "was", "were", "are", "am", "do", "does", "did", "have", "has", "had",
+    "not", "no", "so", "as", "by", "from", "can", "could", "will", "would", "please", "just",
+    "yes", "okay",
+})  # fmt: skip
 TARGET_LANGUAGE = "en"
 
 
@@ -133,8 +85,19 @@ def reference_words(turn: Json) -> tuple[list[str], list[bool]]:
     return words, marks
 
 
+def term_marks(words: Sequence[str], terms: Sequence[Sequence[str]]) -> list[bool]:
+    """For each word, whether it lies in an occurrence of one of ``terms`` (normalised words)."""
+    marks = [False] * len(words)
+    for term in (t for t in terms if t):
+        for i in range(len(words) - len(term) + 1):
+            if list(words[i : i + len(term)]) == list(term):
+                marks[i : i + len(term)] = [True] * len(term)
+    return marks
+
+
 def align(reference: Sequence[str], marks: Sequence[bool], hypothesis: Sequence[str]) -> Json:
-    """Edit distance where a hypothesis wildcard absorbs any run of reference words for free."""
+    """Edit distance where a hypothesis wildcard absorbs any run of reference words for free;
+    ``wrong``: the positions of the reference words substituted or deleted."""
     n, m = len(reference), len(hypothesis)
     inf = float("inf")
     cost = [[inf] * (m + 1) for _ in range(n + 1)]
@@ -160,6 +123,7 @@ def align(reference: Sequence[str], marks: Sequence[bool], hypothesis: Sequence[
                 best, how = cost[i][j - 1] + 1, "insert"
             cost[i][j], step[i][j] = best, how
     i, j, false_redacted, pii_redacted = n, m, 0, 0
+    wrong: list[int] = []
     while i or j:
         how = step[i][j]
         if how == "absorb":
@@ -171,8 +135,11 @@ def align(reference: Sequence[str], marks: Sequence[bool], hypothesis: Sequence[
         elif how == "wild-end":
             j -= 1
         elif how == "match":
+            if reference[i - 1] != hypothesis[j - 1]:
+                wrong.append(i - 1)
             i, j = i - 1, j - 1
         elif how == "delete":
+            wrong.append(i - 1)
             i -= 1
         else:
             j -= 1
@@ -181,6 +148,7 @@ def align(reference: Sequence[str], marks: Sequence[bool], hypothesis: Sequence[
         "words": n,
         "false_redacted": false_redacted,
         "pii_redacted": pii_redacted,
+        "wrong": wrong[::-1],
     }
 
 
@@ -289,8 +257,11 @@ def diarization_error(label: Json, record: Json, rttm_text: str) -> float | None
     return float(DiarizationErrorRate(collar=0.25)(reference, hypothesis))
 
 
-def score_call(label: Json, record: Json, rttm_text: str) -> tuple[Counts, dict[str, Any]]:
-    """Sums for the aggregates and the call's own line of figures."""
+def score_call(
+    label: Json, record: Json, rttm_text: str, terms: Sequence[str] = ()
+) -> tuple[Counts, dict[str, Any]]:
+    """Sums for the aggregates and the call's own line of figures; ``terms``: the company's
+    product, plan and company names, whose words get a WER of their own."""
     counts = Counts()
     detail: dict[str, Any] = {"id": label["id"], "split": label["split"]}
     roles_known = any(t["role"] != "unknown" for t in label["turns"])
@@ -299,7 +270,7 @@ def score_call(label: Json, record: Json, rttm_text: str) -> tuple[Counts, dict[
         segments = (
             segments_of_party(record, label, role) if roles_known else record.get("segments", [])
         )
-        _score_words(counts, detail, role, turns, segments)
+        _score_words(counts, detail, role, turns, segments, terms)
         regions = [r for t in turns for r in t["speech"]]
         total, covered = speech_reached(regions, segments)
         counts.add(f"speech_s.{role}", total)
@@ -337,16 +308,24 @@ def voice_family(turn: Json) -> str:
 
 
 def _score_words(
-    counts: Counts, detail: dict[str, Any], role: str, turns: list[Json], segments: Sequence[Json]
+    counts: Counts,
+    detail: dict[str, Any],
+    role: str,
+    turns: list[Json],
+    segments: Sequence[Json],
+    terms: Sequence[str] = (),
 ) -> None:
     for language, family in sorted({(t["language"], voice_family(t)) for t in turns}):
         group = [t for t in turns if t["language"] == language and voice_family(t) == family]
+        term_words = [words_of(term, language) for term in terms]
         ref_words: list[str] = []
         marks: list[bool] = []
+        in_term: list[bool] = []
         for turn in group:
             words, pii = reference_words(turn)
             ref_words += words
             marks += pii
+            in_term += term_marks(words, term_words)
         spans = [(t["start"], t["end"]) for t in group]
         hyp: list[str] = []
         for seg in sorted(segments, key=lambda s: s["start"]):
@@ -361,6 +340,12 @@ def _score_words(
         detail[f"wer.{role}.{language}.{family}"] = round(
             result["errors"] / max(1, result["words"]), 3
         )
+        if any(in_term):
+            wrong = sum(in_term[i] for i in result["wrong"])
+            for key in (language, f"{language}.{family}"):
+                counts.add(f"term_errors.{key}", wrong)
+                counts.add(f"term_words.{key}", sum(in_term))
+            detail[f"terms.{role}.{language}.{family}"] = f"{wrong}/{sum(in_term)} wrong"
 
 
 def _score_roles(counts: Counts, label: Json, record: Json) -> None:

@@ -211,6 +211,7 @@ class CallPipeline:
         call_id = call_id or uuid.uuid4().hex
         policy = self.analytics.policy if self.policy_vocabulary else None
         terms = call_vocabulary(policy, self.vocabulary)
+        chosen = call_vocabulary(None, self.vocabulary)  # the company's words: callers say them
         hook("transcribe", total=None, completed=None)
         if prepared.layout == "mono":
             heard = prepared.call
@@ -221,7 +222,11 @@ class CallPipeline:
             heard, muted = suppress_crosstalk(prepared.call, self.crosstalk)
             agent_channel = 1 if prepared.layout == "stereo-agent-right" else 0
             transcript = self.transcriber.transcribe(  # the script's names are the agent's
-                heard, hook=hook, vocabulary=terms, vocabulary_channels={agent_channel}
+                heard,
+                hook=hook,
+                vocabulary=terms,
+                vocabulary_channels={agent_channel},
+                other_vocabulary=chosen,
             )
             hook("speakers")
             speakers = self._stereo_speakers(heard, transcript.segments, prepared.layout)

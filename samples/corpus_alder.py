@@ -15,6 +15,7 @@ ALDER_PASS = {
     "no_credential_request": True,
     "anything_else": True,
     "farewell": True,
+    "savings_offer": True,
 }
 
 A1 = Call(
@@ -251,6 +252,70 @@ A4 = Call(
         Line("agent", "Thank you for banking with Alder. Goodbye."),
     ),
     verdicts=ALDER_PASS,
+    passed=True,
+    topic="payments",
+)
+
+A5 = Call(
+    id="alder-platinum-saver",
+    company="alder-bank",
+    agent=Voice(PIPER),
+    customer=Voice("en-gb-x-rp", speed=155, pitch=60, peak=0.5),
+    condition=Condition(codec="alaw", snr_db=15, echo_db=-24),
+    tags=("alaw", "15dB", "echo", "en-gb-x-rp", "piper", "product-terms", "payments"),
+    notes="Card and account names (Alder Rewards Platinum, Evergreen Saver): the caller asks "
+    "about saving and names the Evergreen Saver; the agent only sends them to the savings team "
+    "without naming it (savings_offer fails; minor, the call passes).",
+    lines=(
+        Line(
+            "agent",
+            "Good afternoon, you've reached Alder Bank card services, I'm James. "
+            "Calls are recorded.",
+        ),
+        Line(
+            "customer",
+            "Hi James. My Alder Rewards Platinum card was declined at a hotel last night, "
+            "and there is plenty of credit on it.",
+        ),
+        Line(
+            "agent",
+            "Sorry about that. First I need to verify you. "
+            "Can I have your date of birth and the first line of your address?",
+        ),
+        Line(
+            "customer",
+            "The {eleventh of March nineteen eighty eight}, and {24 Cedar Close}.",
+            pii=(
+                Pii("DATE_OF_BIRTH", "1988", ("eleventh of march", "eighty eight")),
+                Pii("ADDRESS", "24", ("cedar close", "twenty four")),
+            ),
+        ),
+        Line(
+            "agent",
+            "Thank you. The payment was stopped by our fraud check. I've unblocked your card, "
+            "so your Alder Rewards Platinum card works again now.",
+        ),
+        Line("customer", "Good. Will I still get my Alder Rewards Platinum points for the hotel?"),
+        Line(
+            "agent", "Yes, Alder Rewards Platinum gives you two points per pound, hotels included."
+        ),
+        Line(
+            "customer",
+            "One more thing. I want to start saving some money each month. My sister has an "
+            "Evergreen Saver, could I open one too?",
+        ),
+        Line(
+            "agent",
+            "I can only help with cards on this line, I'm afraid. For savings, please call our "
+            "savings team, the number is on our website.",
+        ),
+        Line("customer", "Okay. So I can't open the Evergreen Saver through you?"),
+        Line("agent", "No, sorry. The savings team will help you with that."),
+        Line("agent", "Is there anything else I can do for you today?"),
+        Line("customer", "No, that's everything, thanks."),
+        Line("agent", "Thank you for banking with Alder. Goodbye."),
+    ),
+    verdicts=ALDER_PASS | {"savings_offer": False},
     passed=True,
     topic="payments",
 )

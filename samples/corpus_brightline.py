@@ -15,6 +15,7 @@ BRIGHTLINE_PASS = {
     "no_false_promises": True,
     "recap": True,
     "goodbye": True,
+    "roaming_offer": True,
 }
 
 B1 = Call(
@@ -246,4 +247,64 @@ B4 = Call(
     verdicts=BRIGHTLINE_PASS,
     passed=True,
     topic="billing",
+)
+
+B5 = Call(
+    id="brightline-flexi-roam-trip",
+    company="brightline-mobile",
+    agent=Voice("en-gb-x-gbclan", speed=165, pitch=45, peak=0.5),
+    customer=Voice(PIPER, peak=0.45),
+    condition=Condition(codec="ulaw", snr_db=15, layout="stereo-agent-right"),
+    tags=(
+        "ulaw",
+        "15dB",
+        "en-gb-x-gbclan",
+        "piper-caller",
+        "stereo-agent-right",
+        "product-terms",
+        "roaming",
+    ),
+    notes="Plan and add-on names (Brightline Unlimited Max, Flexi Roam): the caller is going "
+    "abroad and the agent offers Flexi Roam (roaming_offer passes).",
+    lines=(
+        Line(
+            "agent",
+            "Welcome to Brightline Mobile, my name is Sam. "
+            "This call may be recorded to help us improve our service.",
+        ),
+        Line(
+            "customer",
+            "Hi Sam. I'm flying to Portugal next week for a month. "
+            "Will my phone work while I'm abroad?",
+        ),
+        Line(
+            "agent",
+            "It will. To get into your account, can you confirm your full name and the postcode "
+            "on the account?",
+        ),
+        Line(
+            "customer",
+            "Anna Kowalski, and it's {B S 3, 4 H G}.",
+            pii=(Pii("POSTCODE", "BS34HG", ("b s 3", "4 h g")),),
+        ),
+        Line(
+            "agent",
+            "Thanks Anna. You're on Brightline Unlimited Max, so for your trip I'd recommend our "
+            "Flexi Roam add-on. Flexi Roam is two pounds a day, only on the days you use it.",
+        ),
+        Line("customer", "So with Flexi Roam I keep all my Brightline Unlimited Max data abroad?"),
+        Line("agent", "Yes, all of it. Shall I add Flexi Roam for you?"),
+        Line("customer", "Yes please, add Flexi Roam."),
+        Line("agent", "Done. I've added Flexi Roam to your account from today."),
+        Line(
+            "agent",
+            "Just to recap, Flexi Roam is on your account, and your Brightline Unlimited Max "
+            "data works in Portugal.",
+        ),
+        Line("customer", "Perfect, thanks Sam."),
+        Line("agent", "Thank you for being with Brightline. Have a great trip."),
+    ),
+    verdicts=BRIGHTLINE_PASS,
+    passed=True,
+    topic="roaming",
 )

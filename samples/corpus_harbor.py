@@ -15,6 +15,7 @@ HARBOR_PASS = {
     "no_blame": True,
     "wrap_up": True,
     "sign_off": True,
+    "protection_offer": True,
 }
 
 H1 = Call(
@@ -310,4 +311,62 @@ H5 = Call(
     verdicts=HARBOR_PASS,
     passed=True,
     topic="technical_problem",
+)
+
+H6 = Call(
+    id="harbor-oakhurst-careshield",
+    company="harbor-home",
+    agent=Voice(PIPER),
+    customer=Voice("en-us+f2", speed=160, pitch=60, peak=0.45),
+    condition=Condition(codec="alaw", snr_db=18),
+    tags=("alaw", "18dB", "piper", "en-us", "product-terms", "delivery"),
+    notes="Product names (the Oakhurst sofa, the CareShield plan): the caller asks how to "
+    "protect the sofa and the agent offers CareShield (protection_offer passes).",
+    lines=(
+        Line(
+            "agent",
+            "Thanks for calling Harbor Home, this is James. "
+            "Calls are recorded for training and quality. How can I help?",
+        ),
+        Line(
+            "customer",
+            "Hi James. I ordered the Oakhurst corner sofa last week and I'd like to know "
+            "when it will be delivered.",
+        ),
+        Line("agent", "Happy to check. Can I take your order reference and your postcode?"),
+        Line(
+            "customer",
+            "The reference is H K 6 0 4, and the postcode is {N 1 6, 5 R W}.",
+            pii=(Pii("POSTCODE", "N165RW", ("n 1 6", "5 r w")),),
+        ),
+        Line(
+            "agent",
+            "Thank you. I've got your order up on screen now, the Oakhurst corner sofa in sage "
+            "green. It arrives on Friday between eight and twelve.",
+        ),
+        Line(
+            "customer",
+            "Great. We have a dog and two small children. Is there any way to protect the sofa "
+            "against stains and spills?",
+        ),
+        Line(
+            "agent",
+            "Yes, our CareShield furniture protection plan covers that. CareShield covers "
+            "stains, spills and accidental damage for five years.",
+        ),
+        Line("customer", "How much is CareShield for the Oakhurst corner sofa?"),
+        Line(
+            "agent",
+            "For the Oakhurst it's forty nine pounds. I can add CareShield to your order now "
+            "if you like.",
+        ),
+        Line("customer", "Yes please, add CareShield."),
+        Line("agent", "Done, CareShield is on your order and the documents will come by email."),
+        Line("agent", "Is there anything else I can help with today?"),
+        Line("customer", "No, that's everything. Thanks James."),
+        Line("agent", "Thanks for shopping with Harbor Home. Bye now."),
+    ),
+    verdicts=HARBOR_PASS,
+    passed=True,
+    topic="delivery",
 )

@@ -118,12 +118,13 @@ class LiveCallAnalysis:
         transcribe = LiveOptions()
         if options.language:
             transcribe = replace(transcribe, language=options.language)
-        biased = _biased(transcribe, call_vocabulary(policy, options.vocabulary))
-        # as in batch, the script's names are the agent's on two-channel calls
+        agent = _biased(transcribe, call_vocabulary(policy, options.vocabulary))
+        others = _biased(transcribe, call_vocabulary(None, options.vocabulary))
+        # as in batch, the script's names are the agent's on two-channel calls; the company's
+        # own words (its products) everybody's
         by_track: dict[TrackKey, LiveOptions] = {
-            str(t): biased
+            str(t): agent if options.layout == "mono" or self.roles.get(t) == "agent" else others
             for t in options.tracks
-            if options.layout == "mono" or self.roles.get(t) == "agent"
         }
         self.transcriber = LiveTranscriber(
             engine.models.decoder,
@@ -132,7 +133,7 @@ class LiveCallAnalysis:
             on_event=self._on_event,
             track_channels={str(t): t for t in options.tracks},
             call_id=options.call_id,
-            track_options=by_track if biased is not transcribe else None,
+            track_options=by_track,
         )
 
     def feed(self, track: int, samples: Samples) -> None:

@@ -48,9 +48,11 @@ class Transcriber(Protocol):
         hook: ProgressHook = no_progress,
         vocabulary: Sequence[str] = (),
         vocabulary_channels: Collection[int] | None = None,
+        other_vocabulary: Sequence[str] = (),
     ) -> Transcript:
         """``vocabulary``: names and terms the call is likely to hold, a decoding bias on the
-        ``vocabulary_channels`` (every channel when None)."""
+        ``vocabulary_channels`` (every channel when None); ``other_vocabulary`` biases the
+        other channels (e.g. the company's product names, which callers say too)."""
         ...
 
 
@@ -84,8 +86,10 @@ class WhisperTranscriber:
         hook: ProgressHook = no_progress,
         vocabulary: Sequence[str] = (),
         vocabulary_channels: Collection[int] | None = None,
+        other_vocabulary: Sequence[str] = (),
     ) -> Transcript:
         biased = replace(self.options.decoding, hotwords=", ".join(vocabulary) or None)
+        others = replace(self.options.decoding, hotwords=", ".join(other_vocabulary) or None)
         total = round(sum(channel.duration for channel in call.channels))
         done = 0.0
         recognized: list[tuple[int, RecognizedSegment]] = []
@@ -97,7 +101,7 @@ class WhisperTranscriber:
                 logger.info("channel %d is silent; nothing to transcribe", channel.channel)
             else:
                 chosen = vocabulary_channels is None or channel.channel in vocabulary_channels
-                decoding = biased if chosen else self.options.decoding
+                decoding = biased if chosen else others
                 kept, used_options = self._transcribe_channel(
                     channel, decoding, _offset_progress(hook, total, done), stats
                 )
@@ -119,6 +123,7 @@ class WhisperTranscriber:
                 "language_switches_redecoded": redecoded,
                 "recovered_segments": recovered,
                 "hotwords": biased.hotwords,
+                "other_hotwords": others.hotwords if vocabulary_channels is not None else None,
                 "vocabulary_channels": None
                 if vocabulary_channels is None
                 else sorted(vocabulary_channels),

@@ -178,6 +178,7 @@ def test_job_stores_one_record_and_the_call_summary(
     options = body["provenance"]["options"]
     assert options["vocabulary"]["version"] == 1 and options["vocabulary"]["terms"] == 1
     assert options["transcribe"]["hotwords"].split(", ")[0] == "Northwind Shop"  # tenant first
+    assert options["transcribe"]["other_hotwords"] == "Northwind Shop"  # callers say it too
     assert (call.verdict_policy_id, call.verdict_policy_version) == ("ecommerce-aftersales", 1)
     checks = body["compliance"]["checks"]
     assert call.close_calls == sum(c["close_call"] for c in checks)
