@@ -232,3 +232,23 @@ def test_policy_rescore_bad_requests(env: Env) -> None:
     for policy_id, body, expected in cases:
         answer = env.client.post(f"/v1/policies/{policy_id}/rescore", json=body, headers=headers)
         assert error_of(answer) == expected, (policy_id, body, answer.text)
+
+
+def test_erasing_a_rescored_call_erases_its_rescores(env: Env) -> None:
+    put_versions(env)
+    call_id = scored_call(env)
+    headers = env.as_("qa_analyst")
+    body = {"policy_id": PID, "version": 2}
+    assert env.client.post(f"/v1/calls/{call_id}/rescore", json=body, headers=headers).is_success
+    gone = env.client.delete(f"/v1/calls/{call_id}?reason=asked", headers=env.as_("admin"))
+    assert gone.status_code == 200, gone.text
+    with env.services.store.session() as session:
+        entries = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.call_id == call_id).order_by(LedgerEntry.seq)
+        ).all()
+        assert [(e.kind, e.body is None) for e in entries] == [
+            ("record", True), ("rescore", True), ("erasure", False),
+        ]  # fmt: skip
+        assert verify_ledger(session, "acme", keyring([env.services.signer])).ok
+    again = env.client.post(f"/v1/calls/{call_id}/rescore", json=body, headers=headers)
+    assert error_of(again) == (410, "erased")
