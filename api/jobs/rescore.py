@@ -109,14 +109,13 @@ def keep_rescore(
     from api.store.integrity import iso
 
     body = {
-        **scored.result.to_dict(None),
+        **scored.result.outcome(),
         "policy_version": target.version,
         "pass_score": target.policy.pass_score,
         "vocabulary": target.vocabulary.provenance() if target.vocabulary.version else None,
         "by": by,
         "at": iso(now_utc()),
     }
-    body.pop("call_id")
     entry = append_annotation(session, call.tenant, call.id, RESCORE, body, signer)
     kept = {**body, "seq": entry.seq}
     overrides = overrides_of(session, call.tenant, call.id)

@@ -37,13 +37,14 @@ class Rescore:
 
     def to_dict(self, call_id: str | None) -> dict[str, Any]:
         """``{call_id, policy: {id, version, sha256}, score, passed, checks, changes}``."""
-        return {
-            "call_id": call_id,
-            **self.compliance,
-            "changes": [
-                {"rule_id": c.rule_id, "before": c.before, "after": c.after} for c in self.changes
-            ],
-        }
+        return {"call_id": call_id, **self.outcome()}
+
+    def outcome(self) -> dict[str, Any]:
+        """``{policy, score, passed, checks, changes}``: what a ``rescore`` entry keeps."""
+        changes = [
+            {"rule_id": c.rule_id, "before": c.before, "after": c.after} for c in self.changes
+        ]
+        return {**self.compliance, "changes": changes}
 
 
 def transcript_of(record: Mapping[str, Any]) -> tuple[Segment, ...]:
