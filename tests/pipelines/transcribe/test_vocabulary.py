@@ -27,7 +27,8 @@ def test_policy_terms_are_its_names_and_named_keywords() -> None:
     sample = load_policy(ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml")
     assert policy_terms(sample) == ("Northwind",)
     harbor = load_policy(ROOT / "samples" / "corpus" / "policies" / "harbor-home.yaml")
-    assert policy_terms(harbor) == ("Harbor Home",)  # "Harbor" is already in "Harbor Home"
+    # "Harbor" is already in "Harbor Home"; CareShield is a keyword of its product rule
+    assert policy_terms(harbor) == ("Harbor Home", "CareShield")
     assert policy_terms(None) == ()
 
 
