@@ -25,12 +25,11 @@ from api.store.heads import now_utc
 from api.store.ledger import RESCORE, append_annotation, find_record
 from api.store.policies import latest_policy, stored_policy
 from api.store.schema import Call
-from api.store.schema import Policy as PolicyRow
 from api.store.verdicts import overrides_of, refresh_verdict, rescores_of
 from api.store.vocabulary import current_vocabulary
 from pipelines.compliance.policy import Policy
 from pipelines.compliance.vocabulary import Vocabulary, with_vocabulary
-from pipelines.core.errors import InvalidRequestError, NotFoundError
+from pipelines.core.errors import InvalidRequestError, NotFoundError, PolicyError
 from pipelines.record.rescore import Rescore, rescore
 from pipelines.record.verdicts import with_current
 
@@ -60,12 +59,9 @@ def resolve_target(session: Session, tenant: str, policy_id: str, version: int |
     """A stored policy version (the newest when ``version`` is None); 404 when unknown."""
     try:
         number = version if version is not None else latest_policy(session, tenant, policy_id)
-    except InvalidRequestError as exc:
-        raise NotFoundError(f"no policy {policy_id!r}") from exc
-    known = session.get(PolicyRow, (tenant, policy_id, number))
-    if known is None:
-        raise NotFoundError(f"policy {policy_id!r} has no version {number}")
-    policy = stored_policy(session, tenant, policy_id, number)
+        policy = stored_policy(session, tenant, policy_id, number)
+    except (InvalidRequestError, PolicyError) as exc:
+        raise NotFoundError(str(exc)) from exc
     assert policy is not None
     words = current_vocabulary(session, tenant)  # as an analysis started now would match
     return Target(with_vocabulary(policy, words), number, words)

@@ -13,14 +13,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.records.search import Window, in_window
-from api.store.ledger import REVIEW, find_record
-from api.store.schema import Call, LedgerEntry
+from api.store.ledger import find_record
+from api.store.schema import Call
 from api.store.schema import Policy as PolicyRow
-from api.store.verdicts import overrides_of, rescores_of
+from api.store.verdicts import is_reviewed, overrides_of, rescores_of
 from pipelines.compliance.agreement import ReviewedCheck, agreement_by_rule
 from pipelines.core.errors import NotFoundError
 from pipelines.record.verdicts import reviewed_checks
@@ -31,18 +31,12 @@ MAX_CALLS = 20_000  # reviewed calls read for one answer (newest first)
 def reviewed_call_ids(session: Session, tenant: str, policy_id: str, win: Window) -> list[str]:
     """The tenant's stored calls of ``policy_id`` (current verdict) with a review, newest
     first."""
-    reviewed = exists().where(
-        LedgerEntry.tenant == tenant,
-        LedgerEntry.call_id == Call.id,
-        LedgerEntry.kind == REVIEW,
-        LedgerEntry.body.is_not(None),
-    )
     query = in_window(
         select(Call.id).where(
             Call.tenant == tenant,
             Call.status == "done",
             Call.verdict_policy_id == policy_id,
-            reviewed,
+            is_reviewed(tenant),
         ),
         win,
     )

@@ -16,12 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipelines.compliance.policy import ID_PATTERN
 from pipelines.core.errors import InvalidRequestError, NotFoundError
 from pipelines.record.verdicts import Verdict, check_overrides, override_views
 from pipelines.record.view import ComplianceView, OverrideView, RecordView, ReviewView
 
 MAX_REASON = 2000
-RULE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+RULE_ID = ID_PATTERN
 
 
 class ReviewIn(BaseModel):

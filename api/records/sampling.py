@@ -12,12 +12,12 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.records.search import Window, in_window, summary
-from api.store.ledger import REVIEW
-from api.store.schema import Call, LedgerEntry
+from api.store.schema import Call
+from api.store.verdicts import is_reviewed
 
 MAX_POOL = 10_000  # unreviewed calls the random share is drawn from
 
@@ -31,15 +31,9 @@ class SampleRequest:
     seed: int | None = None  # a reproducible draw; None: a fresh one
 
 
-def _unreviewed(tenant: str, request: SampleRequest) -> Any:
-    reviewed = exists().where(
-        LedgerEntry.tenant == tenant,
-        LedgerEntry.call_id == Call.id,
-        LedgerEntry.kind == REVIEW,
-        LedgerEntry.body.is_not(None),
-    )
+def _unreviewed(tenant: str, request: SampleRequest) -> Select[Any]:
     query = select(Call).where(
-        Call.tenant == tenant, Call.status == "done", Call.score.is_not(None), ~reviewed
+        Call.tenant == tenant, Call.status == "done", Call.score.is_not(None), ~is_reviewed(tenant)
     )
     if request.policy_id is not None:
         query = query.where(Call.verdict_policy_id == request.policy_id)
@@ -59,14 +53,13 @@ def review_sample(session: Session, tenant: str, request: SampleRequest) -> dict
         )
     )
     chosen = {call.id for call in targeted}
-    pool = [
-        call
-        for call in session.scalars(base.order_by(Call.created_at.desc(), Call.id).limit(MAX_POOL))
-        if call.id not in chosen
-    ]
+    ids = base.with_only_columns(Call.id).order_by(Call.created_at.desc(), Call.id)
+    pool = [i for i in session.scalars(ids.limit(MAX_POOL)) if i not in chosen]
     draw = random.Random(request.seed) if request.seed is not None else random.SystemRandom()
     wanted = request.size - len(targeted)  # fewer close calls: more at random
-    drawn = draw.sample(pool, min(wanted, len(pool)))
+    picked = draw.sample(pool, min(wanted, len(pool)))
+    rows = {c.id: c for c in session.scalars(select(Call).where(Call.id.in_(picked)))}
+    drawn = [rows[i] for i in picked]
     items = [{**summary(c), "why": "close_call"} for c in targeted]
     items += [{**summary(c), "why": "random"} for c in drawn]
     return {"items": items, "close_call": len(targeted), "random": len(drawn)}

@@ -11,13 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy.orm import Session
 
 from api.store.ledger import RESCORE, REVIEW, annotation_bodies, list_annotations
 from api.store.policies import stored_policy
-from api.store.schema import Call
+from api.store.schema import Call, LedgerEntry
 from pipelines.core.errors import PolicyError
 from pipelines.record.verdicts import close_calls, reviewed_outcome, with_current
+
+
+def is_reviewed(tenant: str) -> ColumnElement[bool]:
+    """A ``calls`` filter: the call has a (not erased) review override."""
+    return exists().where(
+        LedgerEntry.tenant == tenant,
+        LedgerEntry.call_id == Call.id,
+        LedgerEntry.kind == REVIEW,
+        LedgerEntry.body.is_not(None),
+    )
 
 
 def rescores_of(session: Session, tenant: str, call_id: str) -> list[dict[str, Any]]:

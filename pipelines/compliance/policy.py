@@ -166,6 +166,7 @@ class Policy:
 
 Text = Annotated[str, Field(min_length=1)]
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # a policy or rule id as the API takes it
 Seconds = Annotated[float, Field(gt=0)]
 Threshold = Annotated[float, Field(gt=0, le=1)]
 

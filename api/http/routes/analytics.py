@@ -19,6 +19,7 @@ from api.http.errors import ApiError
 from api.records.search import in_window, window
 from api.store.keys import Principal
 from api.store.schema import Call
+from pipelines.compliance.policy import ID_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
@@ -114,7 +115,7 @@ def analytics(
 def agreement(
     principal: Reader,
     services: ServicesDep,
-    policy_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+    policy_id: Annotated[str, Query(pattern=ID_PATTERN)],
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:

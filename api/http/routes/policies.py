@@ -27,13 +27,14 @@ from api.records.search import iso_z
 from api.store.audit import audit
 from api.store.keys import Principal
 from api.store.schema import Policy
+from pipelines.compliance.policy import ID_PATTERN
 from pipelines.core.errors import PolicyError
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
-POLICY_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+POLICY_ID = ID_PATTERN
 PolicyId = Annotated[str, Path(pattern=POLICY_ID, description="letters, digits, '_', '-', '.'")]
 Editor = Annotated[Principal, Depends(require("qa_analyst", "admin"))]
 Analyst = Annotated[Principal, Depends(require("qa_analyst"))]

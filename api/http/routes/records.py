@@ -34,6 +34,7 @@ from api.records.search import (
 )
 from api.store.keys import Principal
 from api.store.schema import Call, Job, LedgerEntry
+from pipelines.compliance.policy import ID_PATTERN
 from pipelines.record.formats import MEDIA_TYPES, RENDERERS
 from pipelines.record.verdicts import as_reviewed, with_current
 
@@ -146,7 +147,7 @@ def list_calls(
         bool | None, Query(description="true: calls with a close call (the machine unsure)")
     ] = None,
     policy_id: Annotated[
-        str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="current verdict's")
+        str | None, Query(pattern=ID_PATTERN, description="current verdict's")
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -174,7 +175,7 @@ def review_sample(
     services: ServicesDep,
     size: Annotated[int, Query(ge=1, le=500)] = 20,
     random_share: Annotated[float, Query(ge=0.0, le=1.0)] = 0.2,
-    policy_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = None,
+    policy_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
     seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
@@ -322,7 +323,7 @@ class RescoreIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    policy_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    policy_id: str = Field(pattern=ID_PATTERN)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
