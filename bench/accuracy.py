@@ -5,8 +5,13 @@ Each call of ``var/corpus`` (samples/build_corpus.py) is analyzed by ``callqa an
 as a QA team would run a batch), and its record is scored against the label
 (bench/accuracy_metrics.py). Printed per call, per split (tuning, held-out, real) and per line
 condition: WER, DER, role accuracy, language ID per segment, translations present and adequate,
-compliance agreement per rule and per call, PII recall and false redactions, topic accuracy and
-the share of each party's speech that reached the record; then the issue's targets, per split.
+compliance agreement per rule and per call, PII recall and false redactions, topic accuracy,
+the share of each party's speech that reached the record and the summary (ROUGE-L of its text and
+of its reason against the reference, outcome accuracy); then the issue's targets, per split.
+A last table, "per accent group and language" (all splits), gives the WER of the customer's words
+per accent group (the label's ``accent_group``) and per language of the turn within it, the WER
+of every turn per language, and compliance agreement per accent group and per the language most
+of the customer's words are in; ``summary.json`` holds the same figures under ``groups``.
 
     .venv/bin/python bench/accuracy.py [--root CHECKOUT] [--name NAME] [--reuse] [--only ID...]
         [--vocabulary]
@@ -65,6 +70,9 @@ FIGURES: tuple[tuple[str, str, str, float | None, bool], ...] = (
     ("agent speech reached", "reached_s.agent", "speech_s.agent", None, True),
     ("customer speech reached", "reached_s.customer", "speech_s.customer", None, True),
     ("customer turns present", "turns_present.customer", "turns.customer", 1.0, True),
+    ("summary ROUGE-L (mean)", "rouge_l_sum", "summary_calls", None, True),
+    ("reason ROUGE-L (mean)", "reason_rouge_l_sum", "summary_calls", None, True),
+    ("summary outcome", "outcome_right", "summary_calls", None, True),
 )
 
 
@@ -129,7 +137,7 @@ def figure(counts: Counts, numerator: str, denominator: str) -> str:
     if value is None:
         return "-"
     whole = counts.values.get(denominator, 0)
-    if denominator.startswith(("wer_", "der_", "words", "speech_s")):
+    if denominator.startswith(("wer_", "der_", "words", "speech_s")) or numerator.endswith("_sum"):
         return f"{value:.3f}"
     return f"{value:.3f} ({counts.values.get(numerator, 0):g}/{whole:g})"
 
@@ -141,6 +149,91 @@ def meets(counts: Counts, item: tuple[str, str, str, float | None, bool]) -> str
         return ""
     ok = value >= target - 1e-9 if higher else value <= target + 1e-9
     return ("meets " if ok else "MISSES ") + ("≥" if higher else "≤") + f" {target:g}"
+
+
+def _ratio(counts: Counts, numerator: str, denominator: str) -> float | None:
+    value = counts.ratio(numerator, denominator)
+    return None if value is None else round(value, 4)
+
+
+def group_figures(counts: Counts) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per accent group: calls, the customer's words and their WER (and per language of the
+    turn), compliance rules and agreement; per language: the calls whose customer speaks mostly
+    in it and their rules and agreement, and every turn's words in it and their WER."""
+    values = counts.values
+    accents = sorted(
+        k.removeprefix("calls.accent.") for k in values if k.startswith("calls.accent.")
+    )
+    languages = sorted(
+        {k.split(".")[1] for k in values if k.startswith("wer_words.") and k.count(".") == 1}
+        | {k.split(".")[1] for k in values if k.startswith("calls.") and k.count(".") == 1}
+    )
+
+    def rules(suffix: str) -> dict[str, Any]:
+        return {
+            "rules": values.get(f"rules.{suffix}", 0.0),
+            "rules_right": values.get(f"rules_right.{suffix}", 0.0),
+            "compliance": _ratio(counts, f"rules_right.{suffix}", f"rules.{suffix}"),
+        }
+
+    def words(suffix: str) -> dict[str, Any]:
+        return {
+            "words": values.get(f"wer_words.{suffix}", 0.0),
+            "wer": _ratio(counts, f"wer_errors.{suffix}", f"wer_words.{suffix}"),
+        }
+
+    by_accent = {
+        group: {"calls": values.get(f"calls.accent.{group}", 0.0)}
+        | words(f"accent.{group}")
+        | rules(f"accent.{group}")
+        | {
+            "languages": {
+                language: words(f"{language}.accent.{group}")
+                for language in languages
+                if f"wer_words.{language}.accent.{group}" in values
+            }
+        }
+        for group in accents
+    }
+    by_language = {
+        language: {"calls": values.get(f"calls.{language}", 0.0)}
+        | words(language)
+        | rules(language)
+        for language in languages
+    }
+    return {"accent": by_accent, "language": by_language}
+
+
+def group_report(counts: Counts) -> list[str]:
+    """The fairness table: per accent group (and language within it) and per language."""
+    lines = ["", "## Per accent group and language (all splits)", ""]
+    lines.append(
+        "Accent group: the customer's voice (the label's accent_group), the customer's words "
+        "(everyone's when roles are unknown); language: every turn in it for WER, the calls "
+        "whose customer speaks mostly in it for the rules."
+    )
+    lines += ["", "| group | calls | words | WER | compliance rules |", "|---|---|---|---|---|"]
+    figures = group_figures(counts)
+    for group, row in figures["accent"].items():
+        suffix = f"accent.{group}"
+        lines.append(
+            f"| accent {group} | {row['calls']:g} | {row['words']:g} "
+            f"| {figure(counts, f'wer_errors.{suffix}', f'wer_words.{suffix}')} "
+            f"| {figure(counts, f'rules_right.{suffix}', f'rules.{suffix}')} |"
+        )
+        for language, sub in row["languages"].items():
+            key = f"{language}.accent.{group}"
+            lines.append(
+                f"| accent {group}, {language} turns | | {sub['words']:g} "
+                f"| {figure(counts, f'wer_errors.{key}', f'wer_words.{key}')} | |"
+            )
+    for language, row in figures["language"].items():
+        lines.append(
+            f"| language {language} | {row['calls']:g} | {row['words']:g} "
+            f"| {figure(counts, f'wer_errors.{language}', f'wer_words.{language}')} "
+            f"| {figure(counts, f'rules_right.{language}', f'rules.{language}')} |"
+        )
+    return lines
 
 
 def report(
@@ -213,6 +306,7 @@ def main() -> int:
         )
     totals: dict[str, Counts] = defaultdict(Counts)
     tags: dict[str, Counts] = defaultdict(Counts)
+    overall = Counts()
     details = []
     for label in labels:
         record_path = out / f"{Path(label['file']).stem}.json"
@@ -224,6 +318,7 @@ def main() -> int:
         counts, detail = score_call(label, record, rttm, company_terms(label.get("company", "")))
         details.append(detail)
         totals[label["split"]].merge(counts)
+        overall.merge(counts)
         counts.add("calls", 1)
         for tag in [label["layout"], *label.get("tags", [])]:
             tags[tag].merge(counts)
@@ -233,10 +328,15 @@ def main() -> int:
     if wall is not None:
         lines.append(f"callqa analyze wall time: {wall:.0f} s")
     lines += report(details, totals, tags)
+    lines += group_report(overall)
     text = "\n".join(lines)
     print(text)
     (out / "report.md").write_text(text + "\n", encoding="utf-8")
-    summary = {"details": details, "splits": {s: c.values for s, c in totals.items()}}
+    summary = {
+        "details": details,
+        "splits": {s: c.values for s, c in totals.items()},
+        "groups": group_figures(overall),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return 0
 

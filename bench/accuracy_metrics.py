@@ -15,13 +15,24 @@ and sums these up per split and per condition.
   a value of words as a whole, or a spoken form) survives in the text or translation of a
   record segment near its turn.
 * **DER** with pyannote.metrics (0.25 s collar), against the clean voices' speech regions.
+* **Summary** (calls whose label has a reference summary): ROUGE-L F-measure (the
+  ``rouge-score`` package, stemmed) of the record's summary text (its English version when the
+  call is not in English) against the label's, and of the reason alone; the outcome is right or
+  wrong. A record without a summary scores 0 and a wrong outcome.
+* **Groups** (fairness): the customer's words also count under the call's accent group
+  (``wer_errors.accent.<group>``, and ``wer_errors.<language>.accent.<group>`` per language of
+  the turn; every speaker's words when roles are unknown), and the call's compliance rules under
+  its accent group (``rules.accent.<group>``) and under the language most of the customer's
+  words are in (``rules.<language>``).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +50,7 @@ STOPWORDS = frozenset({
     "yes", "okay",
 })  # fmt: skip
 TARGET_LANGUAGE = "en"
+UNKNOWN_GROUP = "unknown"
 
 
 @dataclass
@@ -264,13 +276,15 @@ def score_call(
     product, plan and company names, whose words get a WER of their own."""
     counts = Counts()
     detail: dict[str, Any] = {"id": label["id"], "split": label["split"]}
+    accent = accent_of(label)
     roles_known = any(t["role"] != "unknown" for t in label["turns"])
     for role in ("agent", "customer") if roles_known else ("unknown",):
         turns = [t for t in label["turns"] if t["role"] == role]
         segments = (
             segments_of_party(record, label, role) if roles_known else record.get("segments", [])
         )
-        _score_words(counts, detail, role, turns, segments, terms)
+        caller = accent if role != "agent" else None
+        _score_words(counts, detail, role, turns, segments, terms, caller)
         regions = [r for t in turns for r in t["speech"]]
         total, covered = speech_reached(regions, segments)
         counts.add(f"speech_s.{role}", total)
@@ -296,7 +310,25 @@ def score_call(
         counts.add(f"der_calls.{kind}", 1)
         detail["der"] = round(der, 3)
     _score_expected(counts, detail, label, record)
+    _score_groups(counts, label, accent)
+    score_summary(counts, detail, label, record)
     return counts, detail
+
+
+def accent_of(label: Json) -> str:
+    """The customer's accent group the corpus gives the call (``unknown`` when it gives none)."""
+    return str(label.get("accent_group") or UNKNOWN_GROUP)
+
+
+def customer_language(label: Json) -> str:
+    """The language most of the customer's reference words are in (every speaker's when roles
+    are unknown); English when there are none."""
+    roles_known = any(t["role"] != "unknown" for t in label["turns"])
+    words: Counter[str] = Counter()
+    for turn in label["turns"]:
+        if turn["role"] == ("customer" if roles_known else "unknown"):
+            words[turn.get("language", TARGET_LANGUAGE)] += len(turn["text"].split())
+    return words.most_common(1)[0][0] if words else TARGET_LANGUAGE
 
 
 def voice_family(turn: Json) -> str:
@@ -314,7 +346,11 @@ def _score_words(
     turns: list[Json],
     segments: Sequence[Json],
     terms: Sequence[str] = (),
+    accent: str | None = None,
 ) -> None:
+    """WER of one party's words per language and voice family; ``accent``: the caller's accent
+    group, under which these words count too (the customer's, or everyone's when roles are
+    unknown)."""
     for language, family in sorted({(t["language"], voice_family(t)) for t in turns}):
         group = [t for t in turns if t["language"] == language and voice_family(t) == family]
         term_words = [words_of(term, language) for term in terms]
@@ -332,7 +368,10 @@ def _score_words(
             if any(overlap((seg["start"], seg["end"]), span) > 0 for span in spans):
                 hyp += words_of(seg.get("text", ""), language)
         result = align(ref_words, marks, hyp)
-        for key in (language, f"{language}.{family}"):
+        keys = [language, f"{language}.{family}"]
+        if accent is not None:
+            keys += [f"accent.{accent}", f"{language}.accent.{accent}"]
+        for key in keys:
             counts.add(f"wer_errors.{key}", result["errors"])
             counts.add(f"wer_words.{key}", result["words"])
         counts.add("false_redacted", result["false_redacted"])
@@ -402,3 +441,60 @@ def _score_expected(counts: Counts, detail: dict[str, Any], label: Json, record:
         counts.add("topic_calls", 1)
         counts.add("topic_right", got == expected["topic"])
         detail["topic"] = got if got == expected["topic"] else f"{got} (want {expected['topic']})"
+
+
+def _score_groups(counts: Counts, label: Json, accent: str) -> None:
+    """The call and its compliance rules again under its customer's accent group and under the
+    language most of the customer's words are in (the words: ``_score_words``)."""
+    for suffix in (f"accent.{accent}", customer_language(label)):
+        counts.add(f"calls.{suffix}", 1)
+        if "rules" in counts.values:
+            counts.add(f"rules.{suffix}", counts.values["rules"])
+            counts.add(f"rules_right.{suffix}", counts.values.get("rules_right", 0.0))
+
+
+@functools.cache
+def _rouge_scorer() -> Any:
+    # imported here: the rest of the bench runs without rouge-score installed
+    from rouge_score import rouge_scorer  # type: ignore[import-untyped, import-not-found]
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+
+
+def rouge_l(reference: str, hypothesis: str) -> float:
+    """ROUGE-L F-measure of ``hypothesis`` against ``reference`` (stemmed; 0 when either is
+    empty)."""
+    return float(_rouge_scorer().score(reference, hypothesis)["rougeL"].fmeasure)
+
+
+def _text_of(item: Any) -> str:
+    """The text of a summary item (``{"text", "segments"}``, a plain string or nothing)."""
+    if isinstance(item, Mapping):
+        return str(item.get("text") or "")
+    return item if isinstance(item, str) else ""
+
+
+def score_summary(counts: Counts, detail: dict[str, Any], label: Json, record: Json) -> None:
+    """ROUGE-L of the record's summary text and of its reason against the label's reference
+    (the English version when the record has one) and whether the outcome is the label's; a
+    record without a summary scores 0 and a wrong outcome. Calls without a reference: nothing."""
+    expected = label.get("summary")
+    if not expected:
+        return
+    summary = record.get("summary")
+    counts.add("summary_calls", 1)
+    if not isinstance(summary, Mapping):
+        got, text, reason = None, "", ""
+        detail["summary"] = "missing"
+    else:
+        english = summary.get("english")
+        block: Json = english if isinstance(english, Mapping) else summary
+        got, text, reason = summary.get("outcome"), _text_of(block), _text_of(block.get("reason"))
+    rouge = rouge_l(expected["text"], text) if text else 0.0
+    reason_rouge = rouge_l(expected["reason"], reason) if reason else 0.0
+    counts.add("rouge_l_sum", rouge)
+    counts.add("reason_rouge_l_sum", reason_rouge)
+    counts.add("outcome_right", got == expected["outcome"])
+    detail["rouge_l"] = round(rouge, 3)
+    detail["reason_rouge_l"] = round(reason_rouge, 3)
+    detail["outcome"] = f"{got or 'none'}/{expected['outcome']}"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from models.vad import SileroVad, silero_info
+from pipelines.analytics.contacts import Reference
 from pipelines.analytics.metrics import call_metrics
 from pipelines.analytics.stage import AnalyticsStages, run_analytics
 from pipelines.core.errors import ConfigError
@@ -108,10 +109,12 @@ def channel_speaker(channel: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AnalyzedCall:
-    """A record and the redacted audio whose hash it carries."""
+    """A record, the redacted audio whose hash it carries, and the order, account and case
+    numbers said in the call (for the service to pseudonymize; never stored as they are)."""
 
     record: InteractionRecord
     redacted_audio: CallAudio
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +282,7 @@ class CallPipeline:
             diarization=diarization,
             metrics=metrics,
             topics=analytics.topics,
+            summary=analytics.summary,
             pii=analytics.pii,
             compliance=analytics.compliance,
             redacted_audio_sha256=analytics.redacted_audio_sha256,
@@ -297,7 +301,7 @@ class CallPipeline:
                 },
             ),
         )
-        return AnalyzedCall(record, analytics.redacted_audio)
+        return AnalyzedCall(record, analytics.redacted_audio, analytics.references)
 
     def _vad_models(self, diarization: Diarization | None) -> tuple[ModelInfo, ...]:
         """Silero, when it ran for coverage only (stereo diarization already names it)."""

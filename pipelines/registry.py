@@ -100,14 +100,16 @@ def build_translator(settings: Settings, recognizer: SpeechRecognizer) -> Segmen
 
 
 def build_analytics(settings: Settings, policy: Policy | None = None) -> AnalyticsStages:
-    """PII redaction always; emotion from voice and words; topics; compliance.
+    """PII redaction always; emotion from voice and words; topics; summary; compliance.
 
-    The compliance checker and the topic classifier share one MiniLM embedder (loaded on first
-    use). Compliance runs when a policy is given (here, or per call: the API's jobs set one).
+    The compliance checker, the topic classifier and the summarizer share one MiniLM embedder
+    (loaded on first use). Compliance runs when a policy is given (here, or per call: the
+    API's jobs set one).
     """
     from models.emotion.model import SpeechEmotionModel
     from models.sentiment import TextSentiment
     from models.text_embedding import SentenceEmbedder
+    from pipelines.analytics.summary import EmbeddingSummarizer
     from pipelines.analytics.topics import EmbeddingTopicClassifier
     from pipelines.compliance.checker import ScriptComplianceChecker
     from pipelines.pii.redactor import default_redactor
@@ -121,6 +123,7 @@ def build_analytics(settings: Settings, policy: Policy | None = None) -> Analyti
         compliance=ScriptComplianceChecker(embedder),
         policy=policy,
         topics=EmbeddingTopicClassifier(embedder),
+        summarizer=EmbeddingSummarizer(embedder),
     )
 
 

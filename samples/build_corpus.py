@@ -9,8 +9,10 @@ into one channel. The real phone call of the pyannote.audio wheel (``sample.wav`
 and STM) is copied beside them when pyannote.audio is importable or ``--pyannote-sample`` names it.
 
 Every call gets ``<id>.wav``, ``<id>.json`` (turns with role, time, text, language, English
-meaning and PII; the expected compliance verdicts, call verdict and topic; the split) and
-``<id>.rttm`` (reference speech of each party, from the clean voices before the line).
+meaning and PII; the expected compliance verdicts, call verdict and topic; the split; the
+reference summary, ``null`` when the call has none; the customer's accent group) and
+``<id>.rttm`` (reference speech of each party, from the clean voices before the line). The real
+call's accent group is ``unknown``: nothing says where its speakers are from.
 
 Run with ``make corpus`` (the venv of ``make sample``: piper-tts and its voice; Debian's espeak-ng
 and sox). Deterministic like the sample call (seeded ONNX Runtime and numpy; sox ``-R``).
@@ -36,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_sample_call import RATE, SEED, Samples, _peak, _speech_end, write_pcm16
-from corpus_calls import CALLS, PIPER, SPLITS, Call, Condition, Line, Voice
+from corpus_calls import CALLS, PIPER, SPLITS, Call, Condition, Line, Summary, Voice, accent_group
 
 logger = logging.getLogger("build_corpus")
 HERE = Path(__file__).resolve().parent
@@ -44,6 +46,9 @@ ROOT = HERE.parent
 SENTENCE_PAUSE_S = 0.3
 HOLD_PEAK = 0.25
 ECHO_DELAY_S = 0.03
+# the real call (pyannote.audio's sample.wav) has no row in any manifest and nothing says where its
+# speakers are from
+REAL_ACCENT_GROUP = "unknown"
 DIGITS = {
     "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
     "es": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
@@ -294,6 +299,8 @@ def build_call(call: Call, out_dir: Path, speaker: Speaker, workdir: Path) -> di
         "duration_s": round(duration, 3),
         "sha256": hashlib.sha256(wav.read_bytes()).hexdigest(),
         "expected": {"compliance": call.verdicts, "passed": call.passed, "topic": call.topic},
+        "summary": summary_label(call.summary),
+        "accent_group": accent_group(call.customer.name),
         "turns": turns,
     }
     (out_dir / f"{call.id}.json").write_text(json.dumps(label, indent=2, ensure_ascii=False) + "\n")
@@ -305,6 +312,20 @@ def build_call(call: Call, out_dir: Path, speaker: Speaker, workdir: Path) -> di
     (out_dir / f"{call.id}.rttm").write_text("\n".join(rttm) + "\n")
     logger.info("%s: %.1f s, %s", call.id, duration, condition.describe())
     return label
+
+
+def summary_label(summary: Summary | None) -> dict[str, Any] | None:
+    """The reference summary as the label writes it; ``text``: reason, actions and follow-ups,
+    one sentence each, as bench/accuracy_metrics.py compares it with the record's summary."""
+    if summary is None:
+        return None
+    return {
+        "reason": summary.reason,
+        "actions": list(summary.actions),
+        "outcome": summary.outcome,
+        "follow_ups": list(summary.follow_ups),
+        "text": summary.text(),
+    }
 
 
 def copy_pyannote_sample(out_dir: Path, sample_dir: Path | None) -> None:
@@ -354,6 +375,8 @@ def copy_pyannote_sample(out_dir: Path, sample_dir: Path | None) -> None:
         "duration_s": 30.0,
         "sha256": hashlib.sha256(wav.read_bytes()).hexdigest(),
         "expected": {},
+        "summary": None,
+        "accent_group": REAL_ACCENT_GROUP,
         "turns": turns,
     }
     (out_dir / "pyannote-sample.json").write_text(json.dumps(label, indent=2) + "\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corpus_types import PIPER, Call, Condition, Line, Pii, Voice
+from corpus_types import PIPER, Call, Condition, Line, Pii, Summary, Voice
 
 # -------------------------------------------------------------- Alder Bank (held out)
 
@@ -72,6 +72,16 @@ A1 = Call(
     verdicts=ALDER_PASS | {"id_and_v": False},
     passed=False,
     topic="card_lost_stolen",
+    summary=Summary(
+        reason="Lost debit card, probably on the bus",
+        actions=(
+            "Card blocked",
+            "Recent transactions checked, nothing since a supermarket payment the customer "
+            "made yesterday evening",
+            "Replacement card ordered, arriving in three to five working days with the same PIN",
+        ),
+        outcome="resolved",
+    ),
 )
 
 A2 = Call(
@@ -134,6 +144,16 @@ A2 = Call(
     verdicts=ALDER_PASS,
     passed=True,
     topic="fraud",
+    summary=Summary(
+        reason="Unrecognised payment of three hundred euros to an online shop",
+        actions=(
+            "Card blocked",
+            "Fraud claim raised for the three hundred euros",
+            "Reminded the customer the bank never asks for a PIN or password",
+        ),
+        outcome="follow_up",
+        follow_ups=("Refund of the three hundred euros to the customer's account within ten days",),
+    ),
 )
 
 A3 = Call(
@@ -189,6 +209,15 @@ A3 = Call(
     verdicts=ALDER_PASS | {"card_action": False, "no_credential_request": False},
     passed=False,
     topic="account_access",
+    summary=Summary(
+        reason="Locked out of the mobile app, with the account suspended after too many attempts",
+        actions=(
+            "Agent asked the customer to read out the online banking password",
+            "App unlocked so the customer can log in again",
+            "Confirmed the social security number on file",
+        ),
+        outcome="resolved",
+    ),
 )
 
 A4 = Call(
@@ -254,6 +283,16 @@ A4 = Call(
     verdicts=ALDER_PASS,
     passed=True,
     topic="payments",
+    summary=Summary(
+        reason="Card declined when paying the rent online",
+        actions=(
+            "Explained the payment was stopped by the fraud check",
+            "Card unblocked for the payment and the customer asked to try again",
+            "Told the customer not to share the card number, the bank never asks for a PIN or "
+            "password",
+        ),
+        outcome="resolved",
+    ),
 )
 
 A5 = Call(
@@ -318,4 +357,13 @@ A5 = Call(
     verdicts=ALDER_PASS | {"savings_offer": False},
     passed=True,
     topic="payments",
+    summary=Summary(
+        reason="Alder Rewards Platinum card declined at a hotel despite enough available credit",
+        actions=(
+            "Explained the payment was stopped by the fraud check and unblocked the card",
+            "Confirmed the hotel spend earns two Rewards Platinum points per pound",
+            "Referred the request to open an Evergreen Saver to the savings team",
+        ),
+        outcome="resolved",
+    ),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corpus_types import PIPER, Call, Condition, Line, Pii, Voice
+from corpus_types import PIPER, Call, Condition, Line, Pii, Summary, Voice
 
 # ----------------------------------------------------------------------- Brightline Mobile
 
@@ -73,6 +73,20 @@ B1 = Call(
     verdicts=BRIGHTLINE_PASS,
     passed=True,
     topic="network_outage",
+    summary=Summary(
+        reason=(
+            "No signal, calls or data since yesterday evening for a customer who works from home"
+        ),
+        actions=(
+            "Explained a mast fault in the area with engineers on site",
+            "Five pound credit added for the lost service",
+        ),
+        outcome="follow_up",
+        follow_ups=(
+            "Service expected back by six tonight once the mast is repaired",
+            "Text the customer if the service is not back",
+        ),
+    ),
 )
 
 B2 = Call(
@@ -141,6 +155,18 @@ B2 = Call(
     verdicts=BRIGHTLINE_PASS,
     passed=True,
     topic="roaming",
+    summary=Summary(
+        reason=(
+            "Bill shows daily roaming charges for a trip to Mexico although a roaming bundle was "
+            "paid for before travelling"
+        ),
+        actions=(
+            "Found the roaming bundle had not been applied",
+            "Daily roaming charges removed from the bill",
+            "Roaming bundle now applied",
+        ),
+        outcome="resolved",
+    ),
 )
 
 B3 = Call(
@@ -195,6 +221,18 @@ B3 = Call(
     verdicts=BRIGHTLINE_PASS | {"no_false_promises": False},
     passed=False,
     topic="plan_change",
+    summary=Summary(
+        reason=(
+            "Wants to move to the unlimited data plan because the current allowance runs out "
+            "mid-month"
+        ),
+        actions=(
+            "Moved to unlimited data from today",
+            "Agent guaranteed the bill will never go up",
+            "Ten dollar change fee taken by card",
+        ),
+        outcome="resolved",
+    ),
 )
 
 B4 = Call(
@@ -247,6 +285,15 @@ B4 = Call(
     verdicts=BRIGHTLINE_PASS,
     passed=True,
     topic="billing",
+    summary=Summary(
+        reason="Bill is forty pounds higher than usual although nothing was changed",
+        actions=(
+            "Found a premium text subscription added on the fourth",
+            "Subscription cancelled and the forty pounds refunded",
+            "Refund to be paid to the customer's bank account",
+        ),
+        outcome="resolved",
+    ),
 )
 
 B5 = Call(
@@ -307,4 +354,13 @@ B5 = Call(
     verdicts=BRIGHTLINE_PASS,
     passed=True,
     topic="roaming",
+    summary=Summary(
+        reason="Flying to Portugal for a month and asks whether the phone will work abroad",
+        actions=(
+            "Recommended the Flexi Roam add-on at two pounds a day, charged only on days used",
+            "Confirmed all the Brightline Unlimited Max data works abroad with Flexi Roam",
+            "Flexi Roam added to the account from today",
+        ),
+        outcome="resolved",
+    ),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corpus_types import PIPER, Call, Condition, Line, Pii, Voice
+from corpus_types import PIPER, Call, Condition, Line, Pii, Summary, Voice
 
 # ----------------------------------------------------------------------------- Harbor Home
 
@@ -66,6 +66,17 @@ H1 = Call(
     verdicts=HARBOR_PASS,
     passed=True,
     topic="delivery",
+    summary=Summary(
+        reason=(
+            "Coffee table ordered two weeks ago has not arrived and shows as delayed at the depot"
+        ),
+        actions=(
+            "Parcel held at the depot put on tomorrow morning's van",
+            "Ten pound credit added",
+            "Customer's number added to the delivery note for the driver to call ahead",
+        ),
+        outcome="resolved",
+    ),
 )
 
 H2 = Call(
@@ -128,6 +139,19 @@ H2 = Call(
     verdicts=HARBOR_PASS | {"apology_on_complaint": False, "no_blame": False},
     passed=False,
     topic="returns",
+    summary=Summary(
+        reason=(
+            "Sofa delivered yesterday has a torn seat cushion and the customer wants to return it "
+            "for a refund"
+        ),
+        actions=(
+            "Agent suggested the customer damaged it while unpacking",
+            "Collection booked from the customer's address in Leeds",
+            "Return label sent by email",
+            "Refund to the card once the sofa is collected",
+        ),
+        outcome="resolved",
+    ),
 )
 
 H3 = Call(
@@ -200,6 +224,11 @@ H3 = Call(
     verdicts=HARBOR_PASS | {"recording_notice": False},
     passed=False,
     topic="payment_billing",
+    summary=Summary(
+        reason="Charged twice, eighty nine euros each time, for the same order",
+        actions=("Second charge found to be a payment error and refunded",),
+        outcome="resolved",
+    ),
 )
 
 H4 = Call(
@@ -250,6 +279,17 @@ H4 = Call(
     verdicts=HARBOR_PASS | {"verify_customer": False},
     passed=False,
     topic="cancellation",
+    summary=Summary(
+        reason=(
+            "Wants to cancel the oak bookcase ordered on Sunday after finding a cheaper one locally"
+        ),
+        actions=(
+            "Checked with the warehouse that the order had not been packed",
+            "Order cancelled",
+            "Refund in three to five days",
+        ),
+        outcome="resolved",
+    ),
 )
 
 H5 = Call(
@@ -311,6 +351,15 @@ H5 = Call(
     verdicts=HARBOR_PASS,
     passed=True,
     topic="technical_problem",
+    summary=Summary(
+        reason="Cannot pay on the website because the payment page shows an error every time",
+        actions=(
+            "Found this morning's order was never completed",
+            "Explained a checkout fault on Harbor Home's side that is now fixed",
+            "Customer tried again and checkout now works",
+        ),
+        outcome="resolved",
+    ),
 )
 
 H6 = Call(
@@ -369,4 +418,14 @@ H6 = Call(
     verdicts=HARBOR_PASS,
     passed=True,
     topic="delivery",
+    summary=Summary(
+        reason="Asks when the Oakhurst corner sofa ordered last week will be delivered",
+        actions=(
+            "Delivery confirmed for Friday between eight and twelve",
+            "CareShield protection plan offered for stains, spills and accidental damage at "
+            "forty nine pounds",
+            "CareShield added to the order with the documents to follow by email",
+        ),
+        outcome="resolved",
+    ),
 )

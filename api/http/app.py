@@ -114,6 +114,7 @@ def create_app(
         audit_export,
         calls,
         health,
+        insights,
         keys,
         policies,
         records,
@@ -153,7 +154,17 @@ def create_app(
         return current.service.body_idle_timeout_s
 
     app.add_middleware(BodyIdleTimeout, timeout_s=body_idle_timeout_s)
-    routers = (health, keys, calls, records, policies, vocabulary, analytics, audit_export)
+    routers = (
+        health,
+        keys,
+        calls,
+        records,
+        policies,
+        vocabulary,
+        analytics,
+        insights,
+        audit_export,
+    )
     for module in (*routers, stream, web):
         app.include_router(module.router)
     app.mount("/static", web.page_files(), name="static")

@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,11 +33,14 @@ from api.jobs.queue import (
     retry_job,
     set_call_status,
 )
+from api.store.contacts import Pseudonyms, load_master_key
 from api.store.db import Store
 from api.store.heads import now_utc as utc_now
+from api.store.integrity import as_utc
 from api.store.policies import stored_policy
 from api.store.schema import Call, Job, Tenant
 from api.store.vocabulary import current_vocabulary
+from pipelines.analytics.drivers import DriverOptions
 from pipelines.analytics.emotion import NEGATIVE
 from pipelines.compliance.policy import Policy
 from pipelines.compliance.vocabulary import Vocabulary, with_vocabulary
@@ -52,6 +55,7 @@ from voice.redact import encode_wav
 if TYPE_CHECKING:
     from api.store.integrity import Signer
     from pipelines.batch import CallPipeline
+    from pipelines.compliance.matching import TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +150,7 @@ class JobRunner:
         self.store = queue.store
         self._models = _ThreadModels()
         self._signer: Signer | None = None
+        self._pseudonyms: Pseudonyms | None = None
         self._lock = threading.Lock()
 
     def run(self, job_id: str) -> None:
@@ -202,9 +207,13 @@ class JobRunner:
         record = record_to_dict(analyzed.record)
         folder = self.settings.data_path / "audio" / source.tenant
         partial = write_partial(folder, source.call_id, analyzed.redacted_audio)
+        pseudonyms = self._load_pseudonyms()
+        keys = [
+            (r.kind, pseudonyms.key(source.tenant, r.kind, r.value)) for r in analyzed.references
+        ]
         try:
             heartbeat.check()
-            self._store_record(job, worker, source, record, partial, folder)
+            self._store_record(job, worker, source, record, partial, folder, keys)
         finally:
             partial.unlink(missing_ok=True)
 
@@ -240,10 +249,12 @@ class JobRunner:
         record: dict[str, Any],
         partial: Path,
         folder: Path,
+        keys: Sequence[tuple[str, str]] = (),
     ) -> None:
-        from api.store.ledger import append_record
+        from api.jobs.insights import InsightInput, add_insights
+        from api.store.heads import lock_head
+        from api.store.ledger import CHAIN, append_record, find_record
 
-        mine = content_sha256(record)
         final = folder / f"{source.call_id}.redacted.wav"
         signer = self._load_signer()
         with self.store.session() as session:
@@ -257,6 +268,27 @@ class JobRunner:
             )
             if getattr(done, "rowcount", 0) != 1:
                 raise LeaseLost(f"job {job.id}: lease lost before storing")
+            lock_head(session, source.tenant, CHAIN)  # drivers and contacts: one writer at a time
+            call = session.get(Call, source.call_id)
+            if call is not None and find_record(session, source.tenant, source.call_id) is None:
+                given = InsightInput(
+                    source.tenant,
+                    source.call_id,
+                    as_utc(call.created_at),
+                    keys,
+                    source.metadata,
+                    call.source,
+                )
+                add_insights(
+                    session,
+                    call,
+                    record,
+                    given,
+                    self._encoder(),
+                    self.settings.service.repeat_window_days,
+                    DriverOptions(),
+                )
+            mine = content_sha256(record)
             entry = append_record(session, source.tenant, source.call_id, record, signer)
             if entry.content_sha256 != mine:
                 logger.warning("call %s: a record was already stored; kept it", source.call_id)
@@ -275,6 +307,16 @@ class JobRunner:
             )
             set_call_status(session, source.tenant, source.call_id, "done")
         logger.info("job %s: record %s stored as #%d", job.id, source.call_id, entry.seq)
+
+    def _load_pseudonyms(self) -> Pseudonyms:
+        with self._lock:
+            if self._pseudonyms is None:
+                self._pseudonyms = Pseudonyms(load_master_key(self.settings))
+            return self._pseudonyms
+
+    def _encoder(self) -> TextEncoder | None:
+        """The sentence embedder of the compliance checker (shared, thread-safe)."""
+        return getattr(self.queue.compliance_checker(), "embedder", None)
 
     def _load_signer(self) -> Signer:
         with self._lock:

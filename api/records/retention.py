@@ -43,6 +43,17 @@ CLEARED = {
     "negative_emotion": None,
     "duration_s": None,
     "search_text": None,
+    "outcome": None,
+    "reason": None,
+    "reason_vector": None,
+    "driver_id": None,
+    "repeat_of": None,
+    "repeat_days": None,
+    "language": None,
+    "accent_group": None,
+    "channel": None,
+    "asr_confidence": None,
+    "escalated": None,
 }
 
 
@@ -99,6 +110,7 @@ def erase_call_content(
     storage: Storage, tenant: str, call_id: str, reason: str, by: str, now: datetime
 ) -> Erasure:
     """Erase one call of ``tenant``. 404 when unknown, 409 while a worker is analyzing it."""
+    from api.store.contacts import forget_contacts
     from api.store.ledger import erase_call
 
     with storage.store.session() as session:
@@ -128,6 +140,7 @@ def erase_call_content(
             .execution_options(synchronize_session=False)
         )
         entries = erase_call(session, tenant, call_id, reason, by, signer=storage.signer)
+        forget_contacts(session, tenant, call_id)
         files = _audio_files(storage.settings.data_path / "audio", tenant, call)
         for column, value in CLEARED.items():
             setattr(call, column, value)

@@ -12,7 +12,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple, Unpack
 
 from sqlalchemy import Select, and_, or_, select
 
@@ -60,6 +60,9 @@ def parse_bound(text: str | None, name: str, *, end: bool = False) -> datetime |
         ) from exc
 
 
+Columns = TypeVarTuple("Columns")
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A half-open time window ``[start, end)``; either side may be open."""
@@ -80,7 +83,7 @@ def window(from_: str | None, to: str | None) -> Window:
     return Window(start, end)
 
 
-def in_window(query: Select[Any], win: Window) -> Select[Any]:
+def in_window(query: Select[Unpack[Columns]], win: Window) -> Select[Unpack[Columns]]:
     if win.start is not None:
         query = query.where(Call.created_at >= win.start)
     if win.end is not None:

@@ -103,6 +103,51 @@ class Call(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     seal: Mapped[str | None] = mapped_column(String(256))
     seal_key_id: Mapped[str | None] = mapped_column(String(64))
+    # what the contact center learns (api.records.insights): summary outcome, stated reason
+    # (redacted, English) and its embedding, discovered driver, repeat contact, fairness groups
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    reason_vector: Mapped[list[float] | None] = mapped_column(JSON)
+    driver_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    repeat_of: Mapped[str | None] = mapped_column(String(64), index=True)
+    repeat_days: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(16))
+    accent_group: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    asr_confidence: Mapped[float | None] = mapped_column(Float)
+    escalated: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Driver(Base):
+    """A discovered call driver: a cluster of customers' stated reasons. Its id never changes;
+    calls join it by nearness to ``centroid`` (the mean of its members' unit embeddings)."""
+
+    __tablename__ = "drivers"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    centroid: Mapped[list[float]] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactKey(Base):
+    """A keyed pseudonym (HMAC-SHA256 under the tenant's secret) of who called: the caller's
+    number or an order, account or case number said in the call. Never the value itself."""
+
+    __tablename__ = "contact_keys"
+    __table_args__ = (
+        UniqueConstraint("tenant", "key", "call_id", name="uq_contact_keys_tenant_key_call"),
+        Index("ix_contact_keys_tenant_key", "tenant", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # caller | order | account | case
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Job(Base):

@@ -1,6 +1,9 @@
-"""Analytics stages after speakers are known: PII redaction, emotion, compliance, topics.
+"""Analytics stages after speakers are known: PII redaction, emotion, compliance, topics,
+summary.
 
-Redaction runs first, so that everything after it (compliance evidence included, and
+The order, account and case numbers said in the call are read before redaction
+(``references``: kept in memory for the service to pseudonymize, never in a record).
+Redaction runs first so that everything after it (compliance evidence included, and
 everything stored) sees only placeholders. Each stage is optional; what ran is reported in
 the result's provenance.
 """
@@ -13,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pipelines.analytics.contacts import Reference, spoken_references
 from pipelines.analytics.emotion import (
     AcousticEmotionModel,
     EmotionOptions,
@@ -20,6 +24,7 @@ from pipelines.analytics.emotion import (
     escalation,
     score_emotions,
 )
+from pipelines.analytics.summary import Summarizer
 from pipelines.analytics.topics import DEFAULT_CATEGORIES, TopicClassifier
 from pipelines.compliance.checker import ComplianceChecker, compliance_to_dict
 from pipelines.compliance.policy import Policy, TopicCategory
@@ -41,6 +46,7 @@ class AnalyticsStages:
     compliance: ComplianceChecker | None = None
     policy: Policy | None = None
     topics: TopicClassifier | None = None
+    summarizer: Summarizer | None = None
     redact_audio_mode: Literal["beep", "silence"] = "beep"
 
 
@@ -55,12 +61,16 @@ class AnalyticsResult:
     topics: tuple[Mapping[str, Any], ...]
     models: tuple[ModelInfo, ...]
     options: Mapping[str, Any]
+    summary: Mapping[str, Any] | None = None
+    references: tuple[Reference, ...] = ()
 
 
 def run_analytics(
     segments: tuple[Segment, ...], call: CallAudio, stages: AnalyticsStages
 ) -> AnalyticsResult:
-    """Redact, score emotion, check compliance, find topics; return the redacted audio and hash."""
+    """Redact, score emotion, check compliance, find topics, summarize; return the redacted
+    audio and its hash."""
+    references = spoken_references(segments)
     pii = None
     redacted_call = call
     options: dict[str, Any] = {}
@@ -76,12 +86,12 @@ def run_analytics(
         logger.info("redacted %d personal data entities", len(redaction.entities))
     else:
         options["pii"] = None
-    summary = None
+    emotion_summary = None
     if stages.acoustic_emotion is not None or stages.text_sentiment is not None:
         segments = score_emotions(
             segments, call, stages.acoustic_emotion, stages.text_sentiment, stages.emotion
         )
-        summary = escalation(segments, stages.emotion)
+        emotion_summary = escalation(segments, stages.emotion)
         models += [m.info for m in (stages.acoustic_emotion, stages.text_sentiment) if m]
         options["emotion"] = {"score_agents": stages.emotion.score_agents}
     compliance = None
@@ -102,17 +112,23 @@ def run_analytics(
             "threshold": opts.threshold,
             "temperature": opts.temperature,
         }
+    call_summary = None
+    if stages.summarizer is not None:
+        call_summary = stages.summarizer.summarize(segments).to_dict()
+        models += stages.summarizer.models
     digest = hashlib.sha256(encode_wav(redacted_call)).hexdigest()
     return AnalyticsResult(
         segments=segments,
         redacted_audio=redacted_call,
         redacted_audio_sha256=digest,
         pii=pii,
-        escalation=summary,
+        escalation=emotion_summary,
         compliance=compliance,
         topics=topics,
         models=tuple(models),
         options=options,
+        summary=call_summary,
+        references=references,
     )
 
 

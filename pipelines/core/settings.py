@@ -56,6 +56,13 @@ class ServiceSettings(BaseModel):
     retention_days: int | None = Field(default=None, ge=1, description="default per tenant")
     audit_retention_days: int = Field(default=366, ge=366)
     page_size: int = Field(default=50, ge=1, le=1000)
+    repeat_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="a call by the same customer within this many days "
+        "is a repeat contact of the earlier one",
+    )
 
 
 class Settings(BaseSettings):
@@ -75,6 +82,7 @@ class Settings(BaseSettings):
     queue_url: str | None = None
     admin_key: SecretStr | None = None
     signing_key: SecretStr | None = None
+    pseudonym_key: SecretStr | None = None  # else data_path/pseudonym.key, created once
 
     @property
     def data_path(self) -> Path:

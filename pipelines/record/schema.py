@@ -51,6 +51,7 @@ class InteractionRecord:
     compliance: Mapping[str, Any] | None = None
     pii: Mapping[str, Any] | None = None
     review: Mapping[str, Any] | None = None
+    summary: Mapping[str, Any] | None = None
     redacted_audio_sha256: str | None = None
 
 
@@ -174,6 +175,7 @@ def record_to_dict(record: InteractionRecord) -> dict[str, Any]:
         ),
         "metrics": dict(record.metrics),
         "topics": [dict(t) for t in record.topics],
+        "summary": dict(record.summary) if record.summary is not None else None,
         "compliance": dict(record.compliance) if record.compliance is not None else None,
         "pii": dict(record.pii) if record.pii is not None else None,
         "review": dict(record.review) if record.review is not None else None,

@@ -1,0 +1,109 @@
+"""Call drivers discovered from the calls: clusters of the customers' stated reasons.
+
+Each call's reason (the summary's, in English) is a MiniLM embedding of unit length. A call
+joins the existing driver whose centroid is nearest when the cosine similarity is at least
+``join``; the drivers' ids therefore never change as calls arrive. Reasons that fit no driver
+wait in a pool; when the pool holds a group of at least ``min_size`` reasons linked closer than
+``link`` (scikit-learn's agglomerative clustering, average linkage on cosine distance: it needs
+no number of clusters and is deterministic, where HDBSCAN wants far more points than a young
+tenant has), that group becomes a new driver.
+
+Key terms come from a class-based TF-IDF (BERTopic's c-TF-IDF, with scikit-learn's
+``CountVectorizer``): the words and two-word phrases frequent in one driver's reasons and rare
+in the others'. A driver's label is its top terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Matrix = npt.NDArray[np.float64]
+_FILLER = ("calling", "call", "like", "want", "just", "hi", "hello", "yes", "okay", "ve", "ll")
+
+
+@dataclass(frozen=True, slots=True)
+class DriverOptions:
+    """Chosen on the tuning split's reasons (Harbor Home, Brightline Mobile)."""
+
+    join: float = 0.55  # cosine similarity to a driver's centroid for a call to join it
+    link: float = 0.5  # average similarity within a new driver's group
+    min_size: int = 3  # reasons a new driver starts with
+    max_terms: int = 5
+    label_terms: int = 3
+
+
+def unit_vector(values: Sequence[float] | Matrix) -> Matrix:
+    vector = np.asarray(values, dtype=np.float64)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def nearest(vector: Matrix, centroids: Matrix) -> tuple[int, float] | None:
+    """The index of the most similar centroid and its cosine similarity."""
+    if len(centroids) == 0:
+        return None
+    sims = centroids @ vector / np.maximum(np.linalg.norm(centroids, axis=1), 1e-12)
+    best = int(np.argmax(sims))
+    return best, float(sims[best])
+
+
+def discover(vectors: Matrix, options: DriverOptions) -> list[list[int]]:
+    """Groups of at least ``min_size`` rows linked closer than ``link``, largest first."""
+    if len(vectors) < options.min_size:
+        return []
+    from sklearn.cluster import AgglomerativeClustering
+
+    labels = AgglomerativeClustering(
+        n_clusters=None,
+        metric="cosine",
+        linkage="average",
+        distance_threshold=1.0 - options.link,
+    ).fit_predict(vectors)
+    groups: dict[int, list[int]] = {}
+    for row, label in enumerate(labels):
+        groups.setdefault(int(label), []).append(row)
+    found = [g for g in groups.values() if len(g) >= options.min_size]
+    return sorted(found, key=lambda g: (-len(g), g[0]))
+
+
+def key_terms(texts: Mapping[str, Sequence[str]], max_terms: int) -> dict[str, list[str]]:
+    """Per group, its terms by c-TF-IDF against the other groups (``{}`` when nothing is said)."""
+    names = [name for name, group in texts.items() if group]
+    if not names:
+        return {}
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    vectorizer = CountVectorizer(
+        ngram_range=(1, 2), stop_words=sorted(ENGLISH_STOP_WORDS | set(_FILLER)), min_df=1
+    )
+    try:
+        counts = vectorizer.fit_transform([" ".join(texts[n]).lower() for n in names]).toarray()
+    except ValueError:  # only stop words
+        return {name: [] for name in names}
+    vocabulary = vectorizer.get_feature_names_out()
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    average = counts.sum() / len(names)
+    idf = np.log(1 + average / np.maximum(counts.sum(axis=0), 1))
+    weights = tf * idf
+    out: dict[str, list[str]] = {}
+    for row, name in enumerate(names):
+        order = np.argsort(-weights[row], kind="stable")
+        chosen: list[str] = []
+        for index in order:
+            if weights[row, index] <= 0 or len(chosen) == max_terms:
+                break
+            term = str(vocabulary[index])
+            if not any(term in c or c in term for c in chosen):  # "late" beside "late delivery"
+                chosen.append(term)
+        out[name] = chosen
+    return out
+
+
+def label_of(terms: Sequence[str], count: int) -> str:
+    """A readable label from the top terms: "Late delivery / parcel / tracking"."""
+    label = " / ".join(terms[:count]) or "unlabelled"
+    return label[:1].upper() + label[1:]
