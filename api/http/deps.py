@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from api.http.errors import ApiError
 from api.jobs.queue import JobQueue
 from api.live.hub import LiveHub
+from api.store.contacts import Pseudonyms, load_master_key
 from api.store.db import Store
 from api.store.integrity import Signer
 from api.store.keys import Principal, lookup_key
@@ -44,6 +45,14 @@ class Services:
     retention: RetentionSweeper | None = None
     failures: dict[str, deque[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _pseudonyms: Pseudonyms | None = None
+
+    def pseudonyms(self) -> Pseudonyms:
+        """The keyed pseudonyms of callers (the master key read, or made, once)."""
+        with self.lock:
+            if self._pseudonyms is None:
+                self._pseudonyms = Pseudonyms(load_master_key(self.settings))
+            return self._pseudonyms
 
     def note_auth_failure(self, origin: str) -> bool:
         """Count a failed sign-in from ``origin``; True when it is over the limit."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import delete
 
+from api.store.contacts import remember_contacts
 from api.store.db import Store
 from api.store.integrity import Signer
 from api.store.policies import latest_policy
@@ -42,6 +43,7 @@ class Intake:
     policy_id: str | None = None
     layout: str | None = None
     idempotency_key: str | None = None
+    contact_keys: tuple[tuple[str, str], ...] = ()  # (kind, keyed pseudonym) of who called
 
 
 def agent_of(metadata: Mapping[str, object]) -> str | None:
@@ -162,6 +164,9 @@ def store_call(storage: JobStorage, intake: Intake) -> str:
             )
             session.add(call)
         seal_call(call, storage.signer)
+        remember_contacts(
+            session, intake.tenant, intake.call_id, intake.contact_keys, call.created_at
+        )
         job_id = new_job(session, intake.tenant, intake.call_id).id
     try:
         enqueue(storage.queue, job_id)

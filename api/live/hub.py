@@ -59,6 +59,8 @@ class LiveStart:
     policy_id: str | None = None
     protocol: str = "callqa"
     metadata: dict[str, Any] = field(default_factory=dict)
+    # the caller's number as the platform sent it: in memory only, keyed when the call is stored
+    caller: str | None = field(default=None, repr=False)
 
 
 class _TrackFile:

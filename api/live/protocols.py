@@ -42,6 +42,7 @@ class StartMessage(BaseModel):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     translate_to: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     policy_id: str | None = Field(default=None, max_length=64)
+    caller: str | None = Field(default=None, max_length=256)  # kept only as a keyed pseudonym
 
 
 def new_call_id() -> str:
@@ -83,6 +84,7 @@ def parse_start(data: dict[str, Any], tenant: str, by: str) -> LiveStart:
         language=message.language,
         translate_to=message.translate_to,
         policy_id=message.policy_id,
+        caller=message.caller,
     )
 
 
@@ -116,6 +118,9 @@ def parse_twilio_start(data: dict[str, Any], tenant: str, by: str) -> LiveStart:
         isinstance(translate_to, str) and re.fullmatch(r"[a-z]{2,3}", translate_to)
     ):
         raise Closing(1007, "start: customParameters.translate_to is a language code")
+    caller = params.get("caller")
+    if caller is not None and not (isinstance(caller, str) and len(caller) <= 256):
+        raise Closing(1007, "start: customParameters.caller is the caller's number")
     return LiveStart(
         call_id=call_sid,
         policy_id=policy_id,
@@ -128,6 +133,7 @@ def parse_twilio_start(data: dict[str, Any], tenant: str, by: str) -> LiveStart:
         layout="stereo-agent-left",
         protocol="twilio",
         metadata={"stream_sid": str(start.get("streamSid", ""))[:64]},
+        caller=caller,
     )
 
 

@@ -12,7 +12,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVarTuple, Unpack
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, and_, or_, select
 
@@ -83,7 +83,7 @@ def window(from_: str | None, to: str | None) -> Window:
     return Window(start, end)
 
 
-def in_window(query: Select[Unpack[Columns]], win: Window) -> Select[Unpack[Columns]]:
+def in_window(query: Select[*Columns], win: Window) -> Select[*Columns]:
     if win.start is not None:
         query = query.where(Call.created_at >= win.start)
     if win.end is not None:

@@ -11,7 +11,8 @@ embedder the topic and compliance stages share, and by the call's structure:
   small talk and details given on request (a card number, a postcode) never;
 - **actions**: the agent's units closest to ``ACTION`` (something done during the call), at
   most ``max_items``; **follow-ups**: those closest to ``FOLLOW_UP`` (a later step the company
-  owes); boilerplate (``SCRIPT``: greeting, recording notice, sign-off) and questions never;
+  owes); only units that commit to something (``COMMITMENT``: "I've", "we will", "goes
+  out"), never boilerplate (``SCRIPT``: greeting, recording notice, sign-off) nor questions;
 - **outcome**: ``transferred`` when the agent hands the call over (``TRANSFER``) in its last
   part, ``unresolved`` when the customer's last words say so (``UNRESOLVED``) or nothing was done
   or promised, ``follow_up`` when something is still owed, else ``resolved``.
@@ -47,6 +48,13 @@ Matrix = npt.NDArray[np.float64]
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _WORD = re.compile(r"\w+")
 _DETAILS = tuple(mark for kind, mark in PLACEHOLDERS.items() if kind != "ADDRESS")
+# an agent's action or promise says what was or will be done: "I've", "we will", "goes out"
+COMMITMENT = re.compile(
+    r"\b(?:i|we)(?:'ve| have| had|'ll| will|'m going to| am going to| just)\b"
+    r"|\b(?:i|we) \w+ed\b|\b(?:has|have) been\b|\bwill (?:be|get|arrive|go|reach|receive|see)\b"
+    r"|\byou'll\b|\bgoes out\b|\bis on its way\b|\bis (?:booked|done|cancelled|sorted)\b",
+    re.IGNORECASE,
+)
 
 REASON = (
     "I'm calling because my order hasn't arrived yet.",
@@ -310,6 +318,8 @@ class EmbeddingSummarizer:
         follows: list[tuple[float, int]] = []
         for i, unit in enumerate(units):
             if unit.role != "agent" or unit.english.rstrip().endswith("?"):
+                continue
+            if not COMMITMENT.search(unit.english):
                 continue
             top = max(action[i], follow[i])
             if top < opts.item_min or top <= script[i] + opts.script_margin:

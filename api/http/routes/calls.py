@@ -27,6 +27,7 @@ from api.http.upload import Upload, check_stored_audio, receive_upload
 from api.jobs.intake import Intake, store_call
 from api.jobs.leftovers import part_path
 from api.store.audit import audit
+from api.store.contacts import CALLER
 from api.store.keys import Principal
 from api.store.schema import Call, Job
 from pipelines.core.types import LAYOUTS
@@ -114,7 +115,9 @@ def _check_audio(upload: Upload, input_format: str | None) -> str:
 
 
 def _metadata(text: str | None) -> dict[str, Any]:
-    """The upload's metadata: a flat JSON object of short values, personal data redacted."""
+    """The upload's metadata: a flat JSON object of short values, personal data redacted.
+
+    ``caller`` (the caller's number) is left in for `_caller_keys` to take out."""
     from pipelines.pii.redactor import redact_text
 
     if not text:
@@ -137,11 +140,27 @@ def _metadata(text: str | None) -> dict[str, Any]:
             raise ApiError(422, f"metadata {key!r}: numbers are finite (no NaN or Infinity)")
         if isinstance(value, bool | int | float) or value is None:
             clean[key] = value
+        elif key == CALLER and isinstance(value, str) and len(value) <= 256:
+            clean[key] = value  # raw until _caller_keys turns it into a pseudonym
         elif isinstance(value, str) and len(value) <= 1024:
             clean[key] = redact_text(value)[0]
         else:
             raise ApiError(422, f"metadata {key!r}: values are numbers or strings <= 1024 chars")
     return clean
+
+
+def _caller_keys(
+    services: Services, tenant: str, metadata: dict[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """Take ``caller`` out of the metadata: its keyed pseudonym, never the number, is kept."""
+    if CALLER not in metadata:
+        return ()
+    raw = metadata.pop(CALLER)
+    if isinstance(raw, bool) or (raw is not None and not isinstance(raw, str | int)):
+        raise ApiError(422, "metadata 'caller' is the caller's number or id as a string")
+    keys = services.pseudonyms().caller_keys(tenant, raw) if raw is not None else ()
+    metadata["caller_known"] = bool(keys)
+    return keys
 
 
 def _fields(upload: Upload) -> tuple[str | None, str | None, str | None]:
@@ -182,6 +201,7 @@ async def upload_call(
         layout, input_format, policy_id = _fields(upload)
         fmt = _check_audio(upload, input_format)
         metadata = _metadata(upload.fields.get("metadata"))
+        contact_keys = _caller_keys(services, principal.tenant, metadata)
         final = folder / f"{call_id}.upload"
         partial.rename(final)
     except BaseException:
@@ -198,6 +218,7 @@ async def upload_call(
         policy_id=policy_id,
         layout=layout,
         idempotency_key=key,
+        contact_keys=contact_keys,
     )
     try:
         job_id = await run_in_threadpool(store_call, services, intake)

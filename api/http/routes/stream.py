@@ -139,6 +139,11 @@ class _Session:
                 metadata=self.start.metadata,
                 policy_id=self.start.policy_id,
                 layout=self.start.layout,
+                contact_keys=self.services.pseudonyms().caller_keys(
+                    self.start.tenant, self.start.caller
+                )
+                if self.start.caller
+                else (),
             )
             job_id = await run_in_threadpool(store_call, self.services, intake)
             end = {
