@@ -4,8 +4,8 @@ Pure functions from a record dict (``pipelines.record.schema.record_to_dict``), 
 through ``pipelines.record.view.RecordView``, to lines of plain text, at most ``WIDTH`` columns:
 the call's facts, the transcript by role with times (already redacted, so removed personal data
 shows as ``[CARD]``, ``[CVV]``, ...), the scorecard with each check's evidence and time, the
-customer's emotion and escalation, the topics, the personal data found, and the files the record
-and the timeline picture were written to. Printing is api/cli/main.py's.
+customer's emotion and escalation, the summary, the topics, the personal data found, and the
+files the record and the timeline picture were written to. Printing is api/cli/main.py's.
 """
 
 from __future__ import annotations
@@ -286,6 +286,31 @@ def emotion(record: Record) -> list[str]:
     return out
 
 
+def summary(record: Record) -> list[str]:
+    """The call's summary: reason, actions, follow-ups and outcome, in English where the call
+    was in another language; the repeat contact when there is one."""
+    view = _view(record)
+    found = view.summary
+    if found is None:
+        return []
+    parts = found.english or found.parts
+    out = [*_heading("Summary"), f"{INDENT}outcome           {_known(found.outcome)}"]
+    items = [("reason", [parts.reason] if parts.reason else []), ("did", parts.actions),
+             ("follow-up", parts.follow_ups)]  # fmt: skip
+    for label, entries in items:
+        for entry in entries:
+            lead = f"{INDENT}{label:<18}"
+            where = ", ".join(f"#{i}" for i in entry.segments)
+            out += _wrap(f"{entry.text} ({where})", lead, " " * len(lead))
+    repeat = view.metrics.repeat_contact
+    if repeat is not None and repeat.previous_call_id:
+        out.append(
+            f"{INDENT}repeat contact    {_known(repeat.days_since)} days after call "
+            f"{repeat.previous_call_id}{' (same driver)' if repeat.same_driver else ''}"
+        )
+    return out
+
+
 def topics(record: Record) -> list[str]:
     found = [(t.label, t.score) for t in _view(record).topics if t.score and t.score > 0.0]
     shown = ", ".join(f"{label} ({float(score):.2f})" for label, score in found) or "none"
@@ -325,6 +350,7 @@ def render_report(record: Record, *, source: str, written: Mapping[str, str]) ->
         transcript(view),
         scorecard(view),
         emotion(view),
+        summary(view),
         topics(view),
         pii(view),
         files(written),

@@ -95,3 +95,20 @@ def alerts_report(
         key=lambda a: (str(a.get("day") or a.get("end")), a["kind"], a["key"]), reverse=True
     )
     return {"from": start.isoformat(), "to": end.isoformat(), "alerts": alerts}
+
+
+def active_alert_counts(
+    session: Session, now: datetime | None = None, recent_days: int = 2
+) -> Counter[tuple[str, str, str]]:
+    """Per tenant, kind and dimension: the alerts of the last ``recent_days`` days (a volume
+    spike on one of them, a rate jump whose window ends in them), for Prometheus."""
+    now = now or datetime.now(UTC)
+    since = (now - timedelta(days=recent_days - 1)).date()
+    tenants = session.scalars(select(Call.tenant).where(Call.status == "done").distinct())
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for tenant in sorted(tenants):
+        report = alerts_report(session, tenant, Window(end=now), now=now)
+        for alert in report["alerts"]:
+            if date.fromisoformat(alert.get("day") or alert["end"]) >= since:
+                counts[(tenant, alert["kind"], alert["dimension"])] += 1
+    return counts

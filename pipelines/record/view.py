@@ -160,6 +160,68 @@ class TopicView(ScalarView):
 
 
 @dataclass(frozen=True, slots=True)
+class SummaryItemView:
+    """A summary item: its text and the segments it comes from."""
+
+    text: str | None
+    segments: tuple[int, ...]
+
+    @classmethod
+    def from_dict(cls, data: Json) -> Self:
+        ids = tuple(int(i) for i in data.get("segments") or () if isinstance(i, int))
+        return cls(text(data.get("text")), ids)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryPartsView:
+    """A summary's reason, actions, follow-ups and text in one language."""
+
+    reason: SummaryItemView | None
+    actions: tuple[SummaryItemView, ...]
+    follow_ups: tuple[SummaryItemView, ...]
+    text: str | None
+
+    @classmethod
+    def from_dict(cls, data: Json) -> Self:
+        reason = filled(data.get("reason"))
+        return cls(
+            SummaryItemView.from_dict(reason) if reason else None,
+            tuple(SummaryItemView.from_dict(a) for a in objects(data.get("actions"))),
+            tuple(SummaryItemView.from_dict(f) for f in objects(data.get("follow_ups"))),
+            text(data.get("text")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryView:
+    """``summary``: the call's own-language parts, its outcome and the English parts."""
+
+    parts: SummaryPartsView
+    outcome: str | None
+    language: str | None
+    english: SummaryPartsView | None
+
+    @classmethod
+    def from_dict(cls, data: Json) -> Self:
+        english = filled(data.get("english"))
+        return cls(
+            SummaryPartsView.from_dict(data),
+            text(data.get("outcome")),
+            text(data.get("language")),
+            SummaryPartsView.from_dict(english) if english else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatContactView(ScalarView):
+    """``metrics.repeat_contact``: the same customer's earlier call within the window."""
+
+    previous_call_id: str | None
+    days_since: float | None
+    same_driver: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class EscalationView(ScalarView):
     """``metrics.escalation``: whether (and when) the customer's negativity rose."""
 
@@ -218,11 +280,13 @@ class MetricsView:
     speaking_rate_wpm: Mapping[str, float]
     escalation: EscalationView | None
     speech_coverage: SpeechCoverageView | None
+    repeat_contact: RepeatContactView | None = None
 
     @classmethod
     def from_dict(cls, data: Json) -> Self:
         get = data.get
         escalation, coverage = filled(get("escalation")), filled(get("speech_coverage"))
+        repeat = filled(get("repeat_contact"))
         holds = [(number(h.get("start")), number(h.get("end"))) for h in objects(get("holds"))]
         return cls(
             duration_s=number(get("duration_s")),
@@ -239,6 +303,7 @@ class MetricsView:
             speaking_rate_wpm=numbers(get("speaking_rate_wpm")),
             escalation=EscalationView.from_dict(escalation) if escalation else None,
             speech_coverage=SpeechCoverageView.from_dict(coverage) if coverage else None,
+            repeat_contact=RepeatContactView.from_dict(repeat) if repeat else None,
         )
 
 
@@ -308,6 +373,7 @@ class RecordView:
     compliance: ComplianceView | None  # None: no policy was checked
     pii: PiiView | None  # None: no redaction ran
     review: ReviewView | None
+    summary: SummaryView | None = None  # None: recorded before summaries
 
     @classmethod
     def from_dict(cls, data: Json) -> Self:
@@ -330,4 +396,5 @@ class RecordView:
             compliance=ComplianceView.from_dict(compliance) if compliance else None,
             pii=PiiView.from_dict(pii) if pii else None,
             review=ReviewView.from_dict(review) if review else None,
+            summary=SummaryView.from_dict(summary) if (summary := filled(get("summary"))) else None,
         )

@@ -384,3 +384,18 @@ def test_report_renders_a_stored_record(data_dir: Path) -> None:
     assert "  other (1.00)" in lines and "  record    angry.record.json" in lines
     bare = render_report({**record, "compliance": None}, source="x.wav", written={})
     assert "  no policy checked (callqa analyze --policy FILE)" in bare
+
+
+def test_report_summarizes_the_sample_call(sample_report: tuple[str, Path]) -> None:
+    report, here = sample_report
+    record = json.loads((here / "call.record.json").read_text())
+    summary = record["summary"]
+    assert summary["outcome"] in {"resolved", "follow_up", "transferred", "unresolved"}
+    reason = summary["reason"]
+    assert reason is not None and reason["segments"]
+    said = {s["id"]: s["text"] for s in record["segments"]}
+    assert all(reason["text"] in said[i] or said[i] in reason["text"] for i in reason["segments"])
+    assert re.search(r"coffee machine|late|damaged", reason["text"])
+    shown = report.split("\nSummary\n")[1].split("Topics")[0]
+    assert f"outcome           {summary['outcome']}" in shown
+    assert reason["text"][:40] in " ".join(shown.split())

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from api.http.routes import health
+from api.records.alerts import active_alert_counts
 from models.text_embedding import SentenceEmbedder
 from tests.api.records.insight_fixtures import store_insight_call
 from tests.api.routes_fixtures import Env, env, error_of
@@ -103,6 +105,13 @@ def test_a_month_gives_back_its_monthly_spike_and_its_repeat_caller_exactly(
     assert repeat == {"previous_call_id": month["first"], "days_since": 2.0, "same_driver": True}
     for name in ("first", "late_a", "late_b"):
         assert get(env, f"/v1/calls/{month[name]}")["metrics"]["repeat_contact"] is None
+
+    with env.services.store.session() as session:  # what Prometheus gets, on Nov 9
+        counts = active_alert_counts(session, now=datetime(2026, 11, 9, 8, tzinfo=UTC))
+    assert counts == {("acme", "volume", "driver"): 1, ("acme", "volume", "topic"): 1}
+    health._alerts_at[0] = float("-inf")
+    scraped = env.client.get("/metrics").text
+    assert "# TYPE callqa_alerts gauge" in scraped
 
     fcr = get(env, "/v1/analytics/fcr?group_by=day&from=2026-11-03&to=2026-11-04")
     first_day = fcr["groups"][0]
