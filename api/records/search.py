@@ -110,6 +110,7 @@ class Filters:
     include_erased: bool = False
     close_call: bool | None = None  # the current verdict has (or has no) close call
     policy_id: str | None = None  # the current verdict's policy
+    driver_id: str | None = None  # the discovered call driver
 
     def as_dict(self) -> dict[str, Any]:
         """The filters that were set (for the audit log; personal data in ``q`` redacted)."""
@@ -125,6 +126,7 @@ class Filters:
                 ("q", redact_text(self.q)[0] if self.q else None),
                 ("close_call", self.close_call),
                 ("policy_id", self.policy_id),
+                ("driver_id", self.driver_id),
             )
             if value is not None
         }
@@ -153,6 +155,8 @@ def search_query(tenant: str, filters: Filters) -> Select[Any]:
         query = query.where(Call.close_calls == 0)
     if filters.policy_id is not None:
         query = query.where(Call.verdict_policy_id == filters.policy_id)
+    if filters.driver_id is not None:
+        query = query.where(Call.driver_id == filters.driver_id)
     if filters.q:
         if len(filters.q) > MAX_QUERY_TEXT:
             raise InvalidRequestError(f"q: at most {MAX_QUERY_TEXT} characters")
@@ -214,6 +218,9 @@ def summary(call: Call) -> dict[str, Any]:
         "customer_emotion": call.customer_emotion,
         "negative_emotion": call.negative_emotion,
         "duration_s": call.duration_s,
+        "outcome": call.outcome,
+        "driver_id": call.driver_id,
+        "repeat_of": call.repeat_of,
         "record_seq": call.record_seq,
         "erased_at": iso_z(call.erased_at),
     }

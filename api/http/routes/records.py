@@ -149,6 +149,9 @@ def list_calls(
     policy_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="current verdict's")
     ] = None,
+    driver_id: Annotated[
+        str | None, Query(pattern=r"^d[0-9]{1,9}$", description="a discovered call driver")
+    ] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -156,7 +159,7 @@ def list_calls(
     """The tenant's calls, newest first: ``{items, next}``; pass ``next`` as ``cursor``."""
     filters = Filters(
         window(from_, to), agent, passed, topic, emotion, q or None, include_erased,
-        close_call, policy_id,
+        close_call, policy_id, driver_id,
     )  # fmt: skip
     size = min(limit or services.settings.service.page_size, services.settings.service.page_size)
     with audited(services, principal, "call.search", None, filters.as_dict()):
