@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 Matrix = npt.NDArray[np.float64]
-_FILLER = ("calling", "call", "like", "want", "just", "hi", "hello", "yes", "okay", "ve", "ll")
+_FILLER = ("calling", "call", "like", "want", "just", "hi", "hello", "yes", "okay", "ve", "ll",
+           "don", "didn", "doesn", "isn", "haven", "hasn", "wasn", "won", "re", "got", "get")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-// One call: redacted audio, timeline, transcript with click-to-seek, scorecard with evidence,
-// review overrides (qa_analyst) and transcript downloads.
+// One call: redacted audio, timeline, the call's summary (reason, actions, follow-ups, outcome,
+// each linked to its moments; a repeat contact linked to the earlier call), transcript with
+// click-to-seek, scorecard with evidence, review overrides (qa_analyst) and transcript downloads.
 
 import { ApiFailure, download, getBlob, getJson } from "./api.js";
 import { append, clock, emotionName, h, isNegativeEmotion, labelOf, notify, seconds, when } from "./dom.js";
@@ -107,6 +108,122 @@ function transcript(record, seek) {
   );
 }
 
+const OUTCOMES = { resolved: "Resolved", follow_up: "Follow-up owed", transferred: "Transferred", unresolved: "Unresolved" };
+
+// Play buttons for the segments a summary item was taken from.
+function segmentLinks(record, ids, seek, what) {
+  const found = (Array.isArray(ids) ? ids : []).map((id) => record.segments.find((segment) => segment.id === id)).filter(Boolean);
+  if (!found.length) return null;
+  return h(
+    "span",
+    { class: "refs" },
+    found.map((segment) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "seek",
+          dataset: { segment: segment.id },
+          "aria-label": `Play the ${what} at ${seconds(segment.start)} (segment ${segment.id})`,
+          onclick: () => seek(segment.start, what),
+        },
+        `▶ ${seconds(segment.start)}`,
+      ),
+    ),
+  );
+}
+
+// One item in the call's language, its English version under it when the call was not in English.
+function summaryItem(record, item, english, language, seek, what) {
+  return [
+    h("p", { class: "said", lang: language || null }, item?.text ?? ""),
+    english?.text ? h("p", { class: "translation", lang: "en" }, h("span", { class: "label" }, "English: "), english.text) : null,
+    segmentLinks(record, item?.segments, seek, what),
+  ];
+}
+
+function summaryList(record, items, englishItems, language, seek, what, none) {
+  if (!items.length) return h("p", { class: "muted" }, none);
+  return h(
+    "ul",
+    { class: "summary-list" },
+    items.map((item, index) => h("li", {}, summaryItem(record, item, englishItems?.[index], language, seek, what))),
+  );
+}
+
+function outcomeBadge(summary) {
+  const known = Object.hasOwn(OUTCOMES, summary.outcome);
+  return h(
+    "span",
+    { class: `badge outcome outcome-${known ? summary.outcome : "other"}`, id: "summary-outcome" },
+    known ? OUTCOMES[summary.outcome] : labelOf(summary.outcome || "unknown"),
+  );
+}
+
+function sinceText(days) {
+  const value = Number(days);
+  if (!Number.isFinite(value)) return "some time";
+  if (value < 1) {
+    const hours = Math.max(1, Math.round(value * 24));
+    return `${hours} hour${hours === 1 ? "" : "s"}`;
+  }
+  const shown = Number(value.toFixed(1));
+  return `${shown} day${shown === 1 ? "" : "s"}`;
+}
+
+function repeatLine(repeat) {
+  if (!repeat?.previous_call_id) return null;
+  const previous = String(repeat.previous_call_id);
+  return h(
+    "p",
+    { class: "repeat-contact", id: "repeat-contact" },
+    h("strong", {}, "Repeat contact: "),
+    `${sinceText(repeat.days_since)} after call `,
+    h("a", { href: `#/calls/${encodeURIComponent(previous)}`, title: "Open the earlier call of the same customer" }, `${previous.slice(0, 8)}…`),
+    repeat.same_driver ? [" ", h("span", { class: "badge same-driver" }, "same driver")] : null,
+  );
+}
+
+// The summary panel; absent for records stored before summaries (no summary, no repeat contact).
+function summaryPanel(record, seek) {
+  const summary = record.summary;
+  const repeat = repeatLine(record.metrics?.repeat_contact);
+  if (!summary && !repeat) return null;
+  const parts = [];
+  if (summary) {
+    const english = summary.english || null;
+    const language = summary.language || null;
+    parts.push(
+      english ? h("p", { class: "muted" }, `Summarised in the call's language (${summary.language || "?"}); the English version is under each item.`) : null,
+      h(
+        "dl",
+        { class: "summary-items" },
+        h("dt", {}, "Outcome"),
+        h("dd", { class: "outcome-line" }, outcomeBadge(summary), segmentLinks(record, summary.outcome_segments, seek, "outcome")),
+        h("dt", {}, "Reason"),
+        h(
+          "dd",
+          { id: "summary-reason" },
+          summary.reason
+            ? summaryItem(record, summary.reason, english?.reason, language, seek, "reason")
+            : h("p", { class: "muted" }, "No reason stated."),
+        ),
+        h("dt", {}, "Actions"),
+        h("dd", { id: "summary-actions" }, summaryList(record, summary.actions || [], english?.actions, language, seek, "action", "No action noted.")),
+        h("dt", {}, "Follow-ups"),
+        h("dd", { id: "summary-follow-ups" }, summaryList(record, summary.follow_ups || [], english?.follow_ups, language, seek, "follow-up", "Nothing owed.")),
+      ),
+    );
+  }
+  return h(
+    "section",
+    { class: "card summary", id: "summary", "aria-labelledby": "summary-title" },
+    h("h2", { id: "summary-title" }, "Summary"),
+    repeat,
+    parts,
+  );
+}
+
 function facts(record) {
   const metrics = record.metrics || {};
   const topics = (record.topics || []).map((t) => `${labelOf(t.label)} (${t.score.toFixed(2)})`).join(", ");
@@ -205,7 +322,7 @@ export async function callView(target, callId) {
     h(
       "div",
       { class: "columns" },
-      transcript(record, seek),
+      h("div", { class: "main-column" }, summaryPanel(record, seek), transcript(record, seek)),
       h(
         "div",
         { class: "side" },

@@ -77,3 +77,30 @@ export function barChart({ id, title, groups, metric, format, fixedMax }) {
     h("details", {}, h("summary", {}, "Show the numbers"), table),
   );
 }
+
+// A small daily trend line (a driver's calls per day); its label says the same in words.
+export function sparkline(points, { label, width = 160, height = 32 } = {}) {
+  const values = points.map((point) => Number(point.calls) || 0);
+  const max = Math.max(1, ...values);
+  const step = values.length > 1 ? (width - 4) / (values.length - 1) : 0;
+  const y = (value) => 2 + (height - 4) * (1 - value / max);
+  const coords = values.map((value, index) => `${(2 + index * step).toFixed(1)},${y(value).toFixed(1)}`);
+  if (values.length === 1) coords.push(`${width - 2},${y(values[0]).toFixed(1)}`); // one day: a flat line
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": label, class: "sparkline" });
+  svg.append(s("title", {}, label));
+  svg.append(s("line", { x1: 2, x2: width - 2, y1: height - 2, y2: height - 2, class: "base" }));
+  if (coords.length) svg.append(s("polyline", { points: coords.join(" "), class: "line" }));
+  const peak = values.indexOf(Math.max(...values));
+  if (values.length && values[peak] > 0) {
+    svg.append(s("circle", { cx: (2 + peak * step).toFixed(1), cy: y(values[peak]).toFixed(1), r: 2.5, class: "peak" }));
+  }
+  return svg;
+}
+
+// In words: the trend's days, total and busiest day.
+export function trendWords(points) {
+  if (!points.length) return "no days";
+  const total = points.reduce((sum, point) => sum + (Number(point.calls) || 0), 0);
+  const busiest = points.reduce((best, point) => (point.calls > best.calls ? point : best), points[0]);
+  return `${total} calls from ${points[0].day} to ${points.at(-1).day}, most on ${busiest.day} (${busiest.calls})`;
+}

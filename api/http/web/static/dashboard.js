@@ -1,11 +1,13 @@
 // The dashboard: volume, pass rate, negative-emotion rate and handle time by day, agent or topic,
-// and how far the machine's verdicts agree with the reviewers' (agreement.js).
+// the insights of the period (call drivers, alerts, first-contact resolution: insights.js) and
+// how far the machine's verdicts agree with the reviewers' (agreement.js).
 
 import { agreementPanel } from "./agreement.js";
 import { ApiFailure, getJson } from "./api.js";
 import { barChart } from "./charts.js";
 import { windowParams } from "./calls.js";
 import { clear, h, notify, percent } from "./dom.js";
+import { insightsPanel } from "./insights.js";
 
 const CHARTS = [
   { metric: "volume", title: "Calls", format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)) },
@@ -56,17 +58,24 @@ export async function dashboardView(target) {
       grid.append(barChart({ id: `chart-${chart.metric}`, groups: found.groups, ...chart, title: `${chart.title} by ${values.group_by}` }));
     }
   }
-  const agreement = agreementPanel(() => windowParams(Object.fromEntries(new FormData(form))));
+  const period = () => windowParams(Object.fromEntries(new FormData(form)));
+  const agreement = agreementPanel(period);
+  const insights = insightsPanel(period);
   form.addEventListener("change", (event) => {
     load().catch((error) => notify(`Dashboard failed: ${error instanceof ApiFailure ? error.message : error}`, "error"));
-    if (event.target.name !== "group_by") agreement.load();
+    if (event.target.name !== "group_by") {
+      agreement.load();
+      insights.load();
+    }
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load().catch((error) => notify(`Dashboard failed: ${error instanceof ApiFailure ? error.message : error}`, "error"));
     agreement.load();
+    insights.load();
   });
-  target.append(h("h1", {}, "Dashboard"), form, summary, grid, agreement.panel);
+  target.append(h("h1", {}, "Dashboard"), form, summary, grid, insights.panel, agreement.panel);
   agreement.start();
+  insights.load();
   await load();
 }
