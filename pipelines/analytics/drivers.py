@@ -23,8 +23,29 @@ import numpy.typing as npt
 
 Matrix = npt.NDArray[np.float64]
 # words that say nothing of a reason, and the stems CountVectorizer leaves of "don't", "I've"
-_FILLER = tuple(
-    ["calling", "call", "like", "want", "just", "hi", "hello", "yes", "okay", "ve", "ll", "don", "didn", "doesn", "isn", "haven", "hasn", "wasn", "won", "re", "got", "get"]
+_FILLER = (
+    "calling",
+    "call",
+    "like",
+    "want",
+    "just",
+    "hi",
+    "hello",
+    "yes",
+    "okay",
+    "ve",
+    "ll",
+    "don",
+    "didn",
+    "doesn",
+    "isn",
+    "haven",
+    "hasn",
+    "wasn",
+    "won",
+    "re",
+    "got",
+    "get",
 )
 
 
