@@ -99,7 +99,7 @@ def twilio_parameters(data: dict[str, Any]) -> dict[str, Any]:
 
 def parse_twilio_start(data: dict[str, Any], tenant: str, by: str) -> LiveStart:
     """Twilio's ``start`` event: mu-law at 8 kHz, one track per party, the ``callSid`` as the
-    call's id; ``policy_id`` and ``translate_to`` custom parameters."""
+    call's id; ``policy_id``, ``translate_to`` and ``caller`` custom parameters."""
     params = twilio_parameters(data)
     start: dict[str, Any] = data["start"]
     call_sid = start.get("callSid")
