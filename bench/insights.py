@@ -162,6 +162,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
     out = ROOT / "var" / "insights" / args.name
     out.mkdir(parents=True, exist_ok=True)
     calls = labels(args.only)

@@ -120,7 +120,13 @@ def test_upload_to_verified_export(
                 "/v1/calls",
                 files={"file": ("card call.wav", audio, "application/octet-stream")},
                 data={
-                    "metadata": json.dumps({"agent": "agent-7", "note": "call back 415-555-0100"}),
+                    "metadata": json.dumps(
+                        {
+                            "agent": "agent-7",
+                            "note": "call back 415-555-0100",
+                            "caller": "+1 415 555 0199",
+                        }
+                    ),
                     "policy_id": "ecommerce-aftersales",
                     "layout": "stereo-agent-left",
                 },
@@ -142,10 +148,19 @@ def test_upload_to_verified_export(
         assert not any(digits in text for digits in CARD_DIGITS)
         assert {entity["type"] for entity in record["pii"]["entities"]} >= {"CARD", "CVV"}
         assert record["provenance"]["options"]["vocabulary"]["version"] == 1
+        summary = record["summary"]  # the worker summarized the call and linked its caller
+        assert summary["outcome"] in {"resolved", "follow_up", "transferred", "unresolved"}
+        assert summary["reason"] and summary["reason"]["segments"]
+        assert record["metrics"]["repeat_contact"] is None  # the caller's first call
+        assert "5550199" not in text and "555 0199" not in text
+        fcr = client.get("/v1/analytics/fcr", headers=keys["qa_analyst"]).json()
+        assert fcr["overall"]["calls"] == 1
         _rescore_and_review(client, accepted["call_id"], keys, verdicts)
 
         listing = client.get("/v1/calls", params={"agent": "agent-7"}, headers=keys["auditor"])
         assert [item["id"] for item in listing.json()["items"]] == [accepted["call_id"]]
+        assert listing.json()["items"][0]["metadata"]["caller_known"] is True
+        assert "0199" not in listing.text
         vtt = client.get(f"/v1/calls/{accepted['call_id']}/transcript.vtt", headers=keys["auditor"])
         assert vtt.text.startswith("WEBVTT") and "4111" not in vtt.text
 
