@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from api.store.contacts import previous_contact, remember_contacts
 from api.store.drivers import assign_driver
+from api.store.heads import lock_head
+from api.store.integrity import as_utc
+from api.store.ledger import CHAIN, find_record
 from api.store.schema import Call
 from pipelines.analytics.drivers import DriverOptions
 from pipelines.compliance.matching import TextEncoder
@@ -111,3 +114,24 @@ def add_insights(
     logger.info(
         "call %s: driver %s, %s", given.call_id, driver, "repeat" if repeat else "first contact"
     )
+
+
+def learn_from_call(
+    session: Session,
+    tenant: str,
+    call_id: str,
+    record: dict[str, Any],
+    keys: Sequence[tuple[str, str]],
+    metadata: Mapping[str, object],
+    encoder: TextEncoder | None,
+    window_days: int,
+) -> None:
+    """`add_insights` for a call whose record is about to be stored, under the tenant's ledger
+    head lock (one writer of drivers and contacts at a time); nothing when a record of the call
+    is already stored (a retried job keeps the first)."""
+    lock_head(session, tenant, CHAIN)
+    call = session.get(Call, call_id)
+    if call is None or find_record(session, tenant, call_id) is not None:
+        return
+    given = InsightInput(tenant, call_id, as_utc(call.created_at), keys, metadata, call.source)
+    add_insights(session, call, record, given, encoder, window_days, DriverOptions())

@@ -36,11 +36,9 @@ from api.jobs.queue import (
 from api.store.contacts import Pseudonyms, load_master_key
 from api.store.db import Store
 from api.store.heads import now_utc as utc_now
-from api.store.integrity import as_utc
 from api.store.policies import stored_policy
 from api.store.schema import Call, Job, Tenant
 from api.store.vocabulary import current_vocabulary
-from pipelines.analytics.drivers import DriverOptions
 from pipelines.analytics.emotion import NEGATIVE
 from pipelines.compliance.policy import Policy
 from pipelines.compliance.vocabulary import Vocabulary, with_vocabulary
@@ -251,9 +249,8 @@ class JobRunner:
         folder: Path,
         keys: Sequence[tuple[str, str]] = (),
     ) -> None:
-        from api.jobs.insights import InsightInput, add_insights
-        from api.store.heads import lock_head
-        from api.store.ledger import CHAIN, append_record, find_record
+        from api.jobs.insights import learn_from_call
+        from api.store.ledger import append_record
 
         final = folder / f"{source.call_id}.redacted.wav"
         signer = self._load_signer()
@@ -268,26 +265,10 @@ class JobRunner:
             )
             if getattr(done, "rowcount", 0) != 1:
                 raise LeaseLost(f"job {job.id}: lease lost before storing")
-            lock_head(session, source.tenant, CHAIN)  # drivers and contacts: one writer at a time
-            call = session.get(Call, source.call_id)
-            if call is not None and find_record(session, source.tenant, source.call_id) is None:
-                given = InsightInput(
-                    source.tenant,
-                    source.call_id,
-                    as_utc(call.created_at),
-                    keys,
-                    source.metadata,
-                    call.source,
-                )
-                add_insights(
-                    session,
-                    call,
-                    record,
-                    given,
-                    self._encoder(),
-                    self.settings.service.repeat_window_days,
-                    DriverOptions(),
-                )
+            learn_from_call(
+                session, source.tenant, source.call_id, record, keys, source.metadata,
+                self._encoder(), self.settings.service.repeat_window_days,
+            )  # fmt: skip
             mine = content_sha256(record)
             entry = append_record(session, source.tenant, source.call_id, record, signer)
             if entry.content_sha256 != mine:

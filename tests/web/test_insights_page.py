@@ -4,7 +4,7 @@ rate jumping) and first-contact resolution; a call's summary with its outcome an
 call the same customer made; a Spanish summary's English version; an old record's page
 without a summary.
 
-Calls are stored as the worker stores them (`api.jobs.insights.add_insights` with the real
+Calls are stored as the worker stores them (`api.jobs.insights.learn_from_call` with the real
 MiniLM embedder), from real records with summaries, topics, callers and dates of our
 choosing, over the two months before today (the alerts judge the last 30 days by default)."""
 
@@ -23,16 +23,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from api.jobs.insights import InsightInput, add_insights
-from api.jobs.runner import summary_columns
 from api.records.search import iso_z
-from api.store.contacts import remember_contacts
-from api.store.heads import lock_head
-from api.store.ledger import CHAIN, append_record
-from api.store.schema import Call
-from api.store.seals import seal_call
 from models.text_embedding import SentenceEmbedder
-from pipelines.analytics.drivers import DriverOptions
+from tests.api.records.insight_fixtures import store_as_worker
 from tests.api.records.test_insight_routes import BILLING, CALLER
 from tests.web.web_fixtures import (
     NAMELESS,
@@ -134,25 +127,8 @@ def store_summarised_call(
     folder.mkdir(parents=True, exist_ok=True)
     audio = folder / f"{call_id}.redacted.wav"
     shutil.copyfile(SOURCES[name], audio)
-    meta: dict[str, object] = {"agent": agent}
-    keys = services.pseudonyms().caller_keys(tenant, caller) if caller else ()
-    window_days = services.settings.service.repeat_window_days
-    with services.store.session() as session:
-        call = Call(id=call_id, tenant=tenant, created_at=at, status="running", source="upload",
-                    metadata_json=meta, layout=record["layout"],
-                    redacted_audio_path=str(audio))  # fmt: skip
-        session.add(call)
-        remember_contacts(session, tenant, call_id, keys, at)  # at intake
-        session.flush()
-        lock_head(session, tenant, CHAIN)
-        given = InsightInput(tenant, call_id, at, (), meta, "upload")
-        add_insights(session, call, record, given, embedder, window_days, DriverOptions())
-        entry = append_record(session, tenant, call_id, record, services.signer)
-        for column, value in summary_columns(record, meta).items():
-            setattr(call, column, value)
-        call.status, call.record_seq = "done", entry.seq
-        seal_call(call, services.signer)
-    return call_id
+    return store_as_worker(services, embedder, record, at=at, caller=caller,
+                           metadata={"agent": agent}, redacted_audio=audio)  # fmt: skip
 
 
 def at_noon(day: date, minute: int = 0) -> datetime:
