@@ -52,8 +52,9 @@ _FILLER = (
 @dataclass(frozen=True, slots=True)
 class DriverOptions:
     """Set by reading MiniLM similarities of paraphrased reasons (the same complaint said two
-    ways scores about 0.55-0.8, different complaints under 0.4), not fitted: the corpus has too
-    few calls per reason to tune on; bench/insights.py measures them through the service."""
+    ways scores about 0.45-0.75 pairwise, and higher against a group's mean; different
+    complaints about 0.3), not fitted: the corpus has too few calls per reason to tune on;
+    bench/insights.py measures them through the service."""
 
     join: float = 0.55  # cosine similarity to a driver's centroid for a call to join it
     link: float = 0.5  # average similarity within a new driver's group
