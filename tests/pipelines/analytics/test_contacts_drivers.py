@@ -24,7 +24,19 @@ def test_numbers_after_a_cue_are_read_as_said() -> None:
     # no cue, too few digits, or a cue far from any number: nothing
     assert list(references_in("I paid 4 4 1 9 2 pounds")) == []
     assert list(references_in("order 12")) == []
+    assert list(references_in("my account number is 4111 1111 1111 1111")) == []  # a card
     assert list(references_in("my order arrived broken and I want a refund")) == []
+
+
+def test_a_number_answers_the_turn_that_asked_for_it() -> None:
+    texts = [
+        "Can I have your order number and the name on the order, please?",
+        "It's 3 4 6 1 2. Maria Lopez.",
+        "Thanks. Your account is up to date.",
+        "Great, 5 5 5 pounds is fine.",  # no cue asked for this one: not a reference
+    ]
+    segments = tuple(Segment(i, i, i + 1.0, t, (), "en", 0.9) for i, t in enumerate(texts))
+    assert spoken_references(segments) == (Reference("order", "34612"),)
 
 
 def test_a_call_lists_each_reference_once_in_order() -> None:
