@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from models.vad import SileroVad, silero_info
-from pipelines.analytics.contacts import Reference
 from pipelines.analytics.metrics import call_metrics
 from pipelines.analytics.stage import AnalyticsStages, run_analytics
 from pipelines.core.errors import ConfigError
@@ -30,6 +29,7 @@ from pipelines.core.types import (
     SpeechRegion,
     no_progress,
 )
+from pipelines.pii.references import Reference
 from pipelines.record.schema import InteractionRecord, Provenance, utc_now
 from pipelines.speakers.diarizer import Diarizer
 from pipelines.speakers.echo import EchoOptions, drop_echo

@@ -39,8 +39,11 @@ H1 = Call(
         Line("agent", "Sorry to hear that. Can I take your order reference and your postcode?"),
         Line(
             "customer",
-            "The reference is H K 7 7 2. The postcode is {S W 9, 8 L T}.",
-            pii=(Pii("POSTCODE", "SW98LT", ("s w 9", "8 l t")),),
+            "The reference is {H K 7 7 2}. The postcode is {S W 9, 8 L T}.",
+            pii=(
+                Pii("REFERENCE", "HK772", ("seven seven two",)),
+                Pii("POSTCODE", "SW98LT", ("s w 9", "8 l t")),
+            ),
         ),
         Line("agent", "Thank you. Right, I've got your order up on screen now."),
         Line(
@@ -103,8 +106,11 @@ H2 = Call(
         ),
         Line(
             "customer",
-            "It's order H K 4 1 9, and the postcode is {L S 6, 2 Q P}.",
-            pii=(Pii("POSTCODE", "LS62QP", ("l s 6", "2 q p")),),
+            "It's order {H K 4 1 9}, and the postcode is {L S 6, 2 Q P}.",
+            pii=(
+                Pii("REFERENCE", "HK419", ("four one nine",)),
+                Pii("POSTCODE", "LS62QP", ("l s 6", "2 q p")),
+            ),
         ),
         Line("agent", "Thanks. I have your order here, the three seater in grey."),
         Line(
@@ -180,10 +186,13 @@ H3 = Call(
         ),
         Line(
             "customer",
-            "El pedido es H K 5 5 0. Mi código postal es {2 8 0 1 3}, en Madrid.",
+            "El pedido es {H K 5 5 0}. Mi código postal es {2 8 0 1 3}, en Madrid.",
             language="es",
             english="The order is H K 5 5 0. My postcode is 2 8 0 1 3, in Madrid.",
-            pii=(Pii("POSTCODE", "28013", ("veintiocho mil trece",)),),
+            pii=(
+                Pii("REFERENCE", "HK550", ("cinco cinco cero", "five five zero")),
+                Pii("POSTCODE", "28013", ("veintiocho mil trece",)),
+            ),
         ),
         Line("agent", "Thank you. I've got your order up on screen now."),
         Line(
@@ -267,9 +276,12 @@ H4 = Call(
         ),
         Line(
             "customer",
-            "Got it. Reference H K 8 3 1, postcode {B 1 5, 2 T T}.",
+            "Got it. Reference {H K 8 3 1}, postcode {B 1 5, 2 T T}.",
             gap_s=12.0,
-            pii=(Pii("POSTCODE", "B152TT", ("b 1 5", "2 t t")),),
+            pii=(
+                Pii("REFERENCE", "HK831", ("eight three one",)),
+                Pii("POSTCODE", "B152TT", ("b 1 5", "2 t t")),
+            ),
         ),
         Line("agent", "Thank you. The order is cancelled and the refund takes three to five days."),
         Line("agent", "Is there anything else I can help with today?"),
@@ -385,8 +397,11 @@ H6 = Call(
         Line("agent", "Happy to check. Can I take your order reference and your postcode?"),
         Line(
             "customer",
-            "The reference is H K 6 0 4, and the postcode is {N 1 6, 5 R W}.",
-            pii=(Pii("POSTCODE", "N165RW", ("n 1 6", "5 r w")),),
+            "The reference is {H K 6 0 4}, and the postcode is {N 1 6, 5 R W}.",
+            pii=(
+                Pii("REFERENCE", "HK604", ("six oh four", "six zero four")),
+                Pii("POSTCODE", "N165RW", ("n 1 6", "5 r w")),
+            ),
         ),
         Line(
             "agent",

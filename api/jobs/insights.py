@@ -6,6 +6,7 @@ groups), its keyed contact pseudonyms, the earlier call it repeats (written into
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,16 +52,29 @@ def reason_text(record: Mapping[str, Any]) -> str | None:
     return None
 
 
+def customer_language(view: RecordView) -> str | None:
+    """The language most of the customer's words are in (everyone's when no segment is the
+    customer's); the record's first language when nothing was said."""
+    words: Counter[str] = Counter()
+    customer = [s for s in view.segments if s.role == "customer"] or list(view.segments)
+    for segment in customer:
+        if segment.language and segment.text:
+            words[segment.language] += len(segment.text.split())
+    if not words:
+        return view.languages[0] if view.languages else None
+    return min(words, key=lambda k: (-words[k], k))[:16]
+
+
 def group_columns(
     record: Mapping[str, Any], metadata: Mapping[str, object], source: str
 ) -> dict[str, Any]:
-    """The fairness report's groups and figures: the customer's language, the accent group and
-    channel the platform declared (``metadata.accent_group``, ``metadata.channel``; the channel
-    defaults to how the call came: ``upload`` or ``stream``), the words' mean ASR confidence
-    (each segment weighted by its length) and whether the customer's emotion escalated."""
+    """The fairness report's groups and figures: the customer's spoken language, the accent
+    group and channel the platform declared (``metadata.accent_group``, ``metadata.channel``;
+    the channel defaults to how the call came: ``upload`` or ``stream``), the words' mean ASR
+    confidence (each segment weighted by its length) and whether the customer's emotion
+    escalated."""
     view = RecordView.from_dict(dict(record))
     summary = record.get("summary")
-    language = summary.get("language") if isinstance(summary, Mapping) else None
     weights = [(max((s.end or 0.0) - (s.start or 0.0), 0.0), s.confidence) for s in view.segments]
     total = sum(w for w, c in weights if c is not None)
     confidence = sum(w * c for w, c in weights if c is not None) / total if total > 0 else None
@@ -69,7 +83,7 @@ def group_columns(
     channel = metadata.get("channel")
     return {
         "outcome": summary.get("outcome") if isinstance(summary, Mapping) else None,
-        "language": str(language)[:16] if language else (view.languages[:1] or (None,))[0],
+        "language": customer_language(view),
         "accent_group": str(accent)[:64] if accent not in (None, "") else None,
         "channel": str(channel)[:64] if channel not in (None, "") else source,
         "asr_confidence": round(confidence, 4) if confidence is not None else None,

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipelines.analytics.contacts import Reference, spoken_references
 from pipelines.analytics.emotion import (
     AcousticEmotionModel,
     EmotionOptions,
@@ -30,6 +29,7 @@ from pipelines.compliance.checker import ComplianceChecker, compliance_to_dict
 from pipelines.compliance.policy import Policy, TopicCategory
 from pipelines.core.types import CallAudio, ModelInfo, Segment
 from pipelines.pii.redactor import PiiRedactor
+from pipelines.pii.references import Reference, spoken_references
 from voice.redact import encode_wav, redact_audio
 
 logger = logging.getLogger(__name__)

@@ -59,10 +59,13 @@ from pipelines.pii.spoken import (
 
 logger = logging.getLogger(__name__)
 
-PII_TYPES = ("CARD", "CVV", "PHONE", "EMAIL", "NATIONAL_ID", "IBAN", "DOB", "ADDRESS")
+PII_TYPES = (
+    "CARD", "CVV", "PHONE", "EMAIL", "NATIONAL_ID", "IBAN", "DOB", "ADDRESS", "REFERENCE",
+)  # fmt: skip
+# REFERENCE (an order, account or case number after its cue) is found by pipelines.pii.references
 # Which type names a span that two rules found: context rules before presidio's phone guess
 # (an IBAN, checked mod 97, before the card number its account digits may look like).
-STRENGTH = ("CVV", "IBAN", "CARD", "NATIONAL_ID", "DOB", "EMAIL", "PHONE", "ADDRESS")
+STRENGTH = ("CVV", "IBAN", "CARD", "NATIONAL_ID", "DOB", "EMAIL", "PHONE", "ADDRESS", "REFERENCE")
 PRIORITY = {t: len(STRENGTH) - i for i, t in enumerate(STRENGTH)}
 DEFAULT_PHONE_REGIONS = ("US", "GB", "CA", "IE", "AU", "DE", "FR", "IN")
 

@@ -14,12 +14,13 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pipelines.core.types import PiiEntity, Segment, Word
 from pipelines.pii.detect import PII_TYPES, DetectOptions, Detector
+from pipelines.pii.references import Reference, reference_spans, spans_per_segment
 from pipelines.pii.spoken import NUMBER_WORDS, TOKEN
 from pipelines.pii.text import (
     PLACEHOLDERS,
@@ -130,6 +131,24 @@ class PiiRedactor(Protocol):
     def redact_text(self, text: str) -> tuple[str, tuple[str, ...]]: ...
 
 
+REFERENCE = "REFERENCE"
+
+
+def with_references(spans: list[Span], found: Iterable[tuple[Reference, int, int]]) -> list[Span]:
+    """``spans`` and the references' spans that overlap none of them, in text order."""
+    out = list(spans)
+    for _, start, end in found:
+        if not any(s.start < end and start < s.end for s in out):
+            out.append(Span(REFERENCE, start, end))
+    return sorted(out, key=lambda s: s.start)
+
+
+def add_references(segments: Sequence[Segment], local: dict[int, list[Span]]) -> None:
+    """The order, account and case numbers said in the call join each segment's spans."""
+    for i, found in spans_per_segment(segments).items():
+        local[i] = with_references(local.get(i, []), found)
+
+
 class PatternPiiRedactor:
     """Pattern and context rules (presidio's recognizers plus spoken forms); no NLP model."""
 
@@ -156,9 +175,11 @@ class PatternPiiRedactor:
 
     def redact_text(self, text: str) -> tuple[str, tuple[str, ...]]:
         """Free text (search queries, log lines) with placeholders, and the types removed."""
-        found = self._detector.find(text)
-        new_text, _ = replace_spans(text, [Span(f.type, f.start, f.end) for f in found])
-        return new_text, tuple(f.type for f in found)
+        spans = [Span(f.type, f.start, f.end) for f in self._detector.find(text)]
+        if REFERENCE in self.options.detect.types:
+            spans = with_references(spans, reference_spans(text))
+        new_text, _ = replace_spans(text, spans)
+        return new_text, tuple(span.type for span in spans)
 
     def redact(self, segments: Sequence[Segment]) -> PiiRedaction:
         """Redact a call's segments; entities come in time order."""
@@ -182,6 +203,8 @@ class PatternPiiRedactor:
                 if span is not None:
                     local.setdefault(i, []).append(span)
         finish_cards(segments, order, local, self.options.number_gap_s)
+        if REFERENCE in self.options.detect.types:
+            add_references(segments, local)
         timeline = sorted(
             (w.start, w.end) for s in segments for w in (s.words or (Word(s.start, s.end, "", 0),))
         )

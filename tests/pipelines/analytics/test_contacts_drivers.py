@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.text_embedding import SentenceEmbedder
-from pipelines.analytics.contacts import Reference, references_in, spoken_references
+from pipelines.pii.references import Reference, references_in, spoken_references
 from pipelines.analytics.drivers import DriverOptions, discover, key_terms, label_of, nearest
 from pipelines.core.types import Segment
 
