@@ -17,9 +17,9 @@ from api.http.routes import health
 from api.records.alerts import active_alert_counts
 from models.text_embedding import SentenceEmbedder
 from tests.api.records.insight_fixtures import store_insight_call
-from tests.api.routes_fixtures import Env, env, error_of
+from tests.api.routes_fixtures import Env, any_db_env, env, error_of
 
-__all__ = ["env"]  # fixtures, imported for pytest
+__all__ = ["any_db_env", "env"]  # fixtures, imported for pytest
 
 DELIVERY = (
     "My parcel has not arrived yet.",
@@ -79,6 +79,12 @@ def month(env: Env, embedder: SentenceEmbedder) -> dict[str, str]:
     return month_of_calls(env, embedder)
 
 
+@pytest.fixture
+def any_db_month(any_db_env: Env, embedder: SentenceEmbedder) -> tuple[Env, dict[str, str]]:
+    """The month on SQLite, then on PostgreSQL."""
+    return any_db_env, month_of_calls(any_db_env, embedder)
+
+
 def get(env: Env, path: str, role: str = "qa_analyst", tenant: str = "acme") -> Any:
     answer = env.client.get(path, headers=env.keys[(tenant, role)])
     assert answer.status_code == 200, answer.text
@@ -86,8 +92,9 @@ def get(env: Env, path: str, role: str = "qa_analyst", tenant: str = "acme") -> 
 
 
 def test_a_month_gives_back_its_monthly_spike_and_its_repeat_caller_exactly(
-    env: Env, month: dict[str, str]
+    any_db_month: tuple[Env, dict[str, str]],
 ) -> None:
+    env, month = any_db_month
     report = get(env, "/v1/analytics/alerts?from=2026-11-01&to=2026-12-01")
     volume = [a for a in report["alerts"] if a["kind"] == "volume"]
     assert {(a["dimension"], a["day"]) for a in volume} == {
