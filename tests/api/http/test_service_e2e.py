@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import text as sql
 
 from api.cli.main import main as cli_main
 from api.http.app import create_app
@@ -209,3 +210,42 @@ def test_server_restart_loses_no_upload(tmp_path: Path) -> None:
         assert _wait_done(client, accepted["job_id"], ingest)["status"] == "done"
         record = client.get(f"/v1/calls/{accepted['call_id']}", headers=admin)
         assert record.status_code == 403  # admins manage keys; analysts and auditors read calls
+
+
+def test_a_second_call_about_the_same_order_is_a_repeat_contact(tmp_path: Path) -> None:
+    """The worker keys the order number said in the call ("5 5 7 2 1"), redacts it, and links
+    the customer's second call to the first by it alone (no caller id was sent)."""
+    settings = Settings(
+        data_dir=tmp_path / "data", admin_key=SecretStr(ADMIN),
+        signing_key=SecretStr("hmac:e2e-signing-secret"),
+    )  # fmt: skip
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    with TestClient(create_app(settings, workers=1)) as client:
+        key = client.post(
+            "/v1/keys", json={"name": "e2e", "roles": ["ingest", "qa_analyst"]}, headers=admin
+        ).json()["key"]
+        headers = {"Authorization": f"Bearer {key}"}
+        calls = []
+        for _ in range(2):
+            with (CALLS / "compliant-return.wav").open("rb") as audio:
+                answer = client.post(
+                    "/v1/calls",
+                    files={"file": ("return.wav", audio, "audio/wav")},
+                    data={"layout": "stereo-agent-left"},
+                    headers=headers,
+                )
+            assert answer.status_code == 202, answer.text
+            assert _wait_done(client, answer.json()["job_id"], headers)["status"] == "done"
+            calls.append(answer.json()["call_id"])
+        first, second = (client.get(f"/v1/calls/{c}", headers=headers).json() for c in calls)
+        assert first["metrics"]["repeat_contact"] is None
+        repeat = second["metrics"]["repeat_contact"]
+        assert repeat["previous_call_id"] == calls[0] and repeat["days_since"] < 1
+        assert "REFERENCE" in {e["type"] for e in second["pii"]["entities"]}
+        for record in (first, second):
+            text = json.dumps(record)
+            assert "5 5 7 2 1" not in text and "55721" not in text
+        services = client.app.state.services  # type: ignore[attr-defined]
+        with services.store.session() as session:
+            kinds = session.execute(sql("SELECT kind, count(*) FROM contact_keys GROUP BY kind"))
+            assert dict(kinds.all()) == {"order": 2}
