@@ -1,16 +1,20 @@
 """What the contact center learns, measured through ``callqa serve`` on the evaluation corpus.
 
 A real ``callqa serve`` (one job worker, embedded SQLite in a temp dir) gets the corpus calls
-(``make corpus``) uploaded over HTTP as a telephony platform would send them: the company's
-policy, the layout, and metadata with the agent, the caller's number (``caller``), the accent
-group and the channel. Two customers call twice (``REPEATS``: the second call of each pair
-comes from the same number written another way). When every job is done the bench reads, as a
+(``make corpus``: ``var/corpus/*.json`` and the driver set's ``var/corpus/drivers/*.json``, each
+call's audio beside its label) uploaded over HTTP as a telephony platform would send them: the
+company's policy, the layout, and metadata with the agent, the caller's number (``caller``), the
+accent group and the channel. Two customers call twice (``REPEATS``: the second call of each
+pair comes from the same number written another way). When every job is done the bench reads, as a
 QA analyst would:
 
 - each served record's summary against the corpus reference (ROUGE-L of the English summary
   and of the reason, outcome accuracy; bench/accuracy_metrics.py ``score_summary``), per split;
 - ``GET /v1/analytics/drivers``: drivers found, calls placed in one, and purity (the share of
-  placed calls whose reference topic is their driver's most common one);
+  placed calls whose reference is their driver's most common one: a driver-set call's reference
+  is its ground-truth ``driver``, a main-corpus call's its expected topic); and the same over
+  the driver-set calls alone (``driver_set``: the main corpus has about one call per reason, so
+  only the driver set, several customers per reason, shows whether drivers form);
 - the repeat contacts: the planned pairs found in ``metrics.repeat_contact``, and any other;
 - ``GET /v1/analytics/fcr?group_by=driver``, ``/fairness?group_by=accent_group|language`` and
   ``/alerts`` as served (printed; the corpus spans minutes, so no volume alert is expected).
@@ -29,6 +33,7 @@ import logging
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +47,14 @@ from bench.live_server import Server, store_policies  # noqa: E402
 
 logger = logging.getLogger("bench.insights")
 CORPUS = ROOT / "var" / "corpus"
+DRIVER_SET = CORPUS / "drivers"  # the driver set (samples/corpus_drivers.py)
 POLICIES = "samples/corpus/policies/{company}.yaml"
 # (first call, second call): the same customer, the second time from the number written otherwise
 REPEATS = (
     ("harbor-late-table", "harbor-oakhurst-careshield"),
     ("alder-lost-card-long", "alder-french-fraud"),
 )
-SPLITS = ("tuning", "held-out", "real")
+SPLITS = ("tuning", "held-out", "real", "drivers")
 
 
 def caller_of(call_id: str, index: int) -> str:
@@ -62,10 +68,26 @@ def caller_of(call_id: str, index: int) -> str:
 
 
 def labels(only: list[str] | None) -> list[dict[str, Any]]:
-    found = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(CORPUS.glob("*.json"))]
-    found = [label for label in found if "turns" in label and (not only or label["id"] in only)]
+    """The corpus labels, then the driver set's; each gets ``_audio``, the path of its call's
+    audio (beside the label). The repeats' first calls come first, the driver set last, so the
+    main corpus's calls keep their order (and their made-up caller numbers)."""
+    found: list[dict[str, Any]] = []
+    for path in [*sorted(CORPUS.glob("*.json")), *sorted(DRIVER_SET.glob("*.json"))]:
+        label = json.loads(path.read_text(encoding="utf-8"))
+        if "turns" in label and (not only or label["id"] in only):
+            found.append(label | {"_audio": str(path.parent / f"{label['id']}.wav")})
     first = {a for a, _ in REPEATS}
-    return sorted(found, key=lambda label: (label["id"] not in first, label["id"]))
+    return sorted(
+        found,
+        key=lambda label: (label["id"] not in first, "driver" in label, label["id"]),
+    )
+
+
+def reference_of(label: dict[str, Any]) -> str:
+    """What a call's driver should gather it with: its ground-truth driver (the driver set),
+    else its expected topic (the main corpus); ``?`` when it has neither."""
+    expected = label.get("expected") or {}
+    return str(label.get("driver") or expected.get("topic") or label.get("topic") or "?")
 
 
 def upload(
@@ -86,7 +108,7 @@ def upload(
     policy = policies.get(POLICIES.format(company=company))
     if policy:
         fields["policy_id"] = policy
-    with (CORPUS / f"{label['id']}.wav").open("rb") as audio:
+    with Path(label.get("_audio") or CORPUS / f"{label['id']}.wav").open("rb") as audio:
         answer = client.post(
             "/v1/calls", files={"file": (f"{label['id']}.wav", audio)}, data=fields
         )
@@ -119,9 +141,14 @@ def served(client: httpx.Client, path: str) -> dict[str, Any] | None:
 
 
 def driver_figures(
-    report: dict[str, Any] | None, topic_of: dict[str, str], driver_of: dict[str, str | None]
+    report: dict[str, Any] | None,
+    topic_of: dict[str, str],
+    driver_of: dict[str, str | None],
+    driver_set: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Drivers found, calls placed, purity against the reference topics."""
+    """Drivers found, calls placed, purity against the references (``topic_of``: served call id
+    -> ``reference_of`` its label); ``driver_set``: the served ids of the driver-set calls, whose
+    figures are also given alone."""
     if report is None:
         return {"drivers": None}
     members: dict[str, list[str]] = defaultdict(list)
@@ -141,6 +168,7 @@ def driver_figures(
         "unplaced": report["unplaced"],
         "without_reason": report["without_reason"],
         "purity": round(majority / shown, 3) if shown else None,
+        "driver_set": driver_set_figures(topic_of, driver_of, set(driver_set)),
         "list": [
             {
                 "id": d["id"],
@@ -152,6 +180,30 @@ def driver_figures(
             }
             for d in report["drivers"]
         ],
+    }
+
+
+def driver_set_figures(
+    topic_of: dict[str, str], driver_of: dict[str, str | None], driver_set: set[str]
+) -> dict[str, Any]:
+    """The driver-set calls alone: how many, how many placed in a driver, in how many drivers,
+    and purity (the share of the placed ones whose ground-truth driver is the most common among
+    the driver-set calls of their served driver); ``expected_drivers``: their ground truths."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for call_id in driver_set:
+        driver = driver_of.get(call_id)
+        if driver is not None:
+            members[driver].append(call_id)
+    placed = sum(len(ids) for ids in members.values())
+    majority = sum(
+        Counter(topic_of.get(i, "?") for i in ids).most_common(1)[0][1] for ids in members.values()
+    )
+    return {
+        "calls": len(driver_set),
+        "placed": placed,
+        "drivers_found": len(members),
+        "expected_drivers": len({topic_of.get(i, "?") for i in driver_set}),
+        "purity": round(majority / placed, 3) if placed else None,
     }
 
 
@@ -221,7 +273,8 @@ def measure(
         for name, r in repeats.items()
         if r
     }
-    topic_of = {ids[c["id"]]: str(c.get("topic") or "?") for c in calls}
+    topic_of = {ids[c["id"]]: reference_of(c) for c in calls}
+    driver_set = {ids[c["id"]] for c in calls if c.get("driver")}
     listed = client.get("/v1/calls?limit=1000").json()["items"]
     driver_of = {c["id"]: c.get("driver_id") for c in listed if c["id"] in topic_of}
     summaries = {
@@ -236,7 +289,9 @@ def measure(
     return {
         "summaries": summaries,
         "calls": details,
-        "drivers": driver_figures(served(client, "/v1/analytics/drivers"), topic_of, driver_of),
+        "drivers": driver_figures(
+            served(client, "/v1/analytics/drivers"), topic_of, driver_of, driver_set
+        ),
         "repeats": {
             "expected": expected,
             "found": found,
@@ -268,7 +323,10 @@ def render(result: dict[str, Any]) -> str:
             ]
             lines.append(f"| {split} | {s['calls']} | " + " | ".join(cells) + " |")
     drivers = result["drivers"]
-    lines += ["", f"Drivers: {json.dumps({k: v for k, v in drivers.items() if k != 'list'})}"]
+    shown = {k: v for k, v in drivers.items() if k not in ("list", "driver_set")}
+    lines += ["", f"Drivers: {json.dumps(shown)}"]
+    if drivers.get("driver_set"):
+        lines.append(f"Driver set: {json.dumps(drivers['driver_set'])}")
     for d in drivers.get("list") or []:
         lines.append(
             f"- {d['id']} {d['label']!r} ({d['calls']} calls) terms {d['terms']}"

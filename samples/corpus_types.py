@@ -44,6 +44,11 @@ would write it, in short phrases of their own rather than the call's sentences:
 
 Accent group (``accent_group``): the customer's voice (``Call.customer``, even when some of their
 lines switch voice with their language) as a group for the fairness figures.
+
+Driver set (``samples/corpus_drivers.py``, split ``drivers``, built into ``var/corpus/drivers/``):
+short calls where several customers call about the same thing in their own words, for call-driver
+discovery; ``Call.driver`` is each one's ground-truth driver id (empty in the main corpus). They
+are not scored for compliance: no verdicts, and their labels carry none.
 """
 
 from __future__ import annotations
@@ -57,7 +62,8 @@ OUTCOMES = ("resolved", "follow_up", "transferred", "unresolved")
 
 @dataclass(frozen=True)
 class Pii:
-    kind: str  # DATE_OF_BIRTH, POSTCODE, ADDRESS, PHONE, EMAIL, IBAN, CARD, CVV, NATIONAL_ID
+    kind: str  # DATE_OF_BIRTH, POSTCODE, ADDRESS, PHONE, EMAIL, IBAN, CARD, CVV, NATIONAL_ID,
+    # REFERENCE (an order, account or case number: it identifies the customer)
     value: str
     spoken: tuple[str, ...] = ()
 
@@ -164,6 +170,8 @@ class Call:
     seed: int = 0
     notes: str = field(default="")
     summary: Summary | None = None  # the reference summary (see the module docstring)
+    driver: str = ""  # the driver set's ground-truth driver id; empty in the main corpus
 
 
 SPLITS = {"harbor-home": "tuning", "brightline-mobile": "tuning", "alder-bank": "held-out"}
+DRIVER_SPLIT = "drivers"  # the driver set's split, whatever the company
