@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from models.text_embedding import SentenceEmbedder
-from pipelines.pii.references import Reference, references_in, spoken_references
 from pipelines.analytics.drivers import DriverOptions, discover, key_terms, label_of, nearest
 from pipelines.core.types import Segment
+from pipelines.pii.references import Reference, references_in, spoken_references
 
 
 def test_numbers_after_a_cue_are_read_as_said() -> None:
