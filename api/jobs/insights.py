@@ -25,6 +25,8 @@ from pipelines.compliance.matching import TextEncoder
 from pipelines.record.view import RecordView
 
 logger = logging.getLogger(__name__)
+CONTEXT_UNITS = 2  # the caller's turns after the reason that join it for the driver
+MIN_CONTEXT_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,35 @@ def customer_language(view: RecordView) -> str | None:
     if not words:
         return view.languages[0] if view.languages else None
     return min(words, key=lambda k: (-words[k], k))[:16]
+
+
+def reason_context(record: Mapping[str, Any], following: int = CONTEXT_UNITS) -> str | None:
+    """What a call's driver is judged on: its stated reason and the caller's next
+    ``following`` turns that say more (in English): more of the same problem than one noisy
+    sentence holds ("... it was due on Tuesday. I've been watching the door all week.")."""
+    reason = reason_text(record)
+    summary = record.get("summary")
+    if reason is None or not isinstance(summary, Mapping):
+        return None
+    english = summary.get("english")
+    block: Mapping[str, Any] = english if isinstance(english, Mapping) else summary
+    reason_item = block.get("reason")
+    said = reason_item.get("segments") or [] if isinstance(reason_item, Mapping) else []
+    last = max((i for i in said if isinstance(i, int)), default=-1)
+    view = RecordView.from_dict(dict(record))
+    after = [
+        (s.translation.text if s.translation and s.translation.language == "en" else s.text)
+        for s in view.segments
+        if s.role == "customer" and s.id is not None and s.id > last and s.text
+    ]
+    said_more = [t for t in after if t and says_more(t)]
+    return " ".join([reason, *said_more[:following]])
+
+
+def says_more(text: str) -> bool:
+    """A turn that can tell more of the problem: six words or more, and no detail given on
+    request (a number, a redacted value) nor a mere "thank you so much"."""
+    return len(text.split()) >= MIN_CONTEXT_WORDS and not any(c.isdigit() or c == "[" for c in text)
 
 
 def group_columns(
@@ -106,8 +137,9 @@ def add_insights(
         setattr(call, column, value)
     reason = reason_text(record)
     call.reason = reason
-    if reason is not None and encoder is not None:
-        vector = encoder.encode([reason])[0]
+    context = reason_context(record)
+    if context is not None and encoder is not None:
+        vector = encoder.encode([context])[0]
         call.reason_vector = [round(float(x), 5) for x in vector]
     driver = assign_driver(session, given.tenant, call, given.at, options)
     remember_contacts(session, given.tenant, given.call_id, given.keys, given.at)
