@@ -1,6 +1,7 @@
 """Early warnings over a tenant's stored calls (`pipelines.analytics.alerts` does the judging).
 
-The window defaults to the last ``DEFAULT_DAYS`` days up to now; each series also reads
+The window defaults to the last ``DEFAULT_DAYS`` days up to now (at most ``MAX_DAYS``, else
+422); each series also reads
 ``HISTORY_DAYS`` before it (the weekday baseline and earlier months' spikes). Volume: calls per
 UTC day per driver and per configured topic, every series starting on the tenant's first day
 in that range (a driver or topic silent so far counts zeros, so a new one surging is news).
@@ -21,15 +22,22 @@ from api.records.search import Window, in_window
 from api.store.integrity import as_utc
 from api.store.schema import Call, Driver
 from pipelines.analytics.alerts import DEFAULT_OPTIONS, AlertOptions, rate_alerts, volume_alerts
+from pipelines.core.errors import InvalidRequestError
 
 DEFAULT_DAYS = 30
+MAX_DAYS = 366  # a longer window is refused: every day of it is judged per key
+EARLIEST = date(1970, 1, 1)
 HISTORY_DAYS = 124  # eight weeks of weekdays, and the same day of the last four months
 
 
 def alert_window(win: Window, now: datetime | None = None) -> tuple[date, date]:
     """The first and last UTC day judged."""
     end = as_utc(win.end) - timedelta(microseconds=1) if win.end else now or datetime.now(UTC)
+    if end.date() < EARLIEST + timedelta(days=HISTORY_DAYS + DEFAULT_DAYS):
+        raise InvalidRequestError(f"alerts: 'to' must be after {EARLIEST.isoformat()}")
     start = as_utc(win.start) if win.start else end - timedelta(days=DEFAULT_DAYS - 1)
+    if (end.date() - start.date()).days >= MAX_DAYS:
+        raise InvalidRequestError(f"alerts: a window of at most {MAX_DAYS} days")
     return start.date(), end.date()
 
 

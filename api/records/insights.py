@@ -79,7 +79,8 @@ def days_of(rows: Sequence[CallRow], win: Window) -> list[date]:
         return []
     first = as_utc(win.start).date() if win.start else rows[0].day
     last = (as_utc(win.end) - timedelta(microseconds=1)).date() if win.end else rows[-1].day
-    first = max(first, last - timedelta(days=MAX_TREND_DAYS - 1))
+    if (last - first).days >= MAX_TREND_DAYS:  # the last year of a longer window
+        first = last - timedelta(days=MAX_TREND_DAYS - 1)
     return [first + timedelta(days=k) for k in range((last - first).days + 1)]
 
 

@@ -73,7 +73,7 @@ def test_analyze_json_prints_the_record_and_writes_no_file(tmp_path: Path) -> No
     assert starts == sorted(starts)
     assert record["integrity"]["content_sha256"] == content_sha256(record)
     stages = {m["stage"] for m in record["provenance"]["models"]}
-    assert stages == {"transcribe", "vad", "emotion", "topics"}
+    assert stages == {"transcribe", "vad", "emotion", "topics", "summary"}
     assert record["provenance"]["models"][0]["sha256"]
     assert "Traceback" not in result.stderr
 

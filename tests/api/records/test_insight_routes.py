@@ -210,10 +210,21 @@ def test_roles_and_tenants(env: Env, embedder: SentenceEmbedder, path: str) -> N
         "/v1/analytics/fairness?margin=2",
         "/v1/analytics/drivers?from=2026-12-01&to=2026-11-01",
         "/v1/analytics/alerts?from=yesterday",
+        "/v1/analytics/alerts?from=0001-01-01",
+        "/v1/analytics/alerts?to=0001-01-02",
+        "/v1/analytics/alerts?from=2020-01-01&to=2026-01-01",
     ],
 )
 def test_bad_queries_are_422_with_a_json_body(env: Env, query: str) -> None:
     assert error_of(env.client.get(query, headers=env.keys[("acme", "qa_analyst")]))[0] == 422
+
+
+def test_windows_at_the_ends_of_time_answer(env: Env) -> None:
+    """Far dates are no server error: drivers and FCR answer, a year of trend at most."""
+    drivers = get(env, "/v1/analytics/drivers?from=0001-01-01&to=9999-12-30")
+    assert drivers["drivers"] == [] and drivers["calls"] == 0
+    assert get(env, "/v1/analytics/fcr?from=0001-01-01&to=0001-01-03")["overall"]["calls"] == 0
+    assert get(env, "/v1/analytics/fairness?from=0001-01-01")["groups"] == []
 
 
 def test_no_raw_caller_number_is_stored_or_exported(env: Env, month: dict[str, str]) -> None:
