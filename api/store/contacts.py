@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from api.store.integrity import write_once
 from api.store.schema import Call, ContactKey
 from pipelines.core.errors import ConfigError
 from pipelines.core.settings import Settings
@@ -61,17 +62,10 @@ def load_master_key(settings: Settings) -> bytes:
             raise ConfigError("CALLQA_PSEUDONYM_KEY is empty")
         return secret
     path = settings.data_path / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
-            logger.info("created pseudonym key %s", path)
-    return base64.b64decode(path.read_text(encoding="ascii").strip())
+    text, created = write_once(path, base64.b64encode(os.urandom(32)).decode() + "\n")
+    if created:
+        logger.info("created pseudonym key %s", path)
+    return base64.b64decode(text.strip())
 
 
 @dataclass(frozen=True, slots=True)

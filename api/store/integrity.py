@@ -151,16 +151,23 @@ def load_signer(settings: Settings, *, create: bool = True) -> Signer:
         raise ConfigError(f"no signing key: set CALLQA_SIGNING_KEY or create {path}")
     if settings.database_url:
         logger.warning("no CALLQA_SIGNING_KEY with a shared database: every host gets its own key")
+    spec, created = write_once(path, "ed25519:" + base64.b64encode(os.urandom(32)).decode() + "\n")
+    if created:
+        logger.info("created signing key %s", path)
+    return parse_key(spec)
+
+
+def write_once(path: Path, text: str) -> tuple[str, bool]:
+    """Create ``path`` (mode 0600) holding ``text`` unless it exists; the file's text either way
+    (another process may have created it first), and whether this call created it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    spec = "ed25519:" + base64.b64encode(os.urandom(32)).decode() + "\n"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return parse_key(path.read_text(encoding="utf-8"))
+    except FileExistsError:
+        return path.read_text(encoding="utf-8"), False
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(spec)
-    logger.info("created signing key %s", path)
-    return parse_key(spec)
+        handle.write(text)
+    return text, True
 
 
 def as_utc(moment: datetime) -> datetime:
