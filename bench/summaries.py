@@ -13,7 +13,6 @@ again: tune on the tuning split (the default) and look at the held-out split onc
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.accuracy_metrics import Counts, score_summary  # noqa: E402
+from bench.overrides import with_overrides  # noqa: E402
 from models.text_embedding import SentenceEmbedder  # noqa: E402
 from pipelines.analytics.summary import EmbeddingSummarizer, SummaryOptions  # noqa: E402
 from pipelines.record.schema import segment_from_dict  # noqa: E402
@@ -32,14 +32,8 @@ CORPUS = ROOT / "var" / "corpus"
 
 
 def options_from(pairs: list[str]) -> SummaryOptions:
-    """``SummaryOptions`` with ``name=value`` overrides (typed as the defaults are)."""
-    defaults = SummaryOptions()
-    changes: dict[str, object] = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        kind = type(getattr(defaults, name))
-        changes[name] = kind(float(value)) if kind is int else kind(value)
-    return dataclasses.replace(defaults, **changes)  # type: ignore[arg-type]
+    """``SummaryOptions`` with ``name=value`` overrides."""
+    return with_overrides(SummaryOptions(), pairs)
 
 
 def main() -> int:

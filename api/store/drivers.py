@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from api.store.schema import Call, Driver
 from pipelines.analytics.drivers import (
     DriverOptions,
-    discover,
+    joined_centroid,
     key_terms,
     label_of,
-    nearest,
+    place,
     unit_vector,
 )
 
@@ -40,14 +40,6 @@ def assign_driver(
         return None
     vector = unit_vector(call.reason_vector)
     drivers = list(session.scalars(select(Driver).where(Driver.tenant == tenant)))
-    found = nearest(vector, np.array([d.centroid for d in drivers], dtype=np.float64))
-    if found is not None and found[1] >= options.join:
-        driver = drivers[found[0]]
-        mean = (np.asarray(driver.centroid) * driver.size + vector) / (driver.size + 1)
-        driver.centroid = _rounded(unit_vector(mean))
-        driver.size += 1
-        call.driver_id = driver.id
-        return driver.id
     pool = session.execute(
         select(Call.id, Call.reason, Call.reason_vector)
         .where(
@@ -61,15 +53,22 @@ def assign_driver(
         .order_by(Call.created_at.desc())
         .limit(POOL_LIMIT)
     ).all()
-    ids = [call.id, *(row.id for row in pool)]
-    texts = [call.reason or "", *(row.reason or "" for row in pool)]
     vectors = np.array(
         [vector, *(unit_vector(row.reason_vector) for row in pool)], dtype=np.float64
     )
-    groups = [g for g in discover(vectors, options) if 0 in g]
-    if not groups:
+    centroids = np.array([d.centroid for d in drivers], dtype=np.float64)
+    placement = place(vector, centroids, vectors[1:], options)
+    if placement.joined is not None:
+        driver = drivers[placement.joined]
+        driver.centroid = _rounded(joined_centroid(driver.centroid, driver.size, vector))
+        driver.size += 1
+        call.driver_id = driver.id
+        return driver.id
+    if not placement.founded:
         return None
-    group = groups[0]
+    group = list(placement.founded)
+    ids = [call.id, *(row.id for row in pool)]
+    texts = [call.reason or "", *(row.reason or "" for row in pool)]
     others = [texts[i] for i in range(len(ids)) if i not in set(group)]
     terms = key_terms({"new": [texts[i] for i in group], "rest": others}, options.max_terms)
     count = session.scalar(select(func.count()).where(Driver.tenant == tenant)) or 0

@@ -17,7 +17,7 @@ in the others'. A driver's label is its top terms.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -57,13 +57,24 @@ class DriverOptions:
     turns (`api.jobs.insights.reason_context`). Such reasons of one driver score 0.37 on average
     (0.2 at worst), of different ones 0.20 (0.39 at the 95th percentile): typed paraphrases score
     far higher (0.45-0.75) than what a transcriber makes of a caller. The double-charge and
-    discount-code calls were not used to choose them; bench/insights.py measures all four."""
+    discount-code calls were not used to choose them; bench/insights.py measures all four, and
+    bench/drivers.py re-places stored records offline."""
 
     join: float = 0.35  # cosine similarity to a driver's centroid for a call to join it
     link: float = 0.4  # average similarity within a new driver's group
     min_size: int = 3  # reasons a new driver starts with
     max_terms: int = 5
     label_terms: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a call goes: into an existing driver (``joined``, its index, and ``similarity``),
+    into a new one with pool rows ``founded`` (row 0 is the call itself), or nowhere yet."""
+
+    joined: int | None = None
+    similarity: float | None = None
+    founded: tuple[int, ...] = field(default_factory=tuple)
 
 
 def unit_vector(values: Sequence[float] | Matrix) -> Matrix:
@@ -98,6 +109,22 @@ def discover(vectors: Matrix, options: DriverOptions) -> list[list[int]]:
         groups.setdefault(int(label), []).append(row)
     found = [g for g in groups.values() if len(g) >= options.min_size]
     return sorted(found, key=lambda g: (-len(g), g[0]))
+
+
+def place(vector: Matrix, centroids: Matrix, pool: Matrix, options: DriverOptions) -> Placement:
+    """Join the nearest driver at ``join`` or more; else found a new driver with the unplaced
+    reasons (``pool``) when the call and at least ``min_size - 1`` of them link; else wait."""
+    found = nearest(vector, centroids)
+    if found is not None and found[1] >= options.join:
+        return Placement(joined=found[0], similarity=found[1])
+    rows = np.vstack([vector[None, :], pool]) if len(pool) else vector[None, :]
+    groups = [g for g in discover(rows, options) if 0 in g]
+    return Placement(founded=tuple(groups[0])) if groups else Placement()
+
+
+def joined_centroid(centroid: Sequence[float] | Matrix, size: int, vector: Matrix) -> Matrix:
+    """A driver's centroid once ``vector`` joins its ``size`` members (unit length)."""
+    return unit_vector((np.asarray(centroid, dtype=np.float64) * size + vector) / (size + 1))
 
 
 def key_terms(texts: Mapping[str, Sequence[str]], max_terms: int) -> dict[str, list[str]]:
