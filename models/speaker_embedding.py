@@ -10,6 +10,7 @@ the LSTM, instead of resemblyzer's one-utterance-at-a-time ``embed_utterance``.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import logging
@@ -81,20 +82,16 @@ def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:
 
 
 class SpeakerEmbedder:
-    """The GE2E encoder, loaded once; ``embed_windows`` is not thread-safe (torch threads)."""
+    """The GE2E encoder, loaded on first use (torch and resemblyzer: a stereo call never needs
+    them); ``embed_windows`` is not thread-safe (torch threads)."""
 
     def __init__(self, *, threads: int = 0, batch_size: int = 64, device: str = "cpu") -> None:
         weights = resemblyzer_weights()
-        try:
-            import torch
-            from resemblyzer import VoiceEncoder
-        except ImportError as exc:
-            raise ModelUnavailableError("resemblyzer", f"{exc}; {_REMEDY}") from exc
-        if threads > 0:
-            torch.set_num_threads(threads)
-        self._torch: Any = torch
-        self._encoder: Any = VoiceEncoder(device=device, verbose=False, weights_fpath=weights)
-        self._encoder.eval()
+        if importlib.util.find_spec("resemblyzer") is None:
+            raise ModelUnavailableError("resemblyzer", f"resemblyzer is not installed; {_REMEDY}")
+        self._weights = weights
+        self._threads = threads
+        self._device = device
         self.batch_size = batch_size
         self.info = ModelInfo(
             stage="diarize",
@@ -102,6 +99,20 @@ class SpeakerEmbedder:
             version=f"resemblyzer {importlib.metadata.version('resemblyzer')}",
             sha256=file_sha256(weights),
         )
+
+    @functools.cached_property
+    def _model(self) -> tuple[Any, Any]:
+        """torch and the encoder, loaded once."""
+        try:
+            import torch
+            from resemblyzer import VoiceEncoder
+        except ImportError as exc:
+            raise ModelUnavailableError("resemblyzer", f"{exc}; {_REMEDY}") from exc
+        if self._threads > 0:
+            torch.set_num_threads(self._threads)
+        encoder = VoiceEncoder(device=self._device, verbose=False, weights_fpath=self._weights)
+        encoder.eval()
+        return torch, encoder
 
     def embed_windows(
         self, samples_16k: npt.NDArray[np.float32], windows: Sequence[tuple[float, float]]
@@ -129,13 +140,13 @@ class SpeakerEmbedder:
             count = int(np.ceil((length - PARTIAL_FRAMES) / (PARTIAL_FRAMES // 2))) + 1
             for offset in np.linspace(0, length - PARTIAL_FRAMES, count).round().astype(int):
                 partials.setdefault(PARTIAL_FRAMES, []).append((index, first + int(offset)))
-        torch = self._torch
+        torch, encoder = self._model
         with torch.no_grad():
             for length, items in partials.items():
                 for lo in range(0, len(items), self.batch_size):
                     chunk = items[lo : lo + self.batch_size]
                     batch = np.stack([mel[s : s + length] for _, s in chunk])
-                    embeds = np.nan_to_num(self._encoder(torch.from_numpy(batch)).numpy())
+                    embeds = np.nan_to_num(encoder(torch.from_numpy(batch)).numpy())
                     np.add.at(out, [i for i, _ in chunk], embeds)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(out / np.maximum(norms, 1e-8), dtype=np.float32)
