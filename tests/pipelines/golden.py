@@ -1,0 +1,75 @@
+"""Golden records of the labelled test calls: what the batch pipeline made of them before a
+change meant to make it cheaper, to show that nothing in a record changed but its timing.
+
+    .venv/bin/python tests/pipelines/golden.py   # writes tests/data/calls/golden/NAME.json
+
+The records are made as ``test_labelled_calls`` makes them (the e-commerce policy, default
+settings). Run it from the checkout whose records are the reference (``PYTHONPATH=CHECKOUT``
+for another checkout's code). ``differences`` compares two records: the record's own identity
+(``id``, ``created_at``, ``integrity``) is left out; numbers may differ by ``tolerance`` (scores
+are rounded to three decimals, so a float32 difference far below that can move the last digit);
+everything else must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CALLS = ROOT / "tests" / "data" / "calls"
+GOLDEN = CALLS / "golden"
+POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
+IDENTITY = frozenset({"id", "created_at", "integrity"})
+TOLERANCE = 2e-3
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in IDENTITY}
+
+
+def differences(
+    actual: Any, expected: Any, where: str = "", tolerance: float = TOLERANCE
+) -> Iterator[str]:
+    """Where ``actual`` differs from ``expected`` (paths like ``segments[3].text``)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in sorted(set(expected) | set(actual)):
+            if key not in actual or key not in expected:
+                yield f"{where}.{key}: only in {'golden' if key in expected else 'actual'}"
+            else:
+                yield from differences(actual[key], expected[key], f"{where}.{key}", tolerance)
+    elif isinstance(expected, list) and isinstance(actual, list):
+        if len(actual) != len(expected):
+            yield f"{where}: {len(actual)} items, golden {len(expected)}"
+        for index, (a, e) in enumerate(zip(actual, expected, strict=False)):
+            yield from differences(a, e, f"{where}[{index}]", tolerance)
+    elif isinstance(expected, float) and isinstance(actual, int | float):
+        if not math.isclose(actual, expected, abs_tol=tolerance):
+            yield f"{where}: {actual} != golden {expected}"
+    elif actual != expected or type(actual) is not type(expected):
+        yield f"{where}: {actual!r} != golden {expected!r}"
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    from pipelines.compliance.policy import load_policy
+    from pipelines.core.settings import Settings
+    from pipelines.record.schema import record_to_dict
+    from pipelines.registry import analyze_file, build_pipeline
+
+    expected = json.loads((CALLS / "expected.json").read_text())
+    pipeline = build_pipeline(Settings(), policy=load_policy(POLICY))
+    GOLDEN.mkdir(exist_ok=True)
+    for name in sorted(k for k in expected if k[0] != "_"):
+        record = record_to_dict(analyze_file(pipeline, CALLS / f"{name}.wav", settings=Settings()))
+        text = json.dumps(comparable(record), indent=1, sort_keys=True, ensure_ascii=False)
+        (GOLDEN / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
