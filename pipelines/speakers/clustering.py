@@ -155,14 +155,13 @@ class ClusteringDiarizer:
         embedder: WindowEmbedder | None = None,
         vad: SpeechDetector | None = None,
         vad_info: ModelInfo | None = None,
-        threads: int = 0,
     ) -> None:
         self.options = options or ClusteringOptions()
         opts = self.options
         if embedder is None:
             from models.speaker_embedding import SpeakerEmbedder
 
-            embedder = SpeakerEmbedder(threads=threads)
+            embedder = SpeakerEmbedder()
         if vad is None:
             from models.vad import SileroVad
 

@@ -1,14 +1,15 @@
-"""Golden records of the labelled test calls: what the batch pipeline made of them before a
-change meant to make it cheaper, to show that nothing in a record changed but its timing.
+"""Golden records of the test calls: what the batch pipeline made of them before a change
+meant to make it cheaper, to show that nothing in a record changed but its timing.
 
     .venv/bin/python tests/pipelines/golden.py   # writes tests/data/calls/golden/NAME.json
 
-The records are made as ``test_labelled_calls`` makes them (the e-commerce policy, default
-settings). Run it from the checkout whose records are the reference (``PYTHONPATH=CHECKOUT``
-for another checkout's code). ``differences`` compares two records: the record's own identity
-(``id``, ``created_at``, ``integrity``) is left out; numbers may differ by ``tolerance`` (scores
-are rounded to three decimals, so a float32 difference far below that can move the last digit);
-everything else must be equal.
+The records of every test call (tests/data/calls/*.wav, stereo and mono) are made as
+``test_labelled_calls`` makes them (the e-commerce policy, default settings). Run it from the
+checkout whose records are the reference (``PYTHONPATH=CHECKOUT`` for another checkout's code).
+``differences`` compares two records: the record's own identity (``id``, ``created_at``,
+``integrity``) is left out; numbers may differ by ``tolerance`` (scores are rounded to three
+decimals, so a float32 difference far below that can move the last digit); everything else
+must be equal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ GOLDEN = CALLS / "golden"
 POLICY = ROOT / "samples" / "policies" / "ecommerce-aftersales.yaml"
 IDENTITY = frozenset({"id", "created_at", "integrity"})
 TOLERANCE = 2e-3
+
+
+def names() -> list[str]:
+    """Every test call (stereo and mono)."""
+    return sorted(path.stem for path in CALLS.glob("*.wav"))
 
 
 def comparable(record: dict[str, Any]) -> dict[str, Any]:
@@ -61,10 +67,9 @@ def main() -> int:
     from pipelines.record.schema import record_to_dict
     from pipelines.registry import analyze_file, build_pipeline
 
-    expected = json.loads((CALLS / "expected.json").read_text())
     pipeline = build_pipeline(Settings(), policy=load_policy(POLICY))
     GOLDEN.mkdir(exist_ok=True)
-    for name in sorted(k for k in expected if k[0] != "_"):
+    for name in names():
         record = record_to_dict(analyze_file(pipeline, CALLS / f"{name}.wav", settings=Settings()))
         text = json.dumps(comparable(record), indent=1, sort_keys=True, ensure_ascii=False)
         (GOLDEN / f"{name}.json").write_text(text + "\n", encoding="utf-8")

@@ -43,7 +43,7 @@ def _audio(path: Path, channel: int | None = 0) -> Audio:
 
 @pytest.fixture(scope="module")
 def embedder() -> SpeakerEmbedder:
-    return SpeakerEmbedder(threads=2)
+    return SpeakerEmbedder()
 
 
 @pytest.fixture(scope="module")
