@@ -1,19 +1,26 @@
 """Throughput of the QA API, measured against baselines in the same run.
 
-1. Uploads per minute with N job workers: a real ``callqa serve`` (queue only) and N
-   ``callqa worker`` processes on the embedded SQLite store and queue; the labelled test
-   calls are uploaded over HTTP and timed until every job is done. Baseline: the same files
-   through the bare pipeline (``CallPipeline.analyze_call``) in one process, one after another.
+1. Uploads per minute with N job worker processes: a real ``callqa serve`` (queue only) and N
+   ``callqa worker`` processes sharing its data directory, on PostgreSQL (a fresh schema of
+   the local server's ``test`` database) and Redis (``--store postgres``, the default: the
+   scale-out deployment) or on the embedded SQLite store and queue (``--store sqlite``); each
+   worker's models use ``--cpu-threads`` threads (default 1: one worker process per core).
+   The labelled test calls are uploaded over HTTP and timed until every job is done. Baseline:
+   the same files through the bare pipeline (``CallPipeline.analyze_call``) in one process,
+   one after another. Printed: calls and audio minutes per minute, the scaling from the first
+   worker count to the others, and the sizing rule: hours of call audio one core analyzes a day.
 2. Export of 10,000 records: records/s and peak Python memory (tracemalloc) of the signed ZIP
    bundle, against a baseline that only streams the stored JSON bodies to a file; the peak
    for 1,000 records is printed beside it to show memory does not grow with the count.
 
-    python bench/api.py [--workers 1 2] [--repeats 3] [--records 10000]
+    python bench/api.py [--workers 1 2] [--repeats 3] [--records 10000] [--store postgres]
+        [--cpu-threads 1] [--skip-export] [--skip-uploads]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -26,7 +33,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,6 +47,7 @@ from pipelines.core.settings import Settings  # noqa: E402
 
 CALLS = ("compliant-return", "missing-lines-cancel", "payment-card", "angry-customer")
 CALL_DIR = ROOT / "tests" / "data" / "calls"
+logger = logging.getLogger("bench.api")
 ADMIN = "cqa_bench-admin-key-0123456789abcdefghijklmnop"
 CALLQA = str(Path(sys.executable).with_name("callqa"))
 
@@ -72,10 +80,44 @@ def _upload(client: httpx.Client, name: str, headers: dict[str, str]) -> str:
     return str(answer.json()["job_id"])
 
 
-def uploads_per_minute(workers: int, calls: tuple[str, ...]) -> float:
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@contextlib.contextmanager
+def backend(store: str) -> Iterator[dict[str, str]]:
+    """Environment for a deployment's store and queue: PostgreSQL (a schema of its own,
+    dropped afterwards; its queue on Redis is named after the database URL) or SQLite."""
+    if store == "sqlite":
+        yield {}
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield {
+            "CALLQA_DATABASE_URL": f"{POSTGRES}?options=-csearch_path%3D{schema}",
+            "CALLQA_QUEUE_URL": REDIS,
+        }
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def uploads_per_minute(workers: int, calls: tuple[str, ...], store: str, cpu_threads: int) -> float:
     """Calls per minute through HTTP with ``workers`` worker processes (models warmed first)."""
-    with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "CALLQA_DATA_DIR": data, "CALLQA_ADMIN_KEY": ADMIN}
+    with tempfile.TemporaryDirectory() as data, backend(store) as deployment:
+        env = {
+            **os.environ,
+            **deployment,
+            "CALLQA_DATA_DIR": data,
+            "CALLQA_ADMIN_KEY": ADMIN,
+            "CALLQA_MODELS__CPU_THREADS": str(cpu_threads),
+        }
         port = _free_port()
         procs = [
             subprocess.Popen(
@@ -116,6 +158,13 @@ def uploads_per_minute(workers: int, calls: tuple[str, ...]) -> float:
             for proc in procs:
                 proc.wait(30)
     return len(calls) * 60.0 / elapsed
+
+
+def audio_minutes(calls: tuple[str, ...]) -> float:
+    import soundfile
+
+    seconds = sum(float(soundfile.info(str(CALL_DIR / f"{name}.wav")).duration) for name in calls)
+    return seconds / 60.0
 
 
 def bare_per_minute(calls: tuple[str, ...]) -> float:
@@ -234,36 +283,57 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--store", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--cpu-threads", type=int, default=1, help="each worker's model threads")
     parser.add_argument("--skip-uploads", action="store_true")
+    parser.add_argument("--skip-export", action="store_true")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not args.skip_export:
+        report_export(args.records, args.repeats)
+    if not args.skip_uploads:
+        report_uploads(args.workers, args.repeats, args.store, args.cpu_threads)
 
-    record = _sample_record()
-    export = export_figures(args.records, args.repeats, record)
-    n, small = args.records, args.records // 10
-    print(f"export of {n} records (median of {args.repeats}):")
-    print(
-        f"  ours {n / export[f'ours_{n}_s']:.0f} records/s, peak {export[f'ours_{n}_mib']:.1f} MiB"
-        f" (at {small} records: {export[f'ours_{small}_mib']:.1f} MiB)"
+
+def report_export(count: int, repeats: int) -> None:
+    export = export_figures(count, repeats, _sample_record())
+    n, small = count, count // 10
+    logger.info("export of %d records (median of %d):", n, repeats)
+    logger.info(
+        "  ours %.0f records/s, peak %.1f MiB (at %d records: %.1f MiB)",
+        n / export[f"ours_{n}_s"], export[f"ours_{n}_mib"], small, export[f"ours_{small}_mib"],
+    )  # fmt: skip
+    logger.info(
+        "  baseline (bodies only) %.0f records/s, peak %.1f MiB",
+        n / export[f"baseline_{n}_s"], export[f"baseline_{n}_mib"],
+    )  # fmt: skip
+    logger.info(
+        "  time ratio ours/baseline %.2f", export[f"ours_{n}_s"] / export[f"baseline_{n}_s"]
     )
-    print(
-        f"  baseline (bodies only) {n / export[f'baseline_{n}_s']:.0f} records/s, "
-        f"peak {export[f'baseline_{n}_mib']:.1f} MiB"
-    )
-    print(f"  time ratio ours/baseline {export[f'ours_{n}_s'] / export[f'baseline_{n}_s']:.2f}")
-    print(json.dumps({k: round(v, 3) for k, v in export.items()}))
-    if args.skip_uploads:
-        return
+    logger.info(json.dumps({k: round(v, 3) for k, v in export.items()}))
+
+
+def report_uploads(workers: list[int], repeats: int, store: str, cpu_threads: int) -> None:
     calls = CALLS * 2
-    bare = statistics.median(bare_per_minute(calls) for _ in range(args.repeats))
-    print(f"bare pipeline, one process: {bare:.2f} calls/min")
-    for workers in args.workers:
-        rates = [uploads_per_minute(workers, calls) for _ in range(args.repeats)]
-        rate = statistics.median(rates)
-        print(
-            f"HTTP upload -> record with {workers} worker(s): {rate:.2f} calls/min "
-            f"(ratio to bare {rate / bare:.2f}; runs {', '.join(f'{r:.2f}' for r in rates)})"
-        )
+    minutes = audio_minutes(calls)
+    bare = statistics.median(bare_per_minute(calls) for _ in range(repeats))
+    logger.info("%d calls, %.1f audio minutes; %s store, %d model thread(s) per worker",
+                len(calls), minutes, store, cpu_threads)  # fmt: skip
+    logger.info("bare pipeline, one process: %.2f calls/min", bare)
+    rates: dict[int, float] = {}
+    for count in workers:
+        runs = [uploads_per_minute(count, calls, store, cpu_threads) for _ in range(repeats)]
+        rates[count] = statistics.median(runs)
+        audio_per_minute = rates[count] * minutes / len(calls)
+        logger.info(
+            "HTTP upload -> record with %d worker(s): %.2f calls/min, %.2f audio min/min "
+            "(ratio to bare %.2f; runs %s); %.1f audio hours per worker a day",
+            count, rates[count], audio_per_minute, rates[count] / bare,
+            ", ".join(f"{r:.2f}" for r in runs), audio_per_minute * 24 / count,
+        )  # fmt: skip
+    first = workers[0]
+    for count in workers[1:]:
+        logger.info("scaling %d -> %d workers: %.2fx", first, count, rates[count] / rates[first])
 
 
 if __name__ == "__main__":

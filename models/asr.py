@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from models.whisper import WhisperWeights
+from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import ModelInfo, Samples, Word
 
@@ -73,6 +74,7 @@ class Recognition:
 
 
 SAMPLING_SEED = 20240601
+BATCH_SIZE = 16  # windows decoded at once by the batched pipeline (long calls on a GPU)
 
 
 class SpeechRecognizer:
@@ -85,7 +87,12 @@ class SpeechRecognizer:
         compute_type: str = "int8",
         cpu_threads: int = 0,
         allow_hub: bool = False,
+        device: str = "cpu",
+        batch_from_s: float | None = None,
     ) -> None:
+        """``batch_from_s``: audio longer than this is decoded in batches of windows
+        (faster-whisper's ``BatchedInferencePipeline``: GPUs are fed far better; the language is
+        then the one detected at the start, not each window's)."""
         try:
             model_class = _language_tracking_model_class()
         except ImportError as exc:  # pragma: no cover - dependency missing
@@ -99,7 +106,7 @@ class SpeechRecognizer:
         try:
             self.model = model_class(
                 weights.location,
-                device="cpu",
+                device=device,
                 compute_type=compute_type,
                 cpu_threads=cpu_threads,
                 local_files_only=not allow_hub,
@@ -110,6 +117,9 @@ class SpeechRecognizer:
             ) from exc
         self.weights = weights
         self.compute_type = compute_type
+        self.device = device
+        self.batch_from_s = batch_from_s
+        self._batched: Any = None
         self.info = ModelInfo(
             stage="transcribe",
             name=f"whisper-{weights.name}" if weights.kind == "package" else weights.name,
@@ -137,7 +147,16 @@ class SpeechRecognizer:
             kwargs["multilingual"] = False
             kwargs["language"] = "en"
             kwargs["task"] = "transcribe"
-        segments, info = self.model.transcribe(np.ascontiguousarray(samples), **kwargs)
+        audio = np.ascontiguousarray(samples)
+        if self.batch_from_s is not None and len(audio) > self.batch_from_s * SAMPLE_RATE:
+            if self._batched is None:
+                from faster_whisper import BatchedInferencePipeline
+
+                self._batched = BatchedInferencePipeline(self.model)
+            kwargs["batch_size"] = BATCH_SIZE
+            segments, info = self._batched.transcribe(audio, **kwargs)
+        else:
+            segments, info = self.model.transcribe(audio, **kwargs)
         recognized = []
         for segment in segments:
             recognized.append(_convert(segment, info.language))

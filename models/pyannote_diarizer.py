@@ -164,6 +164,7 @@ class PyannoteDiarizer:
         allow_hub: bool = False,
         token: str | None = None,
         cache_dir: Path | None = None,
+        device: str = "cpu",
     ) -> None:
         directory = Path(source).expanduser()
         if not directory.is_dir() and _looks_like_hub_id(str(source)):
@@ -182,6 +183,10 @@ class PyannoteDiarizer:
         files = pipeline_files(self.directory)
         self.sha256 = files_sha256(self.directory, files)
         self._pipeline = _load_pipeline(self.directory, files)
+        if device != "cpu":
+            import torch
+
+            self._pipeline.to(torch.device(device))
         self._version = f"pyannote.audio {importlib.metadata.version('pyannote.audio')}"
         self._lock = threading.Lock()  # one call at a time: warnings capture is process-wide
         logger.info("loaded pyannote pipeline %s from %s", self._name, self.directory)

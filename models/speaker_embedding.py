@@ -16,7 +16,7 @@ import functools
 import importlib.metadata
 import importlib.util
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +130,24 @@ class GE2E:
         return embeds
 
 
+def _torch_encoder(weights: Path, device: str) -> Callable[[npt.NDArray[np.float32]], Embeddings]:
+    """resemblyzer's ``VoiceEncoder`` on ``device`` (``CALLQA_DEVICE=cuda``)."""
+    try:
+        import torch
+        from resemblyzer import VoiceEncoder
+    except ImportError as exc:
+        raise ModelUnavailableError("resemblyzer", f"{exc}; {_REMEDY}") from exc
+    encoder = VoiceEncoder(device=device, verbose=False, weights_fpath=weights)
+    encoder.eval()
+
+    def embed(mels: npt.NDArray[np.float32]) -> Embeddings:
+        with torch.no_grad():
+            batch = torch.from_numpy(np.ascontiguousarray(mels)).to(device)
+            return np.asarray(encoder(batch).cpu().numpy(), dtype=np.float32)
+
+    return embed
+
+
 class SpeakerEmbedder:
     """The GE2E encoder, loaded on first use; ``embed_windows`` is thread-safe."""
 
@@ -138,10 +156,12 @@ class SpeakerEmbedder:
         *,
         batch_size: int = 64,
         cache_dir: Path | None = None,
+        device: str = "cpu",
     ) -> None:
         weights = resemblyzer_weights()
         self._weights = weights
         self._cache_dir = cache_dir
+        self._device = device
         self.batch_size = batch_size
         self.info = ModelInfo(
             stage="diarize",
@@ -151,8 +171,11 @@ class SpeakerEmbedder:
         )
 
     @functools.cached_property
-    def _model(self) -> GE2E:
-        """The encoder, from the weights converted once into the model cache."""
+    def _model(self) -> Callable[[npt.NDArray[np.float32]], Embeddings]:
+        """The encoder: numpy from the weights converted once into the model cache, or
+        resemblyzer's own (torch) on a GPU."""
+        if self._device != "cpu":
+            return _torch_encoder(self._weights, self._device)
         cache = self._cache_dir if self._cache_dir is not None else default_cache_dir()
         target = converted("ge2e", self._weights, self._weights, cache / CONVERTED_DIR)
         with np.load(target / GE2E_FILE) as arrays:

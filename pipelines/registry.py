@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models.asr import DecodingOptions, SpeechRecognizer
+from models.device import check_device
 from models.whisper import resolve_whisper
 from pipelines.analytics.emotion import EmotionOptions
 from pipelines.analytics.stage import AnalyticsStages
@@ -38,11 +39,14 @@ def build_recognizer(settings: Settings, model: str | None = None) -> SpeechReco
         cache_dir=settings.models.cache_dir,
         allow_hub=settings.models.allow_hub,
     )
+    device = check_device(settings.device)
     return SpeechRecognizer(
         weights,
-        compute_type=settings.models.compute_type,
+        compute_type=settings.models.whisper_compute_type(device),
         cpu_threads=settings.models.cpu_threads,
         allow_hub=settings.models.allow_hub,
+        device=device,
+        batch_from_s=settings.models.batched_from_s(device),
     )
 
 
@@ -114,11 +118,12 @@ def build_analytics(settings: Settings, policy: Policy | None = None) -> Analyti
     from pipelines.compliance.checker import ScriptComplianceChecker
     from pipelines.pii.redactor import default_redactor
 
-    embedder = SentenceEmbedder(threads=1)
+    device = check_device(settings.device)
+    embedder = SentenceEmbedder(threads=1, device=device)
     return AnalyticsStages(
         redactor=default_redactor(),
         text_sentiment=TextSentiment(),
-        acoustic_emotion=SpeechEmotionModel(),
+        acoustic_emotion=SpeechEmotionModel(device=device),
         emotion=EmotionOptions(score_agents=settings.emotion.score_agents),
         compliance=ScriptComplianceChecker(embedder),
         policy=policy,
@@ -132,10 +137,10 @@ def build_diarizer(settings: Settings) -> Diarizer:
     if settings.models.pyannote_dir is not None:
         from models.pyannote_diarizer import PyannoteDiarizer
 
-        return PyannoteDiarizer(settings.models.pyannote_dir)
+        return PyannoteDiarizer(settings.models.pyannote_dir, device=check_device(settings.device))
     from pipelines.speakers.clustering import ClusteringDiarizer
 
-    return ClusteringDiarizer()
+    return ClusteringDiarizer(device=check_device(settings.device))
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:
@@ -177,7 +182,7 @@ def build_live_models(settings: Settings) -> LiveModels:
     recognizer = build_recognizer(live_settings, None)
     stages = replace(
         build_analytics(settings),
-        compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1)),
+        compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1, device=settings.device)),
     )
     decoder = UtteranceDecoder(recognizer)
     return LiveModels(

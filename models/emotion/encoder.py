@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,10 +59,30 @@ DIMENSIONS = 512
 Matrix = npt.NDArray[np.float64]
 
 
-def _block_of(name: str) -> int:
+def block_of(name: str) -> int:
     """The transformer block a variable belongs to (``layer_3/ffn/...`` -> 3), else -1."""
     head = name.split("/", 1)[0]
     return int(head[6:]) if head.startswith("layer_") and head[6:].isdigit() else -1
+
+
+def encoder_weights(model_bin: Path, blocks: int) -> tuple[int, dict[str, npt.NDArray[np.float32]]]:
+    """The attention heads and the float32 weights of a whisper encoder's convolutional front
+    end and first ``blocks`` blocks, from a CTranslate2 ``model.bin``."""
+    arrays = read_variables(model_bin, "encoder/")
+    try:
+        heads = int(arrays["num_heads"])
+        weights = {
+            name: np.ascontiguousarray(value, dtype=np.float32)
+            for name, value in arrays.items()
+            if value.ndim and block_of(name) < blocks
+        }
+    except (KeyError, ValueError) as exc:
+        raise ModelUnavailableError(str(model_bin), f"not a whisper encoder: {exc}") from exc
+    needed = ("conv1/weight", f"layer_{blocks - 1}/ffn/linear_1/bias")
+    missing = [name for name in needed if name not in weights]
+    if missing:
+        raise ModelUnavailableError(str(model_bin), f"not a whisper encoder: lacks {missing}")
+    return heads, weights
 
 
 class WhisperBlocks:
@@ -71,23 +91,7 @@ class WhisperBlocks:
     costs 600 MiB resident); ``__call__`` maps a log-mel window to frames."""
 
     def __init__(self, model_bin: Path, blocks: int = BLOCKS) -> None:
-        arrays = read_variables(model_bin, "encoder/")
-        try:
-            self.heads = int(arrays["num_heads"])
-            self._w = {
-                name: np.ascontiguousarray(value, dtype=np.float32)
-                for name, value in arrays.items()
-                if value.ndim and _block_of(name) < blocks
-            }
-            missing = [
-                n
-                for n in ("conv1/weight", f"layer_{blocks - 1}/ffn/linear_1/bias")
-                if n not in self._w
-            ]
-        except (KeyError, ValueError) as exc:
-            raise ModelUnavailableError(str(model_bin), f"not a whisper encoder: {exc}") from exc
-        if missing:
-            raise ModelUnavailableError(str(model_bin), f"not a whisper encoder: lacks {missing}")
+        self.heads, self._w = encoder_weights(model_bin, blocks)
         self.blocks = blocks
 
     def __call__(self, mel: npt.NDArray[np.float32]) -> Matrix:
@@ -172,6 +176,9 @@ def _gelu(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return out
 
 
+Blocks = Callable[[npt.NDArray[np.float32]], Matrix]  # a log-mel window -> encoder frames
+
+
 def pack(lengths: Sequence[int], window: int = WINDOW_SAMPLES) -> list[list[tuple[int, int, int]]]:
     """Windows of ``(turn, start, stop)`` pieces: turns in order, a window holds at most
     ``window`` samples; only a turn longer than a window is cut (into windows of its own)."""
@@ -198,19 +205,25 @@ def pack(lengths: Sequence[int], window: int = WINDOW_SAMPLES) -> list[list[tupl
 class TurnEmbedder:
     """Pooled whisper-base encoder embeddings (``DIMENSIONS`` values) of turns of one speaker.
 
-    ``encoder``: already loaded ``WhisperBlocks`` to share; by default they are loaded from the
-    installed whisper base on first use.
+    ``encoder``: already loaded blocks to share; by default ``load`` (``WhisperBlocks``, in
+    numpy; ``TorchWhisperBlocks`` on a GPU) loads them from the installed whisper base on
+    first use.
     """
 
     def __init__(
-        self, encoder: WhisperBlocks | None = None, *, cache_dir: Path | None = None
+        self,
+        encoder: Blocks | None = None,
+        *,
+        cache_dir: Path | None = None,
+        load: Callable[[Path], Blocks] | None = None,
     ) -> None:
         self._encoder = encoder
         self._cache_dir = cache_dir
+        self._load = load if load is not None else WhisperBlocks
         self._lock = threading.Lock()
         self._mel: FeatureExtractor | None = None
 
-    def model(self) -> WhisperBlocks:
+    def model(self) -> Blocks:
         """The encoder blocks, loaded on first use."""
         with self._lock:
             if self._encoder is None:
@@ -218,7 +231,7 @@ class TurnEmbedder:
                 if weights.sha256 != ENCODER_SHA256:
                     raise ModelUnavailableError("whisper base", "unexpected model.bin")
                 logger.info("loading whisper base encoder blocks for emotion embeddings")
-                self._encoder = WhisperBlocks(Path(weights.location) / "model.bin")
+                self._encoder = self._load(Path(weights.location) / "model.bin")
             return self._encoder
 
     def _log_mel(self, wav: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -49,8 +49,8 @@ from models.emotion.encoder import (
     DIMENSIONS,
     EMBEDDING_VERSION,
     ENCODER_SHA256,
+    Blocks,
     TurnEmbedder,
-    WhisperBlocks,
 )
 from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, has_voice, line_features
 from pipelines.core.audio import SAMPLE_RATE
@@ -273,11 +273,17 @@ class SpeechEmotionModel:
         self,
         weights_path: Path | None = None,
         *,
-        encoder: WhisperBlocks | None = None,
+        encoder: Blocks | None = None,
+        device: str = "cpu",
     ) -> None:
         self._path = weights_path if weights_path is not None else default_weights_path()
         self._weights = load_weights(self._path)
-        self.embedder = TurnEmbedder(encoder)
+        load = None
+        if device != "cpu":
+            from models.emotion.encoder_torch import TorchWhisperBlocks
+
+            load = functools.partial(TorchWhisperBlocks, device=device)
+        self.embedder = TurnEmbedder(encoder, load=load)
 
     @property
     def info(self) -> ModelInfo:

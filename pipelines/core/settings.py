@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.core.types import Layout
+
+CUDA_BATCH_FROM_S = 600.0
 
 
 class ModelSettings(BaseModel):
@@ -28,6 +31,23 @@ class ModelSettings(BaseModel):
     policy_hotwords: bool = Field(
         default=True, description="the policy's company and product names bias whisper too"
     )
+    gpu_compute_type: str = Field(
+        default="float16", description="whisper's compute type when CALLQA_DEVICE=cuda"
+    )
+    batch_from_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="calls longer than this are transcribed in batches of 30 s windows "
+        "(faster-whisper's BatchedInferencePipeline); default 600 s on cuda, never on the CPU",
+    )
+
+    def whisper_compute_type(self, device: str) -> str:
+        return self.gpu_compute_type if device == "cuda" else self.compute_type
+
+    def batched_from_s(self, device: str) -> float | None:
+        if self.batch_from_s is not None:
+            return self.batch_from_s
+        return CUDA_BATCH_FROM_S if device == "cuda" else None
 
 
 class AudioSettings(BaseModel):
@@ -74,6 +94,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("~/.local/share/callqa")
     tenant: str = "default"
+    device: Literal["cpu", "cuda"] = Field(
+        default="cpu",
+        description="CALLQA_DEVICE: cuda runs whisper (float16), the sentence embedder, the "
+        "emotion encoder and the speaker encoder on the GPU; cpu is the default",
+    )
     models: ModelSettings = Field(default_factory=ModelSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
     emotion: EmotionSettings = Field(default_factory=EmotionSettings)

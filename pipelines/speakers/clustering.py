@@ -155,13 +155,14 @@ class ClusteringDiarizer:
         embedder: WindowEmbedder | None = None,
         vad: SpeechDetector | None = None,
         vad_info: ModelInfo | None = None,
+        device: str = "cpu",
     ) -> None:
         self.options = options or ClusteringOptions()
         opts = self.options
         if embedder is None:
             from models.speaker_embedding import SpeakerEmbedder
 
-            embedder = SpeakerEmbedder()
+            embedder = SpeakerEmbedder(device=device)
         if vad is None:
             from models.vad import SileroVad
 

@@ -1,0 +1,27 @@
+"""Which device the models run on (``CALLQA_DEVICE``): the CPU by default, or a CUDA GPU."""
+
+from __future__ import annotations
+
+import logging
+
+from pipelines.core.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def check_device(device: str) -> str:
+    """``device`` when the models can run there; a ``ConfigError`` that says why not."""
+    if device == "cpu":
+        return device
+    if device != "cuda":
+        raise ConfigError(f"CALLQA_DEVICE must be cpu or cuda, not {device!r}")
+    import ctranslate2
+
+    count = ctranslate2.get_cuda_device_count()
+    if count < 1:
+        raise ConfigError(
+            "CALLQA_DEVICE=cuda, but no CUDA GPU is visible (CTranslate2 finds none): check the "
+            "NVIDIA driver and the CUDA 12 libraries, or unset CALLQA_DEVICE to run on the CPU"
+        )
+    logger.info("running models on cuda (%d GPU(s) visible)", count)
+    return device
