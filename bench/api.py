@@ -288,7 +288,8 @@ def main() -> None:
     parser.add_argument("--skip-uploads", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logger.setLevel(logging.INFO)  # the figures; not every library's INFO lines
     if not args.skip_export:
         report_export(args.records, args.repeats)
     if not args.skip_uploads:

@@ -14,7 +14,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -394,6 +394,26 @@ def mask_numbers(text: str, min_digits: int = 4, runs: re.Pattern[str] = DIGIT_R
     return runs.sub(number, text)
 
 
+def _cleaned_in_shape(
+    record: logging.LogRecord, clean: Callable[[str], str], redacted: str
+) -> tuple[object, Any]:
+    """The record's message and arguments with personal data removed, keeping a tuple of
+    arguments a tuple of the same length (uvicorn's access formatter unpacks its five): each
+    string cleaned on its own, unless something personal only shows across them, then the
+    whole ``redacted`` message without arguments."""
+    args = record.args
+    if isinstance(args, tuple) and args and isinstance(record.msg, str):
+        shaped = tuple(clean(a) if isinstance(a, str) else a for a in args)
+        msg = clean(record.msg)
+        try:
+            joined = msg % shaped
+        except (TypeError, ValueError):
+            return redacted, None
+        if clean(joined) == joined:
+            return msg, shaped
+    return redacted, None
+
+
 def rough_redaction(text: str) -> str:
     """What logs get while the recognizers load: every number of six digits or more and
     everything around an ``@`` masked (ports and IP addresses stay readable)."""
@@ -434,7 +454,7 @@ class PiiLogFilter(logging.Filter):
         message = record.getMessage()
         redacted = clean(message)
         if redacted != message:
-            record.msg, record.args = redacted, None
+            record.msg, record.args = _cleaned_in_shape(record, clean, redacted)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

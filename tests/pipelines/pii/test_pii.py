@@ -506,3 +506,27 @@ def test_real_call_redacted_end_to_end(tmp_path: Path) -> None:
     assert "card number" in heard_again  # the rest of the call is still there
     digits = re.sub(r"\D", "", heard_again)
     assert "1111" not in digits and "4111" not in digits and "737" not in digits, heard_again
+
+
+def test_log_filter_keeps_uvicorn_access_lines_in_shape(redactor: PatternPiiRedactor) -> None:
+    """uvicorn's access formatter unpacks five arguments: a redacted line keeps all five."""
+    from uvicorn.logging import AccessFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s'))
+    handler.addFilter(PiiLogFilter(redactor))
+    log = logging.getLogger("tests.pii.access")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        log.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5000", "GET", "/v1/calls?caller=020+7946+0958", "1.1", 200,
+        )  # fmt: skip
+    finally:
+        log.removeHandler(handler)
+    out = stream.getvalue()
+    assert '"GET /v1/calls?caller=[PHONE] HTTP/1.1" 200' in out, out
+    assert_clean(out, "7946")
