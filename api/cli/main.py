@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     from api.http.log_filters import UVICORN_LOGGERS
-    from pipelines.pii.redactor import PiiLogFilter
+    from pipelines.pii.log_filter import PiiLogFilter
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(PiiLogFilter())  # personal data never reaches a log

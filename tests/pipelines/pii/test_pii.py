@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.core.types import Segment, Translation, Word
+from pipelines.pii.log_filter import PiiLogFilter
 from pipelines.pii.redactor import (
     PatternPiiRedactor,
-    PiiLogFilter,
     PiiRedaction,
     PiiRedactor,
     redact_text,
@@ -416,7 +416,7 @@ def test_redact_text_for_free_text() -> None:
 def test_log_filter_masks_long_numbers_while_the_recognizers_load() -> None:
     """Logging never waits seconds for presidio: until it is loaded, numbers of six digits or
     more and e-mail addresses are masked roughly (ports and IP addresses stay)."""
-    from pipelines.pii.redactor import rough_redaction
+    from pipelines.pii.log_filter import rough_redaction
 
     assert rough_redaction("card 4111 1111 1111 1111, mail ann@example.com") == (
         "card [NUMBER], mail [EMAIL]"
