@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from pipelines.core.errors import ConfigError
@@ -9,8 +10,10 @@ from pipelines.core.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 
+@functools.cache
 def check_device(device: str) -> str:
-    """``device`` when the models can run there; a ``ConfigError`` that says why not."""
+    """``device`` when the models can run there; a ``ConfigError`` that says why not. Asked
+    once per process (every stage's builder asks; the GPU count is read the first time)."""
     if device == "cpu":
         return device
     if device != "cuda":

@@ -182,7 +182,9 @@ def build_live_models(settings: Settings) -> LiveModels:
     recognizer = build_recognizer(live_settings, None)
     stages = replace(
         build_analytics(settings),
-        compliance=ScriptComplianceChecker(SentenceEmbedder(threads=1, device=settings.device)),
+        compliance=ScriptComplianceChecker(
+            SentenceEmbedder(threads=1, device=check_device(settings.device))
+        ),
     )
     decoder = UtteranceDecoder(recognizer)
     return LiveModels(
