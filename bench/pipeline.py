@@ -144,8 +144,11 @@ def stage_seconds(hook: Any, started: float) -> dict[str, float]:
     return stages
 
 
-def pipeline_runner(args: argparse.Namespace) -> Callable[[str], dict[str, Any]]:
-    """The batch pipeline built as ``callqa analyze`` builds it; runs through ``analyze_file``."""
+def pipeline_runner(
+    args: argparse.Namespace, built: list[Any] | None = None
+) -> Callable[[str], dict[str, Any]]:
+    """The batch pipeline built as ``callqa analyze`` builds it; runs through ``analyze_file``.
+    ``built`` gets the pipeline (bench/transcribe_steps.py instruments it)."""
     from pipelines.core.settings import get_settings
     from pipelines.registry import analyze_file, build_pipeline
 
@@ -166,6 +169,8 @@ def pipeline_runner(args: argparse.Namespace) -> Callable[[str], dict[str, Any]]
         translate_to="en" if args.translate else None,
     )
     pipeline = build_pipeline(settings, **options)
+    if built is not None:
+        built.append(pipeline)
     if words is not None:
         pipeline.vocabulary = (*words.words, *pipeline.vocabulary)
     times: dict[str, float] = {}

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from models.encoder_cache import EncoderCache
 from models.whisper import WhisperWeights
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
@@ -115,6 +116,8 @@ class SpeechRecognizer:
             raise ModelUnavailableError(
                 weights.name, f"cannot load {weights.location}: {exc}"
             ) from exc
+        self.encoder_cache = EncoderCache()
+        self.model.encoder_cache = self.encoder_cache
         self.weights = weights
         self.compute_type = compute_type
         self.device = device
@@ -156,33 +159,55 @@ class SpeechRecognizer:
             kwargs["batch_size"] = BATCH_SIZE
             segments, info = self._batched.transcribe(audio, **kwargs)
         else:
-            segments, info = self.model.transcribe(audio, **kwargs)
+            segments, info = self.model.transcribe(audio, **_detected_per_window(kwargs))
         recognized = []
         for segment in segments:
             recognized.append(_convert(segment, info.language))
             if progress is not None:
                 progress(float(segment.end))
+        language = recognized[0].language if recognized else info.language
         return Recognition(
             segments=tuple(recognized),
-            language=info.language,
+            language=language,
             language_probability=float(info.language_probability),
             duration_after_vad=float(info.duration_after_vad),
             options=kwargs,
         )
 
     def detect_language(self, samples: Samples) -> tuple[str, float]:
-        """Most likely language of (up to 30 s of) speech, with its probability."""
+        """Most likely language of (the first 30 s of) speech, with its probability."""
         if not self.multilingual:
             return "en", 1.0
-        language, probability, _ = self.model.detect_language(np.ascontiguousarray(samples))
-        return str(language), float(probability)
+        return self._language_probabilities(samples)[0]
 
     def language_probabilities(self, samples: Samples) -> dict[str, float]:
-        """Every language's probability for (up to 30 s of) speech."""
+        """Every language's probability for (the first 30 s of) speech."""
         if not self.multilingual:
             return {"en": 1.0}
-        _, _, every = self.model.detect_language(np.ascontiguousarray(samples))
-        return {str(language): float(probability) for language, probability in every}
+        return dict(self._language_probabilities(samples))
+
+    def _language_probabilities(self, samples: Samples) -> list[tuple[str, float]]:
+        """Languages, likeliest first, judged on the window a decode of ``samples`` starts
+        with (faster-whisper's ``generate_segments`` leaves the spectrogram's last frame out;
+        its ``detect_language`` would not): a decode that follows reuses the encoder pass."""
+        from faster_whisper.audio import pad_or_trim
+
+        extractor = self.model.feature_extractor
+        features = extractor(np.ascontiguousarray(samples))
+        frames = max(1, min(extractor.nb_max_frames, features.shape[-1] - 1))
+        encoded = self.model.encode(pad_or_trim(features[:, :frames]))
+        results = self.model.model.detect_language(encoded)[0]
+        return [(str(token[2:-2]), float(probability)) for token, probability in results]
+
+
+def _detected_per_window(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """faster-whisper's arguments without its first language detection when every window's
+    language is detected anyway (``multilingual``): that detection's encoder pass picks a
+    language the first window's own detection replaces before anything is decoded, so the
+    segments are the same without it (the placeholder is never decoded with)."""
+    if kwargs.get("language") is None and kwargs.get("multilingual"):
+        return kwargs | {"language": "en"}
+    return kwargs
 
 
 def _convert(segment: Any, fallback_language: str) -> RecognizedSegment:
@@ -203,7 +228,8 @@ def _convert(segment: Any, fallback_language: str) -> RecognizedSegment:
 
 
 def _language_tracking_model_class() -> type[Any]:
-    """A ``WhisperModel`` whose segments remember the language of their 30 s window.
+    """A ``WhisperModel`` whose segments remember the language of their 30 s window, and
+    whose encoder passes go through an ``EncoderCache`` when it has one.
 
     With ``multilingual=True`` faster-whisper detects the language of every window and sets it
     on the tokenizer while it decodes that window; we copy it onto each segment as it is yielded.
@@ -211,6 +237,19 @@ def _language_tracking_model_class() -> type[Any]:
     from faster_whisper import WhisperModel
 
     class LanguageTrackingWhisperModel(WhisperModel):  # type: ignore[misc]
+        encoder_cache: EncoderCache | None = None
+
+        def encode(self, features: np.ndarray) -> Any:
+            """The encoder pass, or the output it gave for the same features before."""
+            if self.encoder_cache is None or not self.encoder_cache.keeping:
+                return super().encode(features)
+            key = self.encoder_cache.key(features)
+            output = self.encoder_cache.get(key)
+            if output is None:
+                output = super().encode(features)
+                self.encoder_cache.put(key, output)
+            return output
+
         def generate_segments(
             self, features: Any, tokenizer: Any, options: Any, *args: Any, **kwargs: Any
         ) -> Iterator[Any]:

@@ -34,6 +34,22 @@ class LanguageRepairOptions:
     lasting_switch_s: float = 5.0  # this much speech in a language over 2+ segments: a switch
 
 
+def redecoding(decoding: DecodingOptions, language: str) -> DecodingOptions:
+    """How a stretch of a channel is decoded again, in ``language``: on its own audio (no VAD, no
+    silence skipping), greedy only. Whisper's temperature fallback samples a new guess when
+    greedy decoding loops or is unsure; for a second opinion on a stretch that guess is what the
+    callers' checks reject anyway, it costs up to five sampled decodes of 224 tokens each, and it
+    depends on the random draws earlier calls in the process made (a worker would give one call
+    two different records)."""
+    return replace(
+        decoding,
+        language=language,
+        vad_filter=False,
+        hallucination_silence_threshold=None,
+        temperature=(0.0,),
+    )
+
+
 def mean_word_probability(segment: RecognizedSegment) -> float:
     if not segment.words:
         return float(np.exp(segment.avg_logprob))
@@ -90,10 +106,7 @@ def repair_language_switches(
                 language, probability = joint, joint_p
         if language == segment.language or probability < options.min_language_probability:
             continue
-        span = replace(
-            decoding, language=language, vad_filter=False, hallucination_silence_threshold=None
-        )
-        redecoded = recognizer.recognize(audio, span).segments
+        redecoded = recognizer.recognize(audio, redecoding(decoding, language)).segments
         if not redecoded:
             continue
         offset = first / channel.sample_rate
@@ -160,10 +173,7 @@ def settle_outlier_languages(
         if likely.get(segment.language, 0.0) >= options.outlier_keep_probability:
             continue  # a word or two really said in another language
         language = max(main, key=lambda lang: likely.get(lang, 0.0))
-        span = replace(
-            decoding, language=language, vad_filter=False, hallucination_silence_threshold=None
-        )
-        redecoded = recognizer.recognize(audio, span).segments
+        redecoded = recognizer.recognize(audio, redecoding(decoding, language)).segments
         if not redecoded:
             continue
         logger.info(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
 from pipelines.core.types import Audio, SpeechRegion
-from pipelines.transcribe.language import join_redecoded, mean_word_probability
+from pipelines.transcribe.language import join_redecoded, mean_word_probability, redecoding
 
 logger = logging.getLogger(__name__)
 
@@ -102,17 +102,12 @@ def recover_missed_speech(
     if decoding.language is not None:
         main = {decoding.language}
     found = []
-    for (first, audio), likely in zip(clips, sounds, strict=True):
+    # the last stretches judged first: their encoder passes are still in the recognizer's cache
+    for (first, audio), likely in reversed(list(zip(clips, sounds, strict=True))):
         top = max(likely, key=lambda language: likely[language])
         sure = likely[top] >= options.sure_language_probability and decoding.language is None
         language = top if top in main or sure else max(main, key=lambda g: likely.get(g, 0.0))
-        alone = replace(
-            decoding,
-            language=language,
-            vad_filter=False,
-            hallucination_silence_threshold=None,
-            hotwords=None,
-        )
+        alone = replace(redecoding(decoding, language), hotwords=None)
         parts = tuple(
             p
             for p in recognizer.recognize(audio, alone).segments
@@ -122,6 +117,7 @@ def recover_missed_speech(
         )  # a stretch decoded into a loop or a guess stays a gap, it is not invented
         if parts and any(p.text.strip() for p in parts):
             found.append(join_redecoded(parts, first / rate, language))
+    found.reverse()
     if found:
         logger.info(
             "channel %d: %d of %d missed speech stretches recovered",

@@ -102,9 +102,10 @@ class WhisperTranscriber:
             else:
                 chosen = vocabulary_channels is None or channel.channel in vocabulary_channels
                 decoding = biased if chosen else others
-                kept, used_options = self._transcribe_channel(
-                    channel, decoding, _offset_progress(hook, total, done), stats
-                )
+                with self.recognizer.encoder_cache.kept():  # a channel's passes, reused
+                    kept, used_options = self._transcribe_channel(
+                        channel, decoding, _offset_progress(hook, total, done), stats
+                    )
                 recognized.extend((channel.channel, segment) for segment in kept)
             done += channel.duration
         hook("transcribe", total=total, completed=total)
