@@ -28,3 +28,16 @@ def check_device(device: str) -> str:
         )
     logger.info("running models on cuda (%d GPU(s) visible)", count)
     return device
+
+
+def limit_threads(cpu_threads: int) -> None:
+    """Hold the numeric libraries' thread pools (OpenBLAS, MKL, OpenMP: numpy's matrix products
+    in the emotion and speaker encoders, scikit-learn) to ``cpu_threads`` for this process, as
+    whisper is held by its own setting; 0 leaves them at every core. A worker process set to
+    one thread then uses one core, so N of them share N cores instead of contending."""
+    if cpu_threads <= 0:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=cpu_threads)
+    logger.info("numeric libraries limited to %d thread(s)", cpu_threads)

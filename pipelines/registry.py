@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models.asr import DecodingOptions, SpeechRecognizer
-from models.device import check_device
+from models.device import check_device, limit_threads
 from models.whisper import resolve_whisper
 from pipelines.analytics.emotion import EmotionOptions
 from pipelines.analytics.stage import AnalyticsStages
@@ -67,6 +67,7 @@ def build_pipeline(
     adds translations into that language (whisper for English, installed argos packages).
     """
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+    limit_threads(settings.models.cpu_threads)
     decoding = DecodingOptions()
     recognizer = build_recognizer(settings, model)
     if language not in (None, "auto"):

@@ -21,7 +21,12 @@ CUDA_BATCH_FROM_S = 600.0
 class ModelSettings(BaseModel):
     whisper: str = "base"
     compute_type: str = "int8"
-    cpu_threads: int = Field(default=0, ge=0)
+    cpu_threads: int = Field(
+        default=0,
+        ge=0,
+        description="threads whisper and the numeric libraries (BLAS) may use in a process; "
+        "0: all cores. One worker process per core: 1",
+    )
     cache_dir: Path | None = None
     allow_hub: bool = False
     pyannote_dir: Path | None = None

@@ -64,3 +64,24 @@ def test_batched_decoding_of_long_audio_transcribes(data_dir: Path) -> None:
     text = " ".join(s.text for s in recognition.segments).lower()
     assert "ask not what your country can do for you" in text
     assert all(s.words for s in recognition.segments) and recognition.language == "en"
+
+
+def test_cpu_threads_holds_the_numeric_libraries_too() -> None:
+    """CALLQA_MODELS__CPU_THREADS=1 (one worker per core): numpy's BLAS runs one thread, as
+    whisper does; 0 leaves every core (a fresh process: thread pools are process-wide)."""
+    script = (
+        "import numpy, threadpoolctl, sys\n"
+        "from models.device import limit_threads\n"
+        "limit_threads(int(sys.argv[1]))\n"
+        "print(max(p['num_threads'] for p in threadpoolctl.threadpool_info()))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": ""}
+    held = subprocess.run(
+        [sys.executable, "-c", script, "1"], capture_output=True, text=True, env=env, check=True
+    )
+    assert held.stdout.strip() == "1"
+    free = subprocess.run(
+        [sys.executable, "-c", script, "0"], capture_output=True, text=True, env=env, check=True
+    )
+    if len(os.sched_getaffinity(0)) > 1:
+        assert int(free.stdout.strip()) > 1
