@@ -17,6 +17,7 @@ import bisect
 import contextlib
 import functools
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -91,7 +92,16 @@ class DetectOptions:
     card_context_min_digits: int = 6
     id_context_min_digits: int = 6
     long_run_min_digits: int = 13
+    read_out_min_digits: int = 10  # digits read out in groups: an account number, an IBAN's
     scan_words: int = 14
+
+
+AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _read_out(run: str) -> bool:
+    """Digits in groups apart (spaces, hyphens, full stops), not a written amount."""
+    return AMOUNT.fullmatch(run) is None and re.search(r"\d[\s.-]+\d", run) is not None
 
 
 class _Recognizers:
@@ -257,6 +267,14 @@ class Detector:
                 # call: a card read the transcriber or the translator garbled past the Luhn check
                 # ("1,000,000,000,000,000." or a longer loop of zeros for a Spanish card)
                 yield Found("CARD", run.start, run.end)
+            elif (
+                n >= opts.read_out_min_digits
+                and _read_out(ctx.text[run.start : run.end])
+                and not REFERENCE_CUE.search(ctx.before(run.start, 4))
+            ):
+                # ten digits or more read out in groups, named as nothing: an account number or
+                # the part of an IBAN or card the transcriber kept ("1-5. 1-3-3-1. 9-2-5-6. 1-9")
+                yield Found("REFERENCE", run.start, run.end)
 
     def _card_digits(self, digits: str) -> bool:
         """A card number (Luhn), alone or with a digit or three run into it by the transcriber."""

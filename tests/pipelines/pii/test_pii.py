@@ -169,6 +169,9 @@ REDACTED = [
     # a Spanish card read as "Mielcientronse, Mielcientronse")
     ("1,000,000,000,000,000.", "[CARD].", "000,000"),
     ("it is 4111 1111 1111 1112", "it is [CARD]", "1112"),
+    # the part of an IBAN a caller read out in groups that the transcriber kept, named as nothing
+    ("That's nearly 1-5. 1-3-3-1. 9-2-5-6. 1-9.", "That's nearly [REFERENCE].", "1331"),
+    ("it's 1331. 9268. 19", "it's [REFERENCE]", "9268"),
 ]
 
 
@@ -195,6 +198,7 @@ KEPT = [
     "you can reach us at northwind.com",
     "my order from the 23rd of March 2024 is late",  # a date, but no birth
     "my flight is MA14 5RT",  # shaped like a postcode, said as no address
+    "we sold 19,000,000 units, 1,000,000,000 dollars' worth",  # amounts, not read-out digits
 ]
 
 
