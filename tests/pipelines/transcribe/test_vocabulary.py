@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from models.asr import DecodingOptions, Recognition
+from models.encoder_cache import EncoderCache
 from pipelines.compliance.policy import load_policy
 from pipelines.core.types import Audio, AudioSource, CallAudio, ModelInfo, Samples
 from pipelines.transcribe.stage import WhisperTranscriber
@@ -51,6 +52,7 @@ class RecordingRecognizer:
     info = ModelInfo(stage="transcribe", name="fake", version="0", sha256="0" * 64)
     multilingual = True
     supported_languages = ("en",)
+    encoder_cache = EncoderCache()  # the stage keeps a channel's encoder passes in it
 
     def recognize(
         self,
