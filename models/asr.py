@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from models.encoder_cache import EncoderCache
+from models.vad import share_speech_probabilities
 from models.whisper import WhisperWeights
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
@@ -151,6 +152,8 @@ class SpeechRecognizer:
             kwargs["language"] = "en"
             kwargs["task"] = "transcribe"
         audio = np.ascontiguousarray(samples)
+        if options.vad_filter:
+            share_speech_probabilities()  # the channel's Silero run, shared with other stages
         if self.batch_from_s is not None and len(audio) > self.batch_from_s * SAMPLE_RATE:
             if self._batched is None:
                 from faster_whisper import BatchedInferencePipeline
