@@ -7,7 +7,8 @@ judge and re-decode parts of it: language switches (``repair``), outlier languag
 alignments (``align``). This bench runs the pipeline (as ``bench/pipeline.py``'s warm child
 builds it: the company's policy and vocabulary) on the calls of ``var/pipeline/audio`` and counts
 and times those three calls of CTranslate2's whisper model per step, plus the encoder passes a
-cache answered (``encode-cached``, when the recognizer has one).
+cache answered (``encode-cached``, when the recognizer has one), and the tokens each decode
+generated (``tokens``: their sum, the longest, and each decode's count).
 
     .venv/bin/python bench/transcribe_steps.py [--lengths 1 5] [--layouts mono stereo]
         [--calls A.wav ...] [--company harbor-home] [--name NAME]
@@ -52,6 +53,7 @@ class StepCounter:
         self.step = "decode"
         self.counts: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.seconds: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self.tokens: defaultdict[str, list[int]] = defaultdict(list)  # per generate, per step
 
     @contextlib.contextmanager
     def within(self, step: str) -> Iterator[None]:
@@ -65,7 +67,10 @@ class StepCounter:
         def call(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return function(*args, **kwargs)
+                result = function(*args, **kwargs)
+                if name == "generate":
+                    self.tokens[self.step].extend(len(r.sequences_ids[0]) for r in result)
+                return result
             finally:
                 self.counts[(self.step, name)] += 1
                 self.seconds[(self.step, name)] += time.perf_counter() - started
@@ -87,11 +92,18 @@ class StepCounter:
                 "count": count,
                 "seconds": round(self.seconds[(step, name)], 3),
             }
+        for step, counts in self.tokens.items():
+            steps.setdefault(step, {})["tokens"] = {
+                "count": sum(counts),
+                "longest": max(counts),
+                "per_generate": counts,
+            }
         return steps
 
     def clear(self) -> None:
         self.counts.clear()
         self.seconds.clear()
+        self.tokens.clear()
 
 
 class CountingModel:
@@ -226,7 +238,12 @@ def main() -> None:
                 logger.info(
                     "  %-9s %s",
                     step,
-                    "  ".join(f"{n} {c['count']}x {c['seconds']:.2f}s" for n, c in made.items()),
+                    "  ".join(
+                        f"{n} {c['count']} (longest {c['longest']})"
+                        if n == "tokens"
+                        else f"{n} {c['count']}x {c['seconds']:.2f}s"
+                        for n, c in made.items()
+                    ),
                 )
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=2) + "\n"

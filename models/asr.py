@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.metadata
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -41,10 +44,14 @@ class DecodingOptions:
     compression_ratio_threshold: float = 2.4
     no_repeat_ngram_size: int = 0
     hotwords: str | None = None  # names whisper should expect (pipelines.transcribe.vocabulary)
+    # a window's decode is cut at this many tokens and its segments marked ``runaway`` (None:
+    # whisper's own limit, 448 with the prompt); re-decodes of short stretches set it
+    max_new_tokens: int | None = None
 
     def transcribe_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``WhisperModel.transcribe`` (the benchmark baseline too)."""
         kwargs = asdict(self)
+        kwargs.pop("max_new_tokens")  # applied by the recognizer (`SpeechRecognizer.recognize`)
         kwargs["temperature"] = list(self.temperature)
         kwargs["vad_parameters"] = {"min_silence_duration_ms": kwargs.pop("vad_min_silence_ms")}
         if self.language is not None:
@@ -64,6 +71,9 @@ class RecognizedSegment:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+    # its window's decode reached ``DecodingOptions.max_new_tokens``: whisper ran on (a loop or
+    # invented text) past what the audio could hold, and the text was cut there
+    runaway: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,7 @@ class Recognition:
     language_probability: float
     duration_after_vad: float
     options: dict[str, Any] = field(default_factory=dict)
+    runaway: bool = False  # a window's decode reached ``DecodingOptions.max_new_tokens``
 
 
 SAMPLING_SEED = 20240601
@@ -164,17 +175,19 @@ class SpeechRecognizer:
         else:
             segments, info = self.model.transcribe(audio, **_detected_per_window(kwargs))
         recognized = []
-        for segment in segments:
-            recognized.append(_convert(segment, info.language))
-            if progress is not None:
-                progress(float(segment.end))
+        with self.model.token_budget(options.max_new_tokens):
+            for segment in segments:  # decoded while iterated
+                recognized.append(_convert(segment, info.language))
+                if progress is not None:
+                    progress(float(segment.end))
         language = recognized[0].language if recognized else info.language
         return Recognition(
             segments=tuple(recognized),
             language=language,
             language_probability=float(info.language_probability),
             duration_after_vad=float(info.duration_after_vad),
-            options=kwargs,
+            options=kwargs | {"max_new_tokens": options.max_new_tokens},
+            runaway=self.model.budget_reached(),
         )
 
     def detect_language(self, samples: Samples) -> tuple[str, float]:
@@ -227,20 +240,54 @@ def _convert(segment: Any, fallback_language: str) -> RecognizedSegment:
         avg_logprob=float(segment.avg_logprob),
         no_speech_prob=float(segment.no_speech_prob),
         compression_ratio=float(segment.compression_ratio),
+        runaway=bool(getattr(segment, "runaway", False)),
     )
 
 
 def _language_tracking_model_class() -> type[Any]:
-    """A ``WhisperModel`` whose segments remember the language of their 30 s window, and
-    whose encoder passes go through an ``EncoderCache`` when it has one.
+    """A ``WhisperModel`` whose segments remember the language of their 30 s window, whose
+    encoder passes go through an ``EncoderCache`` when it has one, and whose decodes can be
+    held to a token budget.
 
     With ``multilingual=True`` faster-whisper detects the language of every window and sets it
     on the tokenizer while it decodes that window; we copy it onto each segment as it is yielded.
+    The budget (``token_budget``, this thread's) is faster-whisper's ``max_new_tokens`` kept
+    within whisper's 448 positions whatever the prompt's length (faster-whisper raises instead);
+    a window whose decode reaches it marks its segments ``runaway``.
     """
     from faster_whisper import WhisperModel
 
     class LanguageTrackingWhisperModel(WhisperModel):  # type: ignore[misc]
         encoder_cache: EncoderCache | None = None
+        _budget = threading.local()
+
+        @contextlib.contextmanager
+        def token_budget(self, tokens: int | None) -> Iterator[None]:
+            """Decodes of this thread in the block generate at most ``tokens`` per window."""
+            self._budget.tokens, self._budget.reached = tokens, False
+            self._budget.window_reached = False
+            try:
+                yield
+            finally:
+                self._budget.tokens = None
+
+        def budget_reached(self) -> bool:
+            """Whether a window decoded in this thread's last ``token_budget`` block reached it."""
+            return bool(getattr(self._budget, "reached", False))
+
+        def generate_with_fallback(
+            self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
+        ) -> Any:
+            budget = getattr(self._budget, "tokens", None)
+            if budget is None:
+                return super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
+            limit = max(1, min(budget, self.max_length - len(prompt)))
+            options = dataclasses.replace(options, max_new_tokens=limit)
+            result = super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
+            # at the limit CTranslate2 ends the sequence with the end token, not returned
+            self._budget.window_reached = len(result[0].sequences_ids[0]) >= limit - 1
+            self._budget.reached = self._budget.reached or self._budget.window_reached
+            return result
 
         def encode(self, features: np.ndarray) -> Any:
             """The encoder pass, or the output it gave for the same features before."""
@@ -258,6 +305,7 @@ def _language_tracking_model_class() -> type[Any]:
         ) -> Iterator[Any]:
             for segment in super().generate_segments(features, tokenizer, options, *args, **kwargs):
                 segment.language = tokenizer.language_code
+                segment.runaway = getattr(self._budget, "window_reached", False)
                 yield segment
 
     return LanguageTrackingWhisperModel

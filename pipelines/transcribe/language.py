@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
-from pipelines.core.types import Audio, Word
+from pipelines.core.audio import SAMPLE_RATE
+from pipelines.core.types import Audio, Samples, Word
 
 logger = logging.getLogger(__name__)
 
@@ -34,20 +35,43 @@ class LanguageRepairOptions:
     lasting_switch_s: float = 5.0  # this much speech in a language over 2+ segments: a switch
 
 
-def redecoding(decoding: DecodingOptions, language: str) -> DecodingOptions:
-    """How a stretch of a channel is decoded again, in ``language``: on its own audio (no VAD, no
-    silence skipping), greedy only. Whisper's temperature fallback samples a new guess when
-    greedy decoding loops or is unsure; for a second opinion on a stretch that guess is what the
-    callers' checks reject anyway, it costs up to five sampled decodes of 224 tokens each, and it
-    depends on the random draws earlier calls in the process made (a worker would give one call
-    two different records)."""
+# speech is under 8 tokens a second, timestamps included (fast Spanish); a re-decode may
+# generate twice that, and a short stretch a sentence more, before it counts as running away
+TOKENS_PER_SECOND = 16.0
+TOKENS_AT_LEAST = 32
+
+
+def redecoding(decoding: DecodingOptions, language: str, seconds: float) -> DecodingOptions:
+    """How a stretch of ``seconds`` of a channel is decoded again, in ``language``: on its own
+    audio (no VAD, no silence skipping), greedy only, within a token budget.
+
+    Whisper's temperature fallback samples a new guess when greedy decoding loops or is unsure;
+    for a second opinion on a stretch that guess is what the callers' checks reject anyway, it
+    costs up to five sampled decodes, and it depends on the random draws earlier calls in the
+    process made (a worker would give one call two different records). A decode in the wrong
+    language, or of noise, often loops to whisper's limit (over 400 tokens of beam search for a
+    stretch of two seconds); the budget stops it where no speech could still be going on."""
     return replace(
         decoding,
         language=language,
         vad_filter=False,
         hallucination_silence_threshold=None,
         temperature=(0.0,),
+        max_new_tokens=int(TOKENS_AT_LEAST + TOKENS_PER_SECOND * seconds),
     )
+
+
+def redecode(
+    recognizer: SpeechRecognizer, audio: Samples, decoding: DecodingOptions, language: str
+) -> tuple[RecognizedSegment, ...]:
+    """``audio`` decoded again in ``language`` (`redecoding`); nothing when whisper ran away
+    (reached the budget): a loop or invented text is no second opinion."""
+    seconds = len(audio) / SAMPLE_RATE
+    recognition = recognizer.recognize(audio, redecoding(decoding, language, seconds))
+    if recognition.runaway:
+        logger.debug("a re-decode of %.1f s in %s ran away; not used", seconds, language)
+        return ()
+    return recognition.segments
 
 
 def mean_word_probability(segment: RecognizedSegment) -> float:
@@ -106,7 +130,7 @@ def repair_language_switches(
                 language, probability = joint, joint_p
         if language == segment.language or probability < options.min_language_probability:
             continue
-        redecoded = recognizer.recognize(audio, redecoding(decoding, language)).segments
+        redecoded = redecode(recognizer, audio, decoding, language)
         if not redecoded:
             continue
         offset = first / channel.sample_rate
@@ -173,7 +197,7 @@ def settle_outlier_languages(
         if likely.get(segment.language, 0.0) >= options.outlier_keep_probability:
             continue  # a word or two really said in another language
         language = max(main, key=lambda lang: likely.get(lang, 0.0))
-        redecoded = recognizer.recognize(audio, redecoding(decoding, language)).segments
+        redecoded = redecode(recognizer, audio, decoding, language)
         if not redecoded:
             continue
         logger.info(

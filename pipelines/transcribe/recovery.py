@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from models.asr import DecodingOptions, RecognizedSegment, SpeechRecognizer
 from pipelines.core.types import Audio, SpeechRegion
-from pipelines.transcribe.language import join_redecoded, mean_word_probability, redecoding
+from pipelines.transcribe.language import join_redecoded, mean_word_probability, redecode
 
 logger = logging.getLogger(__name__)
 
@@ -102,15 +102,15 @@ def recover_missed_speech(
     if decoding.language is not None:
         main = {decoding.language}
     found = []
+    alone = replace(decoding, hotwords=None)
     # the last stretches judged first: their encoder passes are still in the recognizer's cache
     for (first, audio), likely in reversed(list(zip(clips, sounds, strict=True))):
         top = max(likely, key=lambda language: likely[language])
         sure = likely[top] >= options.sure_language_probability and decoding.language is None
         language = top if top in main or sure else max(main, key=lambda g: likely.get(g, 0.0))
-        alone = replace(redecoding(decoding, language), hotwords=None)
         parts = tuple(
             p
-            for p in recognizer.recognize(audio, alone).segments
+            for p in redecode(recognizer, audio, alone, language)
             if p.avg_logprob >= options.min_avg_logprob
             and p.compression_ratio <= options.max_compression_ratio
             and mean_word_probability(p) >= options.min_word_probability

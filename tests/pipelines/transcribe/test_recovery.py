@@ -21,9 +21,11 @@ class StretchRecognizer:
 
     multilingual = True
 
-    def __init__(self, sounds: list[dict[str, float]]) -> None:
+    def __init__(self, sounds: list[dict[str, float]], runaway_from_s: float = 1e9) -> None:
         self.sounds = sounds
         self.asked: list[tuple[str | None, str | None, bool]] = []
+        self.budgets: list[int | None] = []
+        self.runaway_from_s = runaway_from_s  # stretches this long loop to the budget
 
     def language_probabilities(self, samples: Samples) -> dict[str, float]:
         return self.sounds.pop(0)
@@ -35,9 +37,11 @@ class StretchRecognizer:
         progress: Callable[[float], None] | None = None,
     ) -> Recognition:
         self.asked.append((options.language, options.hotwords, options.vad_filter))
+        self.budgets.append(options.max_new_tokens)
         length = len(samples) / 16000
         part = segment(0.3, length - 0.3, options.language or "", " bonjour")
-        return Recognition((part,), options.language or "", 1.0, length)
+        runaway = length >= self.runaway_from_s
+        return Recognition((part,), options.language or "", 1.0, length, runaway=runaway)
 
 
 def test_missed_stretches_are_speech_no_segment_covers() -> None:
@@ -78,3 +82,22 @@ def test_nothing_missed_decodes_nothing() -> None:
         RecoveryOptions(),
     )
     assert found == () and recognizer.asked == []
+
+
+def test_a_stretch_whose_decode_runs_away_stays_a_gap() -> None:
+    """Each stretch is decoded within a token budget that grows with its length; a decode that
+    reaches it (a loop) is not taken for speech."""
+    channel = Audio(np.zeros(16000 * 40, np.float32), 16000, 1)
+    speech = (SpeechRegion(5, 7), SpeechRegion(15, 25))
+    recognizer = StretchRecognizer([{"en": 0.9}, {"en": 0.9}], runaway_from_s=8.0)
+    found = recover_missed_speech(
+        (),
+        channel,
+        speech,
+        cast(SpeechRecognizer, recognizer),
+        DecodingOptions(),
+        RecoveryOptions(),
+    )
+    assert [round(s.start, 1) for s in found] == [5.0]  # the 10 s stretch ran away
+    short, long = sorted(b for b in recognizer.budgets if b is not None)
+    assert len(recognizer.budgets) == 2 and short < long < 448
