@@ -175,7 +175,8 @@ class SpeechRecognizer:
         else:
             segments, info = self.model.transcribe(audio, **_detected_per_window(kwargs))
         recognized = []
-        with self.model.token_budget(options.max_new_tokens):
+        budget = options.max_new_tokens
+        with self.model.token_budget(budget):
             for segment in segments:  # decoded while iterated
                 recognized.append(_convert(segment, info.language))
                 if progress is not None:
@@ -186,7 +187,7 @@ class SpeechRecognizer:
             language=language,
             language_probability=float(info.language_probability),
             duration_after_vad=float(info.duration_after_vad),
-            options=kwargs | {"max_new_tokens": options.max_new_tokens},
+            options=kwargs if budget is None else kwargs | {"max_new_tokens": budget},
             runaway=self.model.budget_reached(),
         )
 
