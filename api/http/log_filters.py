@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-from api.store.keys import KEY_PREFIX
+from api.store import KEY_PREFIX  # not api.store.keys: the CLI's logging would load the ORM
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 MASK = "***"

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.store import KEY_PREFIX
 from api.store.schema import ApiKey, Tenant
 
 logger = logging.getLogger(__name__)
 
 ROLES = ("admin", "qa_analyst", "auditor", "ingest")
-KEY_PREFIX = "cqa_"
 
 
 @dataclass(frozen=True, slots=True)
