@@ -8,7 +8,7 @@ alignments (``align``). This bench runs the pipeline (as ``bench/pipeline.py``'s
 builds it: the company's policy and vocabulary) on the calls of ``var/pipeline/audio`` and counts
 and times those three calls of CTranslate2's whisper model per step, plus the encoder passes a
 cache answered (``encode-cached``, when the recognizer has one), and the tokens each decode
-generated (``tokens``: their sum, the longest, and each decode's count).
+generated (``tokens``: their sum, the longest, how many reached their limit, each decode's).
 
     .venv/bin/python bench/transcribe_steps.py [--lengths 1 5] [--layouts mono stereo]
         [--calls A.wav ...] [--company harbor-home] [--name NAME]
@@ -54,6 +54,7 @@ class StepCounter:
         self.counts: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.seconds: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.tokens: defaultdict[str, list[int]] = defaultdict(list)  # per generate, per step
+        self.runaway: defaultdict[str, int] = defaultdict(int)  # generates cut at their limit
 
     @contextlib.contextmanager
     def within(self, step: str) -> Iterator[None]:
@@ -70,6 +71,10 @@ class StepCounter:
                 result = function(*args, **kwargs)
                 if name == "generate":
                     self.tokens[self.step].extend(len(r.sequences_ids[0]) for r in result)
+                    # generated up to max_length (the prompt and the end token included) or to
+                    # whisper's 224 tokens a window
+                    room = min(kwargs.get("max_length", 448) - len(args[1][0]), 224) - 1
+                    self.runaway[self.step] += sum(len(r.sequences_ids[0]) >= room for r in result)
                 return result
             finally:
                 self.counts[(self.step, name)] += 1
@@ -96,6 +101,7 @@ class StepCounter:
             steps.setdefault(step, {})["tokens"] = {
                 "count": sum(counts),
                 "longest": max(counts),
+                "runaway": self.runaway[step],
                 "per_generate": counts,
             }
         return steps
@@ -104,6 +110,7 @@ class StepCounter:
         self.counts.clear()
         self.seconds.clear()
         self.tokens.clear()
+        self.runaway.clear()
 
 
 class CountingModel:
@@ -239,7 +246,7 @@ def main() -> None:
                     "  %-9s %s",
                     step,
                     "  ".join(
-                        f"{n} {c['count']} (longest {c['longest']})"
+                        f"{n} {c['count']} (longest {c['longest']}, {c['runaway']} at the limit)"
                         if n == "tokens"
                         else f"{n} {c['count']}x {c['seconds']:.2f}s"
                         for n, c in made.items()

@@ -282,7 +282,8 @@ def _language_tracking_model_class() -> type[Any]:
             budget = getattr(self._budget, "tokens", None)
             if budget is None:
                 return super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
-            limit = max(1, min(budget, self.max_length - len(prompt)))
+            # whisper decodes at most 224 tokens a window (half its positions), prompt aside
+            limit = max(1, min(budget, self.max_length // 2, self.max_length - len(prompt)))
             options = dataclasses.replace(options, max_new_tokens=limit)
             result = super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
             # at the limit CTranslate2 ends the sequence with the end token, not returned
