@@ -102,7 +102,7 @@ class StepCounter:
                 "count": sum(counts),
                 "longest": max(counts),
                 "runaway": self.runaway[step],
-                "per_generate": counts,
+                "per_generate": list(counts),
             }
         return steps
 
