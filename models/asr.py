@@ -45,7 +45,7 @@ class DecodingOptions:
     no_repeat_ngram_size: int = 0
     hotwords: str | None = None  # names whisper should expect (pipelines.transcribe.vocabulary)
     # a window's decode is cut at this many tokens and its segments marked ``runaway`` (None:
-    # whisper's own limit, 448 with the prompt); re-decodes of short stretches set it
+    # whisper's own limit, 224 tokens a window); re-decodes of short stretches set it
     max_new_tokens: int | None = None
 
     def transcribe_kwargs(self) -> dict[str, Any]:
@@ -252,9 +252,10 @@ def _language_tracking_model_class() -> type[Any]:
 
     With ``multilingual=True`` faster-whisper detects the language of every window and sets it
     on the tokenizer while it decodes that window; we copy it onto each segment as it is yielded.
-    The budget (``token_budget``, this thread's) is faster-whisper's ``max_new_tokens`` kept
-    within whisper's 448 positions whatever the prompt's length (faster-whisper raises instead);
-    a window whose decode reaches it marks its segments ``runaway``.
+    The budget (``token_budget``, this thread's; blocks do not nest) is faster-whisper's
+    ``max_new_tokens`` kept within whisper's 224 tokens a window and its 448 positions whatever
+    the prompt's length (faster-whisper raises instead); a window whose decode reaches it marks
+    its segments ``runaway``.
     """
     from faster_whisper import WhisperModel
 
