@@ -49,7 +49,7 @@ def redecoding(decoding: DecodingOptions, language: str, seconds: float) -> Deco
     for a second opinion on a stretch that guess is what the callers' checks reject anyway, it
     costs up to five sampled decodes, and it depends on the random draws earlier calls in the
     process made (a worker would give one call two different records). A decode in the wrong
-    language, or of noise, often loops to whisper's limit (over 400 tokens of beam search for a
+    language, or of noise, often loops to whisper's limit (224 tokens of beam search for a
     stretch of two seconds); the budget stops it where no speech could still be going on."""
     return replace(
         decoding,
