@@ -25,6 +25,13 @@ import numpy as np
 DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024  # about 21 windows of whisper base, 8 of large
 
 
+def array_key(array: np.ndarray) -> bytes:
+    """A BLAKE2 digest of an array's bytes, shape and dtype: equal only for equal arrays."""
+    digest = hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=20)
+    digest.update(repr((array.shape, array.dtype.str)).encode())
+    return digest.digest()
+
+
 class _Held(threading.local):
     def __init__(self) -> None:
         self.outputs: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()
@@ -59,9 +66,7 @@ class EncoderCache:
 
     @staticmethod
     def key(features: np.ndarray) -> bytes:
-        digest = hashlib.blake2b(np.ascontiguousarray(features).data, digest_size=20)
-        digest.update(repr((features.shape, features.dtype.str)).encode())
-        return digest.digest()
+        return array_key(features)
 
     def get(self, key: bytes) -> Any | None:
         held = self._held.outputs.get(key)

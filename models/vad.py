@@ -12,7 +12,6 @@ would have computed.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import importlib.resources
 import threading
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from models.encoder_cache import array_key
 from models.weights import file_sha256
 from pipelines.core.audio import SAMPLE_RATE, require_sample_rate
 from pipelines.core.errors import ModelUnavailableError
@@ -59,9 +59,7 @@ class RememberedSpeechProbabilities:
         self, audio: np.ndarray, num_samples: int = 512, context_size_samples: int = 64
     ) -> np.ndarray:
         # the digest first: the model writes into the array it is given
-        digest = hashlib.blake2b(np.ascontiguousarray(audio).data, digest_size=32)
-        digest.update(repr((audio.shape, audio.dtype.str)).encode())
-        key = (digest.digest(), num_samples, context_size_samples)
+        key = (array_key(audio), num_samples, context_size_samples)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:
