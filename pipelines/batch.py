@@ -14,7 +14,7 @@ import numpy as np
 
 from models.vad import SileroVad, silero_info
 from pipelines.analytics.metrics import call_metrics
-from pipelines.analytics.stage import AnalyticsStages, run_analytics
+from pipelines.analytics.stage import AnalyticsStages, PendingStages, run_analytics
 from pipelines.core.errors import ConfigError
 from pipelines.core.types import (
     Audio,
@@ -150,6 +150,8 @@ class CallPipeline:
     goes missing silently.
     """
 
+    _analytics: AnalyticsStages | PendingStages
+
     def __init__(
         self,
         transcriber: Transcriber,
@@ -161,7 +163,7 @@ class CallPipeline:
         coverage: CoverageOptions | None = None,
         roles: RoleOptions | None = None,
         speech_detector: SpeechDetector | None = None,
-        analytics: AnalyticsStages | None = None,
+        analytics: AnalyticsStages | PendingStages | None = None,
         translator: Translator | None = None,
         translate_to: str | None = None,
         vocabulary: Sequence[str] = (),
@@ -183,8 +185,27 @@ class CallPipeline:
         self.analytics = analytics or AnalyticsStages()
         self.vocabulary = tuple(vocabulary)  # the tenant's terms; the policy's names join them
         self.policy_vocabulary = policy_vocabulary
-        if self.analytics.redactor is None:
+
+    @property
+    def analytics(self) -> AnalyticsStages:
+        """The analytics stages (waiting for them if they are still being built)."""
+        stages = self._analytics
+        if isinstance(stages, PendingStages):
+            stages = stages.wait()
+            self._set_stages(stages)
+        return stages
+
+    @analytics.setter
+    def analytics(self, stages: AnalyticsStages | PendingStages) -> None:
+        if isinstance(stages, PendingStages):
+            self._analytics = stages
+        else:
+            self._set_stages(stages)
+
+    def _set_stages(self, stages: AnalyticsStages) -> None:
+        if stages.redactor is None:
             logger.warning("pipeline without PII redaction: transcripts are kept as recognized")
+        self._analytics = stages
 
     def analyze(
         self,
@@ -212,7 +233,7 @@ class CallPipeline:
         """The record and the redacted audio it describes."""
         prepared = prepare_layout(call, layout, self.stereo_default)
         call_id = call_id or uuid.uuid4().hex
-        policy = self.analytics.policy if self.policy_vocabulary else None
+        policy = self._analytics.policy if self.policy_vocabulary else None  # not waiting
         terms = call_vocabulary(policy, self.vocabulary)
         chosen = call_vocabulary(None, self.vocabulary)  # the company's words: callers say them
         hook("transcribe", total=None, completed=None)

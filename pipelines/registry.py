@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +15,7 @@ from models.asr import DecodingOptions, SpeechRecognizer
 from models.device import check_device, limit_threads
 from models.whisper import resolve_whisper
 from pipelines.analytics.emotion import EmotionOptions
-from pipelines.analytics.stage import AnalyticsStages
+from pipelines.analytics.stage import AnalyticsStages, PendingStages
 from pipelines.batch import CallPipeline
 from pipelines.compliance.policy import Policy
 from pipelines.core.errors import ConfigError
@@ -65,6 +67,8 @@ def build_pipeline(
     ``diarize=False`` leaves mono calls without speakers and ``analytics=False`` skips
     redaction, emotion and compliance (benchmarks of transcription alone). ``translate_to``
     adds translations into that language (whisper for English, installed argos packages).
+    The analytics stages are built in another thread (`build_analytics_aside`): the first
+    call's transcription does not wait for them.
     """
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
     limit_threads(settings.models.cpu_threads)
@@ -87,7 +91,7 @@ def build_pipeline(
         translator=translator,
         translate_to=translate_to,
         diarizer=build_diarizer(settings) if diarize else None,
-        analytics=build_analytics(settings, policy) if analytics else AnalyticsStages(),
+        analytics=build_analytics_aside(settings, policy) if analytics else AnalyticsStages(),
         tenant=settings.tenant,
         stereo_default=settings.audio.stereo_layout,
         vocabulary=settings.models.vocabulary,
@@ -104,12 +108,15 @@ def build_translator(settings: Settings, recognizer: SpeechRecognizer) -> Segmen
     return SegmentTranslator(speech, ArgosTranslator(settings.data_path / PACKAGES_DIR_NAME))
 
 
-def build_analytics(settings: Settings, policy: Policy | None = None) -> AnalyticsStages:
+def build_analytics(
+    settings: Settings, policy: Policy | None = None, *, load_now: bool = False
+) -> AnalyticsStages:
     """PII redaction always; emotion from voice and words; topics; summary; compliance.
 
     The compliance checker, the topic classifier and the summarizer share one MiniLM embedder
     (loaded on first use). Compliance runs when a policy is given (here, or per call: the
-    API's jobs set one).
+    API's jobs set one). ``load_now`` also loads what the voice emotion model loads on its
+    first turn.
     """
     from models.emotion.model import SpeechEmotionModel
     from models.sentiment import TextSentiment
@@ -121,16 +128,40 @@ def build_analytics(settings: Settings, policy: Policy | None = None) -> Analyti
 
     device = check_device(settings.device)
     embedder = SentenceEmbedder(threads=1, device=device)
+    acoustic_emotion = SpeechEmotionModel(device=device)
+    if load_now:
+        acoustic_emotion.load()
     return AnalyticsStages(
         redactor=default_redactor(),
         text_sentiment=TextSentiment(),
-        acoustic_emotion=SpeechEmotionModel(device=device),
+        acoustic_emotion=acoustic_emotion,
         emotion=EmotionOptions(score_agents=settings.emotion.score_agents),
         compliance=ScriptComplianceChecker(embedder),
         policy=policy,
         topics=EmbeddingTopicClassifier(embedder),
         summarizer=EmbeddingSummarizer(embedder),
     )
+
+
+def build_analytics_aside(settings: Settings, policy: Policy | None = None) -> PendingStages:
+    """`build_analytics` in a thread of its own, started now.
+
+    Their imports and loads (librosa and scipy for the voice features, presidio and spaCy,
+    the emotion encoder: about 3.5 s) then overlap the first call's transcription, whose
+    decoding runs in CTranslate2 without holding the GIL. An error of the build is raised where
+    the stages are first needed (`PendingStages.wait`).
+    """
+    built: Future[AnalyticsStages] = Future()
+
+    def build() -> None:
+        built.set_running_or_notify_cancel()
+        try:
+            built.set_result(build_analytics(settings, policy, load_now=True))
+        except BaseException as exc:  # handed to the caller by PendingStages.wait
+            built.set_exception(exc)
+
+    threading.Thread(target=build, name="callqa-analytics-build").start()
+    return PendingStages(policy, built)
 
 
 def build_diarizer(settings: Settings) -> Diarizer:

@@ -285,6 +285,13 @@ class SpeechEmotionModel:
             load = functools.partial(TorchWhisperBlocks, device=device)
         self.embedder = TurnEmbedder(encoder, load=load)
 
+    def load(self) -> None:
+        """Load now what the first turn would: the encoder blocks, and librosa's pitch tracker
+        (its compiled code comes from numba's cache on first call), on a half-second tone."""
+        self.embedder.model()
+        seconds = np.arange(SAMPLE_RATE // 2, dtype=np.float32) / SAMPLE_RATE
+        line_features(front_end(0.3 * np.sin(2 * np.pi * 150.0 * seconds)))
+
     @property
     def info(self) -> ModelInfo:
         return ModelInfo("emotion", MODEL_NAME, MODEL_VERSION, self._weights.sha256)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,6 +49,21 @@ class AnalyticsStages:
     topics: TopicClassifier | None = None
     summarizer: Summarizer | None = None
     redact_audio_mode: Literal["beep", "silence"] = "beep"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingStages:
+    """Analytics stages still being built (in another thread, while the call is transcribed).
+
+    ``policy`` is known at once: the transcription's vocabulary needs it before the stages.
+    """
+
+    policy: Policy | None
+    built: Future[AnalyticsStages]
+
+    def wait(self) -> AnalyticsStages:
+        """The stages, once built; an error of the build is raised here."""
+        return self.built.result()
 
 
 @dataclass(frozen=True, slots=True)
