@@ -9,6 +9,9 @@
    the same files through the bare pipeline (``CallPipeline.analyze_call``) in one process,
    one after another. Printed: calls and audio minutes per minute, the scaling from the first
    worker count to the others, and the sizing rule: hours of call audio one core analyzes a day.
+   Beside each rate: the CPU seconds the workers (and the server) spent per call, and how
+   many of the machine's cores were busy (``/proc/stat``): a worker that keeps more than one
+   core busy caps what a second one on the same cores can add.
 2. Export of 10,000 records: records/s and peak Python memory (tracemalloc) of the signed ZIP
    bundle, against a baseline that only streams the stored JSON bodies to a file; the peak
    for 1,000 records is printed beside it to show memory does not grow with the count.
@@ -34,6 +37,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,6 +77,39 @@ def _wait_jobs(client: httpx.Client, jobs: list[str], headers: dict[str, str]) -
         raise RuntimeError(f"jobs did not finish: {sorted(pending)}")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a running process and its descendants (Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    total = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else ():
+        with contextlib.suppress(OSError, ValueError):
+            total += cpu_seconds(int(child))
+    return total
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine spent working, summed over its cores (``/proc/stat``)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRun:
+    """One measured run of uploads: its rate and the CPU it took."""
+
+    calls_per_minute: float
+    worker_cpu_s_per_call: float
+    server_cpu_s_per_call: float
+    busy_cores: float
+
+
 def _upload(client: httpx.Client, name: str, headers: dict[str, str]) -> str:
     with (CALL_DIR / f"{name}.wav").open("rb") as audio:
         answer = client.post("/v1/calls", files={"file": (f"{name}.wav", audio)}, headers=headers)
@@ -108,8 +145,9 @@ def backend(store: str) -> Iterator[dict[str, str]]:
         admin.dispose()
 
 
-def uploads_per_minute(workers: int, calls: tuple[str, ...], store: str, cpu_threads: int) -> float:
-    """Calls per minute through HTTP with ``workers`` worker processes (models warmed first)."""
+def upload_run(workers: int, calls: tuple[str, ...], store: str, cpu_threads: int) -> UploadRun:
+    """Calls per minute through HTTP with ``workers`` worker processes (models warmed first),
+    and the CPU they took."""
     with tempfile.TemporaryDirectory() as data, backend(store) as deployment:
         env = {
             **os.environ,
@@ -148,16 +186,24 @@ def uploads_per_minute(workers: int, calls: tuple[str, ...], store: str, cpu_thr
                 _wait_jobs(
                     client, [_upload(client, CALLS[-1], headers) for _ in procs[1:]], headers
                 )
-                started = time.perf_counter()
+                cpu = [cpu_seconds(proc.pid) for proc in procs]
+                busy, started = busy_seconds(), time.perf_counter()
                 jobs = [_upload(client, name, headers) for name in calls]
                 _wait_jobs(client, jobs, headers)
                 elapsed = time.perf_counter() - started
+                busy = busy_seconds() - busy
+                cpu = [cpu_seconds(p.pid) - spent for p, spent in zip(procs, cpu, strict=True)]
         finally:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGTERM)
             for proc in procs:
                 proc.wait(30)
-    return len(calls) * 60.0 / elapsed
+    return UploadRun(
+        calls_per_minute=len(calls) * 60.0 / elapsed,
+        worker_cpu_s_per_call=sum(cpu[1:]) / len(calls),
+        server_cpu_s_per_call=cpu[0] / len(calls),
+        busy_cores=busy / elapsed,
+    )
 
 
 def audio_minutes(calls: tuple[str, ...]) -> float:
@@ -329,14 +375,20 @@ def report_uploads(
     logger.info("bare pipeline, one process: %.2f calls/min", bare)
     rates: dict[int, float] = {}
     for count in workers:
-        runs = [uploads_per_minute(count, calls, store, cpu_threads) for _ in range(repeats)]
-        rates[count] = statistics.median(runs)
+        runs = [upload_run(count, calls, store, cpu_threads) for _ in range(repeats)]
+        rates[count] = statistics.median(run.calls_per_minute for run in runs)
         audio_per_minute = rates[count] * minutes / len(calls)
         logger.info(
             "HTTP upload -> record with %d worker(s): %.2f calls/min, %.2f audio min/min "
             "(ratio to bare %.2f; runs %s); %.1f audio hours per worker a day",
             count, rates[count], audio_per_minute, rates[count] / bare,
-            ", ".join(f"{r:.2f}" for r in runs), audio_per_minute * 24 / count,
+            ", ".join(f"{run.calls_per_minute:.2f}" for run in runs), audio_per_minute * 24 / count,
+        )  # fmt: skip
+        logger.info(
+            "  CPU per call: workers %.1f s, server %.1f s; busy cores %.2f of %d (medians)",
+            statistics.median(run.worker_cpu_s_per_call for run in runs),
+            statistics.median(run.server_cpu_s_per_call for run in runs),
+            statistics.median(run.busy_cores for run in runs), os.cpu_count() or 0,
         )  # fmt: skip
     first = workers[0]
     for count in workers[1:]:
