@@ -237,10 +237,12 @@ def suppress_crosstalk(
         if shift > 0:  # the other channel's level when its leak arrives here
             other_db = np.concatenate([np.repeat(other_db[:1], shift), other_db[:-shift]])
         mask = leakage_mask(levels[index], other_db, options, explained)
-        gain = np.repeat(np.where(mask, 0.0, 1.0), frame).astype(np.float32)
-        gain = np.concatenate([gain, np.ones(len(channel.samples) - len(gain), np.float32)])
-        ramp = np.ones(frame, np.float32) / frame  # no clicks at the edges of muted spans
-        gain = np.convolve(gain, ramp, mode="same").astype(np.float32)
+        kept = np.repeat(np.where(mask, 0.0, 1.0), frame)
+        kept = np.concatenate([kept, np.ones(len(channel.samples) - len(kept))])
+        # a ramp over one frame at the edges of muted spans (no clicks): kept samples counted
+        # (exact integers) then divided, so a frame with nothing muted nearby keeps a gain of
+        # exactly 1 and its samples untouched on any CPU (float32 sums of 1/frame are not 1)
+        gain = (np.convolve(kept, np.ones(frame), mode="same") / frame).astype(np.float32)
         bed = _floor_bed(channel.samples, levels[index], mask, frame)
         samples = channel.samples * gain + bed * (1.0 - gain)
         cleaned.append(replace(channel, samples=samples.astype(np.float32)))

@@ -88,7 +88,9 @@ def recognized(recognition: Recognition) -> list[tuple[float, float, str, str, f
 def test_a_decode_after_a_language_check_reuses_its_encoder_pass(
     recognizer: SpeechRecognizer,
 ) -> None:
-    clip = channel("compliant-return", 1)[: 6 * SAMPLE_RATE]
+    # the agent's opening lines: the caller's first 6 s are mostly line noise, whose language
+    # whisper guesses differently on different CPUs (Welsh on an AVX2 EPYC, then no segments)
+    clip = channel("compliant-return", 0)[: 6 * SAMPLE_RATE]
     with recognizer.encoder_cache.kept():
         language = recognizer.detect_language(clip)[0]
         hits = recognizer.encoder_cache.hits
