@@ -43,8 +43,14 @@ def final_segment(
     """The final for audio ``[start, end]`` s after the hallucination guards.
 
     Word times move onto the call's timeline (clipped to ``end``); the segment spans its words.
-    Returns None and the guards' reasons when the segment is dropped.
+    Words whisper could not place in the audio, a run of words of no duration at its end (a
+    decode that repeats its sentence puts the copy there: seen on an AVX2 CPU), are left out
+    unless no word is left. Returns None and the guards' reasons when the segment is dropped.
     """
+    heard = result.words
+    while heard and heard[-1].end <= heard[-1].start:
+        heard = heard[:-1]
+    text = result.text if len(heard) in (0, len(result.words)) else "".join(w.word for w in heard)
     words = tuple(
         Word(
             round(min(start + w.start, end), 3),
@@ -52,12 +58,12 @@ def final_segment(
             w.word,
             w.probability,
         )
-        for w in result.words
+        for w in (heard or result.words)
     )
     recognized = RecognizedSegment(
         start=words[0].start if words else start,
         end=words[-1].end if words else end,
-        text=result.text,
+        text=text,
         words=words,
         language=result.language,
         avg_logprob=result.avg_logprob,
