@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.convert import GE2E_FILE
+from models.librosa_kernels import ensure_kernels
 from models.weights import converted, default_cache_dir, file_sha256
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
@@ -65,6 +66,7 @@ def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:
     """
     import librosa
 
+    ensure_kernels()
     wav = np.asarray(samples_16k, dtype=np.float32)
     rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) if wav.size else 0.0
     if rms > 0:

@@ -36,6 +36,7 @@ import numpy.typing as npt
 import soxr
 from scipy.signal import butter, sosfiltfilt
 
+from models.librosa_kernels import ensure_kernels
 from pipelines.core.audio import SAMPLE_RATE
 
 LINE_RATE = 8000
@@ -83,6 +84,7 @@ def reduce_noise(samples: Clip) -> Clip:
     """Power spectral subtraction of the turn's steady noise (see the module docstring)."""
     if len(samples) < N_FFT:
         return samples
+    ensure_kernels()
     spec = librosa.stft(samples, n_fft=N_FFT, hop_length=HOP)
     power = np.abs(spec) ** 2
     noise = np.percentile(power, NOISE_PERCENTILE, axis=1, keepdims=True)

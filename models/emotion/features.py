@@ -34,11 +34,11 @@ import logging
 from typing import Any
 
 import librosa
-import librosa.sequence
 import numpy as np
 import numpy.typing as npt
 
 from models.emotion.band import BAND_HZ, front_end
+from models.librosa_kernels import ensure_kernels
 from pipelines.core.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
@@ -112,6 +112,8 @@ def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> 
 
 def line_features(line: npt.NDArray[np.float32]) -> Vector:
     """``extract_features`` of a turn already through ``models.emotion.band.front_end``."""
+    ensure_kernels()
+    _cache_pyin_transitions()
     y = line
     duration = max(len(y), 1) / SAMPLE_RATE
     if len(y) < MIN_SAMPLES:
@@ -175,9 +177,6 @@ def _cache_pyin_transitions() -> None:
 
     transition_local.callqa_cached = True  # type: ignore[attr-defined]
     librosa.sequence.transition_local = transition_local
-
-
-_cache_pyin_transitions()
 
 
 def _pitch_and_quality(y: npt.NDArray[np.float32]) -> tuple[Vector, Vector, float]:
