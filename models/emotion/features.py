@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import librosa
@@ -38,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.emotion.band import BAND_HZ, front_end
+from models.emotion.viterbi import viterbi as sparse_viterbi
 from models.librosa_kernels import ensure_kernels
 from pipelines.core.audio import SAMPLE_RATE
 
@@ -113,7 +115,7 @@ def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> 
 def line_features(line: npt.NDArray[np.float32]) -> Vector:
     """``extract_features`` of a turn already through ``models.emotion.band.front_end``."""
     ensure_kernels()
-    _cache_pyin_transitions()
+    _speed_up_pyin()
     y = line
     duration = max(len(y), 1) / SAMPLE_RATE
     if len(y) < MIN_SAMPLES:
@@ -177,6 +179,19 @@ def _cache_pyin_transitions() -> None:
 
     transition_local.callqa_cached = True  # type: ignore[attr-defined]
     librosa.sequence.transition_local = transition_local
+
+
+LIBROSA_VITERBI: list[Callable[..., Any]] = []  # librosa's own, once replaced (for the tests)
+
+
+def _speed_up_pyin() -> None:
+    """``librosa.pyin`` with its transition matrix cached and its Viterbi pass visiting only
+    each state's possible predecessors (``models.emotion.viterbi``: librosa's states, exactly).
+    """
+    _cache_pyin_transitions()
+    if librosa.sequence.viterbi is not sparse_viterbi:
+        LIBROSA_VITERBI.append(librosa.sequence.viterbi)
+        librosa.sequence.viterbi = sparse_viterbi
 
 
 def _pitch_and_quality(y: npt.NDArray[np.float32]) -> tuple[Vector, Vector, float]:
