@@ -202,6 +202,16 @@ def pipeline_runner(
     return run
 
 
+def worker_process_settings() -> None:
+    """What ``callqa`` sets for its own process before loading models (its malloc arenas), as
+    the measured checkout does it; bare whisper's process is left as a user's would be."""
+    try:
+        from models.device import limit_malloc_arenas
+    except ImportError:  # a checkout from before
+        return
+    limit_malloc_arenas()
+
+
 def child(args: argparse.Namespace) -> None:
     """A child process: one cold bare run, or a warm side driven through stdin/stdout."""
     if args.child == "bare":
@@ -214,6 +224,8 @@ def child(args: argparse.Namespace) -> None:
     def send(body: dict[str, Any]) -> None:
         protocol.write(json.dumps(body) + "\n")
 
+    if args.child == "warm-pipeline":
+        worker_process_settings()
     started = time.perf_counter()
     run = pipeline_runner(args) if args.child == "warm-pipeline" else bare_runner(args)
     loaded = time.perf_counter()

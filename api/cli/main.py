@@ -12,6 +12,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import ValidationError
 
+from models.device import limit_malloc_arenas
 from pipelines.core.errors import INPUT_ERRORS, CallQAError
 from pipelines.core.types import LAYOUTS, Diarization, no_progress
 
@@ -131,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()
     args = _parser().parse_args(argv)
     quiet = logging.INFO if args.command in ("serve", "worker") else logging.WARNING
     logging.basicConfig(

@@ -21,6 +21,7 @@ from api.jobs.leftovers import remove_stale_parts
 from api.jobs.queue import JobQueue, release_jobs, sweep
 from api.jobs.runner import build_queue
 from api.store.db import Store, migrate
+from models.device import limit_malloc_arenas
 from pipelines.core.errors import ConfigError
 from pipelines.core.settings import Settings, get_settings
 
@@ -158,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.jobs.worker", description=__doc__)
     parser.add_argument("--workers", type=int, default=None, help="job threads (default 1)")
     args = parser.parse_args(argv)
+    limit_malloc_arenas()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
