@@ -53,6 +53,7 @@ from models.emotion.encoder import (
     TurnEmbedder,
 )
 from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, has_voice, line_features
+from models.librosa_kernels import ensure_kernels
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import Emotion, ModelInfo
@@ -286,11 +287,10 @@ class SpeechEmotionModel:
         self.embedder = TurnEmbedder(encoder, load=load)
 
     def load(self) -> None:
-        """Load now what the first turn would: the encoder blocks, and librosa's pitch tracker
-        (its compiled code comes from numba's cache on first call), on a half-second tone."""
+        """Load now what the first turn would: the encoder blocks, and librosa's compiled
+        kernels (``models.librosa_kernels``: pitch tracker, zero crossings, overlap-add)."""
         self.embedder.model()
-        seconds = np.arange(SAMPLE_RATE // 2, dtype=np.float32) / SAMPLE_RATE
-        line_features(front_end(0.3 * np.sin(2 * np.pi * 150.0 * seconds)))
+        ensure_kernels()
 
     @property
     def info(self) -> ModelInfo:
