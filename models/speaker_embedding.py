@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.convert import GE2E_FILE
-from models.librosa_kernels import ensure_kernels
+from models.dsp import spectrum
 from models.weights import converted, default_cache_dir, file_sha256
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
@@ -64,9 +64,6 @@ def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:
     The volume is first raised (never lowered) to -30 dBFS, as ``resemblyzer.preprocess_wav``
     does, because the encoder takes power mels, not log mels. Frame ``i`` is centred at ``i/100`` s.
     """
-    import librosa
-
-    ensure_kernels()
     wav = np.asarray(samples_16k, dtype=np.float32)
     rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) if wav.size else 0.0
     if rms > 0:
@@ -80,7 +77,7 @@ def mel_frames(samples_16k: npt.NDArray[np.float32]) -> Mel:
     for first in range(0, n_frames, _CHUNK_FRAMES):
         last = min(n_frames, first + _CHUNK_FRAMES)
         piece = padded[first * _HOP : (last - 1) * _HOP + _N_FFT]
-        mel = librosa.feature.melspectrogram(
+        mel = spectrum.melspectrogram(
             y=piece, sr=SAMPLE_RATE, n_fft=_N_FFT, hop_length=_HOP, n_mels=_N_MELS, center=False
         )
         out[first:last] = mel.T

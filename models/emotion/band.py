@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import functools
 
-import librosa
 import numpy as np
 import numpy.typing as npt
 import soxr
 from scipy.signal import butter, sosfiltfilt
 
-from models.librosa_kernels import ensure_kernels
+from models.dsp import spectrum
 from pipelines.core.audio import SAMPLE_RATE
 
 LINE_RATE = 8000
@@ -84,14 +83,13 @@ def reduce_noise(samples: Clip) -> Clip:
     """Power spectral subtraction of the turn's steady noise (see the module docstring)."""
     if len(samples) < N_FFT:
         return samples
-    ensure_kernels()
-    spec = librosa.stft(samples, n_fft=N_FFT, hop_length=HOP)
+    spec = spectrum.stft(samples, n_fft=N_FFT, hop_length=HOP)
     power = np.abs(spec) ** 2
     noise = np.percentile(power, NOISE_PERCENTILE, axis=1, keepdims=True)
     gain = np.sqrt(
         np.maximum(1.0 - OVER_SUBTRACTION * noise / np.maximum(power, 1e-20), GAIN_FLOOR**2)
     )
-    out = librosa.istft(gain * spec, hop_length=HOP, length=len(samples))
+    out = spectrum.istft(gain * spec, hop_length=HOP, length=len(samples))
     return np.asarray(out, dtype=np.float32)
 
 

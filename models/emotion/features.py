@@ -1,4 +1,6 @@
-"""Utterance-level acoustic features for speech emotion (librosa + numpy, 16 kHz mono).
+"""Utterance-level acoustic features for speech emotion (numpy + scipy, 16 kHz mono).
+
+The signal functions are librosa's, computed by ``models.dsp`` without numba (identical arrays).
 
 Every turn first goes through the telephone front end (``models.emotion.band``: 300-3400 Hz,
 steady noise reduced, one speech level), the spectral descriptors read only that band
@@ -28,19 +30,16 @@ position, skewness); spectral flux.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
-from collections.abc import Callable
-from typing import Any
 
-import librosa
 import numpy as np
 import numpy.typing as npt
 
+from models.dsp import spectral, spectrum
+from models.dsp.framing import frame
+from models.dsp.pitch import pyin, yin
 from models.emotion.band import BAND_HZ, front_end
-from models.emotion.viterbi import viterbi as sparse_viterbi
-from models.librosa_kernels import ensure_kernels
 from pipelines.core.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
@@ -114,8 +113,6 @@ def extract_features(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> 
 
 def line_features(line: npt.NDArray[np.float32]) -> Vector:
     """``extract_features`` of a turn already through ``models.emotion.band.front_end``."""
-    ensure_kernels()
-    _speed_up_pyin()
     y = line
     duration = max(len(y), 1) / SAMPLE_RATE
     if len(y) < MIN_SAMPLES:
@@ -123,8 +120,8 @@ def line_features(line: npt.NDArray[np.float32]) -> Vector:
         y = np.pad(y, (pad // 2, pad - pad // 2))
     y = y - float(np.mean(y))
 
-    spec = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
-    rms = librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP)[0]
+    spec = np.abs(spectrum.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
+    rms = spectral.rms(y=y, frame_length=N_FFT, hop_length=HOP)[0]
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
     floor = float(np.percentile(rms_db, NOISE_PERCENTILE)) + NOISE_MARGIN_DB
     active = rms_db > max(float(rms_db.max()) - ACTIVE_RANGE_DB, floor, -70.0)
@@ -156,47 +153,9 @@ def _slope(values: Vector, times: Vector) -> float:
     return float(np.polyfit(times, values, 1)[0])
 
 
-def _cache_pyin_transitions() -> None:
-    """Let ``librosa.pyin`` reuse its pitch-transition matrix.
-
-    pYIN rebuilds the same banded matrix (it depends only on the pitch grid, never on the audio)
-    on every call: about a quarter of its time on a 2-3 s turn. The matrix is only read (pYIN
-    takes a Kronecker product of it), so one read-only copy per parameter set is returned.
-    """
-    original = librosa.sequence.transition_local
-    if getattr(original, "callqa_cached", False):
-        return
-    cached = functools.lru_cache(maxsize=8)(original)
-
-    @functools.wraps(original)
-    def transition_local(*args: Any, **kwargs: Any) -> Any:
-        try:
-            matrix = cached(*args, **kwargs)
-        except TypeError:  # an unhashable argument: nothing to share
-            return original(*args, **kwargs)
-        matrix.setflags(write=False)
-        return matrix
-
-    transition_local.callqa_cached = True  # type: ignore[attr-defined]
-    librosa.sequence.transition_local = transition_local
-
-
-LIBROSA_VITERBI: list[Callable[..., Any]] = []  # librosa's own, once replaced (for the tests)
-
-
-def _speed_up_pyin() -> None:
-    """``librosa.pyin`` with its transition matrix cached and its Viterbi pass visiting only
-    each state's possible predecessors (``models.emotion.viterbi``: librosa's states, exactly).
-    """
-    _cache_pyin_transitions()
-    if librosa.sequence.viterbi is not sparse_viterbi:
-        LIBROSA_VITERBI.append(librosa.sequence.viterbi)
-        librosa.sequence.viterbi = sparse_viterbi
-
-
 def _pitch_and_quality(y: npt.NDArray[np.float32]) -> tuple[Vector, Vector, float]:
     """Pitch statistics, voice-quality proxies and the number of voiced runs."""
-    f0, voiced, prob = librosa.pyin(
+    f0, voiced, prob = pyin(
         y,
         fmin=FMIN,
         fmax=FMAX,
@@ -244,7 +203,7 @@ def _voice_quality(
 ) -> Vector:
     """Frame-level jitter/shimmer approximations and an autocorrelation HNR (dB)."""
     padded = np.pad(y, PITCH_FRAME // 2)
-    frames = librosa.util.frame(padded, frame_length=PITCH_FRAME, hop_length=PITCH_HOP)
+    frames = frame(padded, PITCH_FRAME, PITCH_HOP)
     n = min(frames.shape[1], len(f0))
     idx = np.flatnonzero(voiced[:n])
     period = 1.0 / f0
@@ -293,7 +252,7 @@ def _mean_std(values: Vector) -> list[float]:
 
 
 def _in_band() -> npt.NDArray[np.bool_]:
-    freqs = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
+    freqs = spectrum.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
     inside: npt.NDArray[np.bool_] = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
     return inside
 
@@ -301,15 +260,15 @@ def _in_band() -> npt.NDArray[np.bool_]:
 def _spectral(y: npt.NDArray[np.float32], spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
     sr = SAMPLE_RATE
     inside = _in_band()
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)[inside]
+    freqs = spectrum.fft_frequencies(sr=sr, n_fft=N_FFT)[inside]
     power = spec[inside]
     mag = np.sqrt(power)
     out: list[float] = []
-    centroid = librosa.feature.spectral_centroid(S=mag, freq=freqs)[0]
-    bandwidth = librosa.feature.spectral_bandwidth(S=mag, freq=freqs)[0]
-    rolloff = librosa.feature.spectral_rolloff(S=mag, sr=sr, freq=freqs)[0]
-    flatness = np.log(np.maximum(librosa.feature.spectral_flatness(S=mag)[0], 1e-10))
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]
+    centroid = spectral.spectral_centroid(S=mag, freq=freqs)[0]
+    bandwidth = spectral.spectral_bandwidth(S=mag, freq=freqs)[0]
+    rolloff = spectral.spectral_rolloff(S=mag, sr=sr, freq=freqs)[0]
+    flatness = np.log(np.maximum(spectral.spectral_flatness(S=mag)[0], 1e-10))
+    zcr = spectral.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]
     log_spec = 10.0 * np.log10(np.maximum(power, 1e-12))
     slope = np.polyfit(freqs / 1000.0, log_spec, 1)[0]
     for values in (centroid / 1000, bandwidth / 1000, rolloff / 1000, flatness, zcr, slope):
@@ -321,21 +280,15 @@ def _spectral(y: npt.NDArray[np.float32], spec: Vector, active: npt.NDArray[np.b
     peak_low = ltas[freqs < 2000].max()
     peak_high = ltas[freqs >= 2000].max()
     out.append(10.0 * np.log10(max(peak_low, 1e-12) / max(peak_high, 1e-12)))
-    contrast = librosa.feature.spectral_contrast(
-        S=mag, sr=sr, freq=freqs, fmin=400.0, n_bands=N_CONTRAST
-    )
+    contrast = spectral.spectral_contrast(S=mag, sr=sr, freq=freqs, fmin=400.0, n_bands=N_CONTRAST)
     for row in contrast:
         out += _mean_std(row[active])
-    mel = librosa.feature.melspectrogram(
+    mel = spectrum.melspectrogram(
         S=spec, sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmin=BAND_HZ[0], fmax=BAND_HZ[1]
     )
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=N_MFCC + 1)[1:]
+    mfcc = spectral.mfcc(S=spectrum.power_to_db(mel), n_mfcc=N_MFCC + 1)[1:]
     width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
-    delta = (
-        librosa.feature.delta(mfcc, width=width, mode="nearest")
-        if width >= 3
-        else np.zeros_like(mfcc)
-    )
+    delta = spectral.delta(mfcc, width=width, mode="nearest") if width >= 3 else np.zeros_like(mfcc)
     for row in mfcc:
         out += _mean_std(row[active])
     for row in delta:
@@ -347,7 +300,7 @@ def _rhythm(rms_db: Vector, active: npt.NDArray[np.bool_], duration: float) -> t
     """Energy peaks per second (a syllable-rate proxy) and the active fraction of the turn."""
     smooth = np.convolve(rms_db, np.ones(5) / 5, mode="same")
     threshold = float(np.percentile(smooth[active], 30))
-    peaks = librosa.util.peak_pick(
+    peaks = spectral.peak_pick(
         smooth, pre_max=5, post_max=5, pre_avg=10, post_avg=10, delta=2.0, wait=8
     )
     count = int(np.sum(smooth[peaks] > threshold)) if len(peaks) else 0
@@ -356,7 +309,7 @@ def _rhythm(rms_db: Vector, active: npt.NDArray[np.bool_], duration: float) -> t
 
 def _ltas_bands(spec: Vector, active: npt.NDArray[np.bool_]) -> Vector:
     """Long-term average spectrum of the active frames in six bands, dB re the in-band total."""
-    freqs = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
+    freqs = spectrum.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
     ltas = spec[:, active].mean(axis=1)
     total = max(float(ltas[(freqs >= LTAS_EDGES[0]) & (freqs < LTAS_EDGES[-1])].sum()), 1e-12)
     bands = [
@@ -373,10 +326,10 @@ def _contour(y: npt.NDArray[np.float32]) -> Vector:
     lower (p50 - p5) spread, fraction of rising steps, spread of the steps, relative position of
     the highest pitch and skewness.
     """
-    f0 = librosa.yin(
+    f0 = yin(
         y, fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=PITCH_FRAME, hop_length=PITCH_HOP
     )
-    rms = librosa.feature.rms(y=y, frame_length=PITCH_FRAME, hop_length=PITCH_HOP)[0]
+    rms = spectral.rms(y=y, frame_length=PITCH_FRAME, hop_length=PITCH_HOP)[0]
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
     loud = rms_db[: len(f0)] > float(rms_db.max()) - CONTOUR_RANGE_DB
     semis = 12.0 * np.log2(f0[: len(loud)][loud] / 55.0)

@@ -53,7 +53,6 @@ from models.emotion.encoder import (
     TurnEmbedder,
 )
 from models.emotion.features import FEATURE_NAMES, FEATURE_VERSION, has_voice, line_features
-from models.librosa_kernels import ensure_kernels
 from pipelines.core.audio import SAMPLE_RATE
 from pipelines.core.errors import ModelUnavailableError
 from pipelines.core.types import Emotion, ModelInfo
@@ -287,10 +286,8 @@ class SpeechEmotionModel:
         self.embedder = TurnEmbedder(encoder, load=load)
 
     def load(self) -> None:
-        """Load now what the first turn would: the encoder blocks, and librosa's compiled
-        kernels (``models.librosa_kernels``: pitch tracker, zero crossings, overlap-add)."""
+        """Load now what the first turn would: the encoder blocks."""
         self.embedder.model()
-        ensure_kernels()
 
     @property
     def info(self) -> ModelInfo:

@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import librosa
 import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from models.dsp.resample import resample
 from models.emotion.band import front_end
 from models.emotion.encoder import DIMENSIONS, EMBEDDING_VERSION, TurnEmbedder
 from models.emotion.features import FEATURE_VERSION, line_features
@@ -117,7 +117,7 @@ def load_audio(data_dir: Path, files: Sequence[str]) -> list[Clip]:
         samples, rate = sf.read(data_dir / file, dtype="float32", always_2d=True)
         mono = samples.mean(axis=1)
         if rate != SAMPLE_RATE:
-            mono = librosa.resample(mono, orig_sr=rate, target_sr=SAMPLE_RATE)
+            mono = resample(mono, rate, SAMPLE_RATE)
         out.append(np.asarray(mono, dtype=np.float32))
     return out
 
@@ -125,7 +125,7 @@ def load_audio(data_dir: Path, files: Sequence[str]) -> list[Clip]:
 def change_speed(samples: Clip, speed: float) -> Clip:
     """The clip played ``speed`` times as fast (tempo, pitch and formants move together)."""
     target = round(SAMPLE_RATE / speed)
-    out = librosa.resample(samples, orig_sr=SAMPLE_RATE, target_sr=target)
+    out = resample(samples, SAMPLE_RATE, target)
     return np.asarray(out, dtype=np.float32)
 
 

@@ -169,26 +169,6 @@ def test_features_are_finite_and_gain_invariant(emodb: Path) -> None:
     np.testing.assert_allclose(loud, quiet, rtol=0.02, atol=0.02)
 
 
-def test_pyin_transition_cache_changes_no_feature(emodb: Path) -> None:
-    import inspect
-
-    import librosa.sequence
-
-    cached = librosa.sequence.transition_local
-    assert getattr(cached, "callqa_cached", False)
-    assert cached(400, 87, window="triangle", wrap=False) is cached(
-        400, 87, window="triangle", wrap=False
-    )
-    speech = _clip(emodb, "15a01Wa.wav")
-    with_cache = extract_features(speech)
-    try:
-        librosa.sequence.transition_local = inspect.unwrap(cached)
-        without = extract_features(speech)
-    finally:
-        librosa.sequence.transition_local = cached
-    np.testing.assert_array_equal(with_cache, without)
-
-
 def test_turns_of_one_speaker_use_their_baseline_only_when_enough(
     emodb: Path, tmp_path: Path, model: SpeechEmotionModel
 ) -> None:

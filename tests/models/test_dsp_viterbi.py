@@ -1,4 +1,5 @@
-"""The sparse Viterbi pass gives librosa's states and log-probabilities, exactly."""
+"""The sparse Viterbi pass (``models.dsp.viterbi``) gives librosa's states and log-probabilities,
+exactly."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
+from models.dsp import pitch
+from models.dsp.viterbi import viterbi
 from models.emotion import features
 from models.emotion.band import front_end
-from models.emotion.viterbi import viterbi
 from tests.pipelines.golden import CALLS
 
 Viterbi = Callable[..., Any]
@@ -23,9 +25,9 @@ PITCH_BINS = 399  # pYIN's grid from 60 to 600 Hz in tenths of a semitone
 
 @pytest.fixture(scope="module")
 def librosa_viterbi() -> Viterbi:
-    features.line_features(front_end(np.zeros(4000, dtype=np.float32)))  # installs ours
-    assert librosa.sequence.viterbi is viterbi
-    return features.LIBROSA_VITERBI[0]
+    theirs: Viterbi = librosa.sequence.viterbi
+    assert theirs.__module__ == "librosa.sequence"
+    return theirs
 
 
 def _pyin_transition(switch_prob: float = 0.1) -> npt.NDArray[np.float64]:
@@ -54,8 +56,7 @@ def test_real_turns_decode_to_librosas_states(
         seen.append((prob.copy(), transition.copy(), options))
         return viterbi(prob, transition, **options)
 
-    monkeypatch.setattr(features, "sparse_viterbi", record)
-    monkeypatch.setattr(librosa.sequence, "viterbi", record)
+    monkeypatch.setattr(pitch, "viterbi", record)
     for name in ("angry-customer", "compliant-return", "greeting-mono"):
         audio, rate = sf.read(CALLS / f"{name}.wav", dtype="float32", always_2d=True)
         channel = audio[:, -1]
