@@ -188,7 +188,8 @@ def train(data_dir: Path, out: Path, cache: Path | None = None) -> dict[str, Any
             },
             "versions": {
                 "numpy": np.__version__,
-                "librosa": importlib.metadata.version("librosa"),
+                "scipy": importlib.metadata.version("scipy"),
+                "soxr": importlib.metadata.version("soxr"),
                 "scikit-learn": importlib.metadata.version("scikit-learn"),
                 "faster-whisper": importlib.metadata.version("faster-whisper"),
                 "ctranslate2": importlib.metadata.version("ctranslate2"),
