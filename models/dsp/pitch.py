@@ -215,7 +215,7 @@ def _transition(n_bins: int, width: int, switch_prob: float) -> Float:
     for i, stay in enumerate(np.tile(np.asarray(1 - switch_prob, dtype=np.float64), 2)):
         loop[i] = (1.0 - stay) / (2 - 1)
         loop[i, i] = stay
-    transition = np.kron(loop, local).astype(np.float64, copy=False)
+    transition = np.array(np.kron(loop, local), dtype=np.float64)  # owns its data
     transition.setflags(write=False)
     logger.debug("pYIN transition matrix built: %d states, width %d", 2 * n_bins, width)
     return transition

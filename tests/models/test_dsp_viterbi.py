@@ -113,3 +113,35 @@ def test_invalid_input_is_refused() -> None:
         viterbi(np.full((3, 4), 0.5), np.ones((3, 3)))
     with pytest.raises(ValueError, match="probability"):
         viterbi(np.full((3, 4), 1.5), np.eye(3))
+
+
+def test_a_read_only_matrix_is_prepared_once_and_a_writeable_one_every_time(
+    librosa_viterbi: Viterbi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.dsp import viterbi as module
+
+    calls: list[int] = []
+    predecessors = module._predecessors
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return predecessors(*args)
+
+    monkeypatch.setattr(module, "_predecessors", counted)
+    rng = np.random.default_rng(5)
+    prob = rng.random((2 * PITCH_BINS, 40)) * 0.1
+    frozen = np.array(_pyin_transition())  # owns its data, as pYIN's matrix does
+    frozen.setflags(write=False)
+    for _ in range(3):
+        _assert_same(
+            viterbi(prob, frozen, return_logp=True), librosa_viterbi(prob, frozen, return_logp=True)
+        )
+    assert len(calls) == 1
+    writeable = _pyin_transition()
+    viterbi(prob, writeable)
+    writeable[:] = np.eye(len(writeable))[::-1]  # every state jumps to its mirror
+    _assert_same(
+        viterbi(prob, writeable, return_logp=True),
+        librosa_viterbi(prob, writeable, return_logp=True),
+    )
+    assert len(calls) == 3
