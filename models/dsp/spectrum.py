@@ -21,7 +21,6 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 import scipy.fft
-import scipy.signal
 
 from models.dsp.framing import frame
 
@@ -49,6 +48,8 @@ def check_audio(y: Real) -> None:
 def hann(n_fft: int) -> Float64:
     """Periodic Hann window of ``n_fft`` points, float64, read-only
     (``librosa.filters.get_window("hann", n_fft)``)."""
+    import scipy.signal  # 0.6 s to import: the speaker mels, on a call's path, need only this
+
     window: Float64 = scipy.signal.get_window("hann", n_fft, fftbins=True)
     window.setflags(write=False)
     return window
