@@ -11,12 +11,13 @@ cache answered (``encode-cached``, when the recognizer has one), and the tokens 
 generated (``tokens``: their sum, the longest, how many reached their limit, each decode's).
 
     .venv/bin/python bench/transcribe_steps.py [--lengths 1 5] [--layouts mono stereo]
-        [--calls A.wav ...] [--company harbor-home] [--name NAME]
+        [--warmup-minutes 0.5] [--calls A.wav ...] [--company harbor-home] [--name NAME]
     .venv/bin/python bench/transcribe_steps.py --compare NAME_A NAME_B
 
 Output: var/transcribe_steps/NAME.json (per call: wall time, stages, steps, the transcript's
 segments) and a table in the log. The first run of each call is a warm-up (models loaded); the
-second is measured. ``--calls`` adds other calls (the test calls: stereo ones agent-left).
+second is measured (``--warmup-minutes M``: the warm-up is the call of M minutes instead, for
+long calls). ``--calls`` adds other calls (the test calls: stereo ones agent-left).
 ``--compare`` lists the calls whose transcripts differ between two runs, and how. With
 ``CALLQA_BENCH_ROOT=CHECKOUT`` the pipeline is another checkout's.
 """
@@ -195,6 +196,12 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=HERE / "var" / "corpus")
     parser.add_argument("--calls", type=Path, nargs="*", default=[])
     parser.add_argument("--name", default="latest")
+    parser.add_argument(
+        "--warmup-minutes",
+        type=float,
+        default=None,
+        help="warm up on the call of this length (e.g. 0.5 before a 30-minute call), not the call",
+    )
     parser.add_argument("--compare", nargs=2, metavar="NAME")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -208,7 +215,8 @@ def main() -> None:
     from bench.pipeline_audio import build_calls, company_calls
 
     sources, company = company_calls(args.corpus, args.company)
-    files = build_calls(sources, company, args.lengths, HERE / "var" / "pipeline" / "audio")
+    lengths = [*args.lengths, *([args.warmup_minutes] if args.warmup_minutes else [])]
+    files = build_calls(sources, company, lengths, HERE / "var" / "pipeline" / "audio")
     corpus = HERE / "samples" / "corpus"
     results: list[dict[str, Any]] = []
     counter = StepCounter()
@@ -225,7 +233,8 @@ def main() -> None:
         calls = [files[(minutes, layout)] for minutes in args.lengths]
         calls += [c for c in args.calls if layout_of(c) == layout]
         for audio in calls:
-            run(str(audio))  # warm-up
+            warmup = files[(args.warmup_minutes, layout)] if args.warmup_minutes else audio
+            run(str(warmup))  # models loaded, lazy loads done
             counter.clear()
             started = time.perf_counter()
             figures = run(str(audio))
