@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
+import importlib.abc
 import logging
 import re
 import sys
@@ -164,18 +165,32 @@ class _Recognizers:
 NLP_BACKENDS = ("torch", "transformers", "stanza")
 
 
+class _Hidden(importlib.abc.MetaPathFinder):
+    """Fails imports of the named top-level packages (and their submodules)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
 @contextlib.contextmanager
 def _without(modules: tuple[str, ...]) -> Iterator[None]:
-    """Imports of ``modules`` fail inside the block unless they were imported before it."""
-    hidden = [name for name in modules if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    """Imports of ``modules`` fail inside the block unless they were imported before it.
+
+    A finder first on ``sys.meta_path`` refuses them; ``sys.modules`` is left alone, since other
+    threads read it meanwhile (scipy asks ``sys.modules["torch"]`` for its ``Tensor`` class on
+    every array it checks: a ``None`` placed there broke the voice features' import of scipy in
+    the analytics thread while presidio was imported in the main one)."""
+    finder = _Hidden(tuple(name for name in modules if name not in sys.modules))
+    sys.meta_path.insert(0, finder)
     try:
         yield
     finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
+        sys.meta_path.remove(finder)
 
 
 def _drop_args(record: logging.LogRecord) -> bool:
