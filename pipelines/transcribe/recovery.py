@@ -23,6 +23,8 @@ from pipelines.transcribe.language import join_redecoded, mean_word_probability,
 
 logger = logging.getLogger(__name__)
 
+MARGIN = 1e-3  # rounding in the probabilities (a float32 softmax) and in the sums
+
 
 @dataclass(frozen=True, slots=True)
 class RecoveryOptions:
@@ -64,6 +66,19 @@ def missed_stretches(
     return [(a, b) for a, b in joined if b - a >= options.min_missed_s]
 
 
+def leading_language(seconds: dict[str, float], stretch_seconds: float) -> str | None:
+    """The language that stays the channel's dominant one whatever the stretches sound like:
+    its decoded seconds lead every other language's by more than all stretches' seconds (a
+    stretch adds at most its length over all languages); None when the stretches may decide."""
+    ranked = sorted(seconds.values(), reverse=True)
+    if not ranked:
+        return None
+    runner_up = ranked[1] if len(ranked) > 1 else 0.0
+    if ranked[0] - runner_up <= stretch_seconds * (1.0 + MARGIN) + MARGIN:
+        return None
+    return max(seconds, key=lambda language: seconds[language])
+
+
 def recover_missed_speech(
     segments: tuple[RecognizedSegment, ...],
     channel: Audio,
@@ -90,21 +105,28 @@ def recover_missed_speech(
                 channel.samples[first : min(len(channel.samples), int((b + options.pad_s) * rate))],
             )
         )
-    sounds = [recognizer.language_probabilities(audio) for _, audio in clips]
     weight: dict[str, float] = {}
     for segment in segments:
         weight[segment.language] = weight.get(segment.language, 0.0) + segment.end - segment.start
-    for (_, audio), likely in zip(clips, sounds, strict=True):
-        for language, probability in likely.items():
-            weight[language] = weight.get(language, 0.0) + probability * len(audio) / rate
-    dominant = max(weight, key=lambda language: weight[language])
-    main = {dominant, *(segment.language for segment in segments)}
     if decoding.language is not None:
-        main = {decoding.language}
+        main, sounds = {decoding.language}, None
+    else:
+        dominant = leading_language(weight, sum(len(audio) for _, audio in clips) / rate)
+        sounds = None
+        if dominant is None:  # the stretches' languages may decide it: all probed first
+            sounds = [recognizer.language_probabilities(audio) for _, audio in clips]
+            for (_, audio), likely in zip(clips, sounds, strict=True):
+                for language, probability in likely.items():
+                    weight[language] = weight.get(language, 0.0) + probability * len(audio) / rate
+            dominant = max(weight, key=lambda language: weight[language])
+        main = {dominant, *(segment.language for segment in segments)}
     found = []
     alone = replace(decoding, hotwords=None)
     # the last stretches judged first: their encoder passes are still in the recognizer's cache
-    for (first, audio), likely in reversed(list(zip(clips, sounds, strict=True))):
+    # (a stretch probed only now has its pass cached for its decode, whatever their number)
+    for index in range(len(clips) - 1, -1, -1):
+        first, audio = clips[index]
+        likely = sounds[index] if sounds is not None else recognizer.language_probabilities(audio)
         top = max(likely, key=lambda language: likely[language])
         sure = likely[top] >= options.sure_language_probability and decoding.language is None
         language = top if top in main or sure else max(main, key=lambda g: likely.get(g, 0.0))

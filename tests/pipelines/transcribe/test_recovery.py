@@ -9,7 +9,12 @@ import numpy as np
 
 from models.asr import DecodingOptions, Recognition, RecognizedSegment, SpeechRecognizer
 from pipelines.core.types import Audio, Samples, SpeechRegion
-from pipelines.transcribe.recovery import RecoveryOptions, missed_stretches, recover_missed_speech
+from pipelines.transcribe.recovery import (
+    RecoveryOptions,
+    leading_language,
+    missed_stretches,
+    recover_missed_speech,
+)
 
 
 def segment(start: float, end: float, language: str, text: str) -> RecognizedSegment:
@@ -101,3 +106,65 @@ def test_a_stretch_whose_decode_runs_away_stays_a_gap() -> None:
     assert [round(s.start, 1) for s in found] == [5.0]  # the 10 s stretch ran away
     short, long = sorted(b for b in recognizer.budgets if b is not None)
     assert len(recognizer.budgets) == 2 and short < long < 448
+
+
+def test_the_leading_language_is_the_dominant_one_whatever_the_stretches_sound_like() -> None:
+    """Where ``leading_language`` names a language, adding any probabilities the stretches could
+    have (at most their length over all languages) leaves it the heaviest."""
+    rng = np.random.default_rng(7)
+    languages = ["en", "fr", "es", "th"]
+    named = 0
+    for _ in range(2000):
+        seconds = {g: float(rng.uniform(0, 60)) for g in rng.permutation(languages)[:3]}
+        lengths = rng.uniform(0.8, 6.0, int(rng.integers(1, 6)))
+        leader = leading_language(seconds, float(lengths.sum()))
+        if leader is None:
+            continue
+        named += 1
+        weight = dict(seconds)
+        for length in lengths:
+            probabilities = rng.dirichlet(np.ones(len(languages)))
+            for language, probability in zip(languages, probabilities, strict=True):
+                weight[language] = weight.get(language, 0.0) + float(probability) * length
+        assert max(weight, key=lambda g: weight[g]) == leader
+    assert named > 100
+    assert leading_language({}, 1.0) is None
+    assert leading_language({"en": 10.0}, 9.0) == "en"
+    assert leading_language({"en": 10.0, "fr": 2.0}, 8.0) is None  # a tie is possible
+
+
+def test_a_clear_leader_lets_each_stretch_be_probed_just_before_its_decode() -> None:
+    """With the channel's language settled by its segments, each stretch is probed right before
+    it is decoded (its encoder pass still cached), last first, in the language it would have
+    got had every stretch been probed first."""
+    channel = Audio(np.zeros(16000 * 200, np.float32), 16000, 1)
+    segments = (segment(0, 100, "en", "hello"),)
+    speech = (SpeechRegion(0, 100), SpeechRegion(110, 113), SpeechRegion(120, 124))
+    order: list[str] = []
+
+    class Ordered(StretchRecognizer):
+        def language_probabilities(self, samples: Samples) -> dict[str, float]:
+            order.append(f"probe {len(samples) // 16000}")
+            return super().language_probabilities(samples)
+
+        def recognize(
+            self,
+            samples: Samples,
+            options: DecodingOptions,
+            progress: Callable[[float], None] | None = None,
+        ) -> Recognition:
+            order.append(f"decode {len(samples) // 16000}")
+            return super().recognize(samples, options, progress)
+
+    # probed last stretch first: it sounds Thai (unsure), the other French (sure)
+    recognizer = Ordered([{"th": 0.6, "en": 0.3}, {"fr": 0.8, "en": 0.1}])
+    found = recover_missed_speech(
+        segments,
+        channel,
+        speech,
+        cast(SpeechRecognizer, recognizer),
+        DecodingOptions(),
+        RecoveryOptions(),
+    )
+    assert order == ["probe 4", "decode 4", "probe 3", "decode 3"]
+    assert [(round(s.start), s.language) for s in found] == [(110, "fr"), (120, "en")]
