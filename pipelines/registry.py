@@ -146,8 +146,8 @@ def build_analytics(
 def build_analytics_aside(settings: Settings, policy: Policy | None = None) -> PendingStages:
     """`build_analytics` in a thread of its own, started now.
 
-    Their imports and loads (librosa and scipy for the voice features, presidio and spaCy,
-    the emotion encoder: about 3.5 s) then overlap the first call's transcription, whose
+    Their imports and loads (scipy for the voice features, presidio and spaCy,
+    the emotion encoder, MiniLM: about 2 s) then overlap the first call's transcription, whose
     decoding runs in CTranslate2 without holding the GIL. An error of the build is raised where
     the stages are first needed (`PendingStages.wait`).
     """
