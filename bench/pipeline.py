@@ -21,6 +21,7 @@ calls (``make corpus``), stereo (agent left) and its mono mix-down, in ``var/pip
 
     .venv/bin/python bench/pipeline.py [--lengths 1 5 30] [--layouts mono stereo] [--repeats 3]
         [--long-repeats 1] [--translate] [--company harbor-home] [--root CHECKOUT] [--name NAME]
+        [--modes cold warm]
 
 Output: var/pipeline/NAME/{summary.json,report.md,logs/,records/}. ``--root`` measures another
 checkout on the same audio: its ``.venv`` (else this one with PYTHONPATH=CHECKOUT) for the cold
@@ -299,7 +300,7 @@ def measure(
         side.append("--translate")
     bare = [checkout.python, str(Path(__file__).resolve()), "--child", "bare", str(audio), *side]
     cold: dict[str, list[dict[str, Any]]] = {"bare": [], "pipeline": []}
-    for repeat in range(repeats):
+    for repeat in range(repeats if "cold" in args.modes else 0):
         for name, command in (("bare", bare), ("pipeline", analyze)):
             result = run_measured(command, checkout.env, checkout.root, log)
             if result["exit"] != 0:
@@ -308,6 +309,8 @@ def measure(
             logger.info("cold %s %s #%d: %.1f s", name, audio.name, repeat + 1, result["wall_s"])
     warm: dict[str, Any] = {}
     children: list[WarmChild] = []
+    if "warm" not in args.modes:
+        return {"cold": cold, "warm": warm, "record": str(record)}
     try:
         for name in ("bare", "pipeline"):
             command = [*bare[:3], f"warm-{name}", str(audio), "--warmup", str(warmup), *side]
@@ -342,6 +345,13 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=HERE / "var" / "corpus")
     parser.add_argument("--root", type=Path, default=HERE, help="the checkout to measure")
     parser.add_argument("--name", default="latest")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=("cold", "warm"),
+        default=["cold", "warm"],
+        help="warm alone on long calls: their cold runs add only the load (seconds)",
+    )
     # the children's own options
     parser.add_argument("--child", choices=("bare", "warm-bare", "warm-pipeline"))
     parser.add_argument("audio", nargs="?")
