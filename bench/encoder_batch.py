@@ -8,8 +8,8 @@ one, and whether each window's output stays bit-identical (a different output co
 which segments are re-decoded, hence the record).
 
 This bench cuts stretches of 2-6 s (segment-like) from a call, makes their features as the
-probe does (``SpeechRecognizer._language_probabilities``: the last frame left out, padded to
-3000 frames), encodes them one by one and as one batch, alternating, and reports the median
+probe does (``SpeechRecognizer.first_window``: the last frame left out, padded to 3000
+frames), encodes them one by one and as one batch, alternating, and reports the median
 seconds of each, their ratio, and whether every window's output is identical.
 
     .venv/bin/python bench/encoder_batch.py [--call WAV] [--windows 8] [--repeats 5]
@@ -33,18 +33,10 @@ sys.path.insert(0, str(HERE))
 logger = logging.getLogger("bench.encoder_batch")
 
 
-def probe_windows(samples: np.ndarray, extractor: Any, count: int) -> list[np.ndarray]:
-    """``count`` padded feature windows of 2-6 s stretches, 3 s apart."""
-    from faster_whisper.audio import pad_or_trim
-
-    windows = []
-    for index in range(count):
-        start = index * 3 * 16000
-        stretch = samples[start : start + (2 + index % 5) * 16000]
-        features = extractor(np.ascontiguousarray(stretch))
-        frames = max(1, min(extractor.nb_max_frames, features.shape[-1] - 1))
-        windows.append(pad_or_trim(features[:, :frames]))
-    return windows
+def probe_windows(samples: np.ndarray, recognizer: Any, count: int) -> list[np.ndarray]:
+    """``count`` probe windows (``first_window``) of 2-6 s stretches, 3 s apart."""
+    stretches = (samples[i * 3 * 16000 : (i * 3 + 2 + i % 5) * 16000] for i in range(count))
+    return [recognizer.first_window(stretch) for stretch in stretches]
 
 
 def main() -> None:
@@ -64,7 +56,7 @@ def main() -> None:
     recognizer = build_recognizer(Settings())
     whisper = recognizer.model
     samples = load_call_audio(args.call).channels[0].samples  # the agent's on stereo calls
-    windows = probe_windows(samples, whisper.feature_extractor, args.windows)
+    windows = probe_windows(samples, recognizer, args.windows)
 
     def encode(batch: np.ndarray) -> np.ndarray:
         view = ctranslate2.StorageView.from_array(np.ascontiguousarray(batch))

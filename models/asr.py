@@ -203,16 +203,21 @@ class SpeechRecognizer:
             return {"en": 1.0}
         return dict(self._language_probabilities(samples))
 
-    def _language_probabilities(self, samples: Samples) -> list[tuple[str, float]]:
-        """Languages, likeliest first, judged on the window a decode of ``samples`` starts
-        with (faster-whisper's ``generate_segments`` leaves the spectrogram's last frame out;
-        its ``detect_language`` would not): a decode that follows reuses the encoder pass."""
+    def first_window(self, samples: Samples) -> np.ndarray:
+        """The features of the 30 s window a decode of ``samples`` starts with, padded
+        (faster-whisper's ``generate_segments`` leaves the spectrogram's last frame out; its
+        ``detect_language`` would not)."""
         from faster_whisper.audio import pad_or_trim
 
         extractor = self.model.feature_extractor
         features = extractor(np.ascontiguousarray(samples))
         frames = max(1, min(extractor.nb_max_frames, features.shape[-1] - 1))
-        encoded = self.model.encode(pad_or_trim(features[:, :frames]))
+        return np.asarray(pad_or_trim(features[:, :frames]))
+
+    def _language_probabilities(self, samples: Samples) -> list[tuple[str, float]]:
+        """Languages, likeliest first, judged on ``first_window(samples)``: a decode that
+        follows reuses the encoder pass."""
+        encoded = self.model.encode(self.first_window(samples))
         results = self.model.model.detect_language(encoded)[0]
         return [(str(token[2:-2]), float(probability)) for token, probability in results]
 
