@@ -61,6 +61,12 @@ def load16k(path: Path) -> Array:
     return np.asarray(samples, dtype=np.float32)
 
 
+def until_idle(scheduler: StreamScheduler) -> None:
+    """Wait for the compute thread to run out of work (compute made instant for a test)."""
+    while not scheduler.idle():
+        time.sleep(0.002)
+
+
 def run_live(
     live: LiveTranscriber,
     samples: Array,
@@ -81,8 +87,8 @@ def run_live(
             live.feed(tracks[channel], samples[index : index + step, channel])
         if speed:
             time.sleep(0.02 / speed)
-        while keep_up and not live.scheduler.idle():
-            time.sleep(0.005)
+        if keep_up:
+            until_idle(live.scheduler)
     assert live.finish(timeout=120)
     return live.poll()
 
@@ -254,8 +260,7 @@ def test_a_long_utterance_yields_its_first_final_before_it_ends(
     )
     for fed in range(320, len(audio) + 320, 320):
         live.feed(0, audio[fed - 320 : fed])
-        while not scheduler.idle():
-            time.sleep(0.002)
+        until_idle(scheduler)
     assert live.finish(timeout=120)
     scheduler.close()
     inside = [(at, f) for at, f in arrivals if f.segment.end <= utterance_end + 0.3]
